@@ -1,0 +1,8 @@
+"""Everything under /api/v1/: each context mounts its own API routes here."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("pasar.tenancy.api_urls")),
+    path("", include("pasar.core.api_urls")),
+]

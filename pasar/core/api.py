@@ -1,0 +1,172 @@
+"""The shape of every /api/v1/ answer: the success and error envelopes, and pagination.
+
+success: {"status": "success", "data": ..., "meta": {...}}
+error:   {"status": "error", "error": {"code", "message", "details": [...]}}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from pasar.core.errors import DomainError
+
+
+class EnvelopeRenderer(JSONRenderer):
+    """Wraps successful payloads in the envelope; errors arrive already wrapped."""
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict[str, Any] | None = None,
+    ) -> bytes:
+        response = (renderer_context or {}).get("response")
+        if response is not None and response.status_code == status.HTTP_204_NO_CONTENT:
+            return b""
+        already_wrapped = isinstance(data, dict) and data.get("status") in {"success", "error"}
+        if not already_wrapped:
+            data = {"status": "success", "data": data, "meta": {}}
+        return super().render(data, accepted_media_type, renderer_context)
+
+
+class PagePagination(PageNumberPagination):
+    page_size_query_param = "per_page"
+    max_page_size = 200
+
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
+        paginator = self.page.paginator
+        return Response(
+            {
+                "status": "success",
+                "data": data,
+                "meta": {
+                    "pagination": {
+                        "page": self.page.number,
+                        "per_page": paginator.per_page,
+                        "total": paginator.count,
+                        "pages": paginator.num_pages,
+                    }
+                },
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["status", "data", "meta"],
+            "properties": {
+                "status": {"type": "string", "enum": ["success"]},
+                "data": schema,
+                "meta": {
+                    "type": "object",
+                    "properties": {
+                        "pagination": {
+                            "type": "object",
+                            "properties": {
+                                name: {"type": "integer"}
+                                for name in ("page", "per_page", "total", "pages")
+                            },
+                        }
+                    },
+                },
+            },
+        }
+
+
+def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "error": {"code": code, "message": message, "details": details or []},
+    }
+
+
+def _flatten(detail: Any, field: str | None = None) -> list[dict[str, str]]:
+    """DRF's nested error detail as a flat list of {field, code, message}."""
+    if isinstance(detail, dict):
+        items: list[dict[str, str]] = []
+        for key, value in detail.items():
+            name = key if field is None else f"{field}.{key}"
+            items.extend(_flatten(value, None if key == "non_field_errors" else name))
+        return items
+    if isinstance(detail, list):
+        return [item for value in detail for item in _flatten(value, field)]
+    code = getattr(detail, "code", "invalid")
+    entry = {"code": str(code), "message": str(detail)}
+    if field:
+        entry["field"] = field
+    return [entry]
+
+
+CODE_BY_EXCEPTION: dict[type[exceptions.APIException], str] = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound("That was not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = _flatten(exc.detail)
+        message = (
+            details[0]["message"]
+            if len(details) == 1
+            else "Some of the information sent is not valid; see details."
+        )
+        if details and "field" in details[0] and len(details) == 1:
+            message = f"{details[0]['field']}: {details[0]['message']}"
+        response.data = error_body("invalid", message, details)
+        return response
+
+    code = next(
+        (code for kind, code in CODE_BY_EXCEPTION.items() if isinstance(exc, kind)),
+        str(getattr(exc, "default_code", "error")),
+    )
+    detail = exc.detail
+    message = str(detail.get("detail", detail)) if isinstance(detail, dict) else str(detail)
+    details = _flatten(detail) if isinstance(detail, dict | list) else []
+    response.data = error_body(code, message, details)
+    return response
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, naming them."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field is not accepted here."] for name in unknown}
+                )
+        return super().to_internal_value(data)

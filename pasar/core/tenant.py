@@ -1,0 +1,179 @@
+"""The tenant context: which company (and which user) the current transaction acts for.
+
+Two walls keep companies apart:
+
+1. `TenantModel.objects` filters every query by the current company and raises
+   `TenantNotSet` when there is none, so forgetting the context fails loudly.
+2. PostgreSQL row-level security (see `pasar.core.rls`) reads the same company from the
+   transaction-local setting `pasar.company_id`, so raw SQL and forgotten filters see nothing
+   of another company's rows.
+
+`tenant_context()` opens a transaction and sets both; `platform_access()` is the explicit,
+audited way for platform staff to work across companies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+from django.db import connection, models, transaction
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+
+class TenantNotSet(RuntimeError):
+    """A tenant model was queried outside any company context."""
+
+
+@dataclass(frozen=True)
+class TenantState:
+    company_id: int | None = None
+    user_id: int | None = None
+    bypass: bool = False
+
+
+_state: ContextVar[TenantState] = ContextVar("pasar_tenant", default=TenantState())
+
+
+def current_company_id() -> int | None:
+    return _state.get().company_id
+
+
+def current_user_id() -> int | None:
+    return _state.get().user_id
+
+
+def bypass_active() -> bool:
+    return _state.get().bypass
+
+
+def _apply(state: TenantState) -> None:
+    """Copy the state into the transaction-local PostgreSQL settings that RLS reads."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('pasar.company_id', %s, true),"
+            " set_config('pasar.user_id', %s, true),"
+            " set_config('pasar.rls_bypass', %s, true)",
+            [
+                "" if state.company_id is None else str(state.company_id),
+                "" if state.user_id is None else str(state.user_id),
+                "on" if state.bypass else "",
+            ],
+        )
+
+
+@contextmanager
+def _entered(state: TenantState) -> Iterator[None]:
+    previous = _state.get()
+    nested = connection.in_atomic_block
+    with transaction.atomic():
+        _apply(state)
+        token = _state.set(state)
+        try:
+            yield
+        finally:
+            _state.reset(token)
+        # A nested context shares the outer transaction: put the outer values back. (On an
+        # exception the savepoint rollback already undoes the settings.)
+        if nested:
+            _apply(previous)
+
+
+def _pk(obj: models.Model | int | None) -> int | None:
+    if obj is None or isinstance(obj, int):
+        return obj
+    return int(obj.pk)
+
+
+@contextmanager
+def tenant_context(
+    company: models.Model | int, user: models.Model | int | None = None
+) -> Iterator[None]:
+    """Act for one company (and optionally one user) inside one transaction."""
+    company_id = _pk(company)
+    if company_id is None:
+        raise ValueError("tenant_context needs a saved company")
+    with _entered(TenantState(company_id=company_id, user_id=_pk(user))):
+        yield
+
+
+@contextmanager
+def user_context(user: models.Model | int) -> Iterator[None]:
+    """Act for a signed-in user before a company is chosen: they see their own memberships."""
+    with _entered(TenantState(user_id=_pk(user))):
+        yield
+
+
+@contextmanager
+def platform_access(*, reason: str, actor: models.Model | None = None) -> Iterator[None]:
+    """Cross-company access for platform staff and platform jobs. Every use is audited."""
+    from pasar.core.audit import audit_platform_access
+
+    with _entered(TenantState(user_id=_pk(actor), bypass=True)):
+        audit_platform_access(reason=reason, actor=actor)
+        yield
+
+
+class TenantQuerySet(models.QuerySet):
+    pass
+
+
+class TenantManager(models.Manager):
+    """Scopes every query to the current company; refuses to run without one."""
+
+    def get_queryset(self) -> QuerySet[Any]:
+        state = _state.get()
+        queryset = super().get_queryset()
+        if state.bypass:
+            return queryset
+        if state.company_id is None:
+            raise TenantNotSet(
+                f"{self.model.__name__} was queried outside a company context; "
+                "wrap the work in tenant_context(company)."
+            )
+        return queryset.filter(company_id=state.company_id)
+
+
+class TenantModel(models.Model):
+    """Base of every row a company owns: carries company_id and is guarded by RLS."""
+
+    company = models.ForeignKey("tenancy.Company", on_delete=models.CASCADE, related_name="+")
+
+    objects = TenantManager()
+
+    rls_protected = True
+
+    class Meta:
+        abstract = True
+        base_manager_name = "objects"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        company_id = current_company_id()
+        if self.company_id is None and company_id is not None:  # type: ignore[attr-defined]
+            self.company_id = company_id
+        elif company_id is not None and self.company_id != company_id:  # type: ignore[attr-defined]
+            raise TenantNotSet("A row of one company cannot be saved in another's context.")
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def tenant_table(cls) -> str:
+        return cls._meta.db_table
+
+
+class PublicIdMixin(models.Model):
+    """The identifier shown outside the server; sequential ids never leave it."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def by_public_id(cls, public_id: uuid.UUID | str) -> Self:
+        return cls._default_manager.get(public_id=public_id)

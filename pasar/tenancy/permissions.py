@@ -1,0 +1,71 @@
+"""The one permission table: which role may do which action, used by every API view and page.
+
+Add an action here (and nowhere else) when a context needs one; tests walk the whole table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+
+from pasar.tenancy.models import Role
+
+OWNER, ADMIN, FINANCE, WAREHOUSE, SALES = (
+    Role.OWNER,
+    Role.ADMIN,
+    Role.FINANCE,
+    Role.WAREHOUSE,
+    Role.SALES,
+)
+EVERYONE = frozenset(Role)
+MANAGERS = frozenset({OWNER, ADMIN})
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "backoffice.view": EVERYONE,
+    "company.view": EVERYONE,
+    "company.update": MANAGERS,
+    "company.delete": frozenset({OWNER}),
+    "membership.view": MANAGERS,
+    "membership.manage": MANAGERS,
+    "invitation.manage": MANAGERS,
+    "audit.view": MANAGERS,
+    "location.view": EVERYONE,
+    "location.manage": MANAGERS | {WAREHOUSE},
+}
+
+
+class UnknownAction(KeyError):
+    pass
+
+
+def can(role: str | None, action: str) -> bool:
+    """Whether a role may perform an action. Unknown actions are a programming error."""
+    if action not in PERMISSIONS:
+        raise UnknownAction(action)
+    return role is not None and Role(role) in PERMISSIONS[action]
+
+
+def role_of(request: Any) -> str | None:
+    membership = getattr(request, "membership", None)
+    if membership is None and hasattr(request, "_request"):
+        membership = getattr(request._request, "membership", None)
+    return membership.role if membership is not None else None
+
+
+class RoleAllows(BasePermission):
+    """DRF permission: `permission_classes = [RoleAllows.to("membership.manage")]`."""
+
+    action: str = ""
+    message = "Your role in this company does not allow that."
+
+    @classmethod
+    def to(cls, action: str) -> type[RoleAllows]:
+        if action not in PERMISSIONS:
+            raise UnknownAction(action)
+        return type(f"RoleAllows_{action.replace('.', '_')}", (cls,), {"action": action})
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return bool(request.user and request.user.is_authenticated) and can(
+            role_of(request), self.action
+        )
