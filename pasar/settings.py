@@ -116,8 +116,9 @@ TEMPLATES = [
     },
 ]
 
-# Database. The app runs as the non-owner role `pasar_app` so row-level security applies;
-# migrations run as the owner (see pasar/core/db and docs/tenancy.md).
+# Database. DATABASE_URL names the tables' owner; the app itself logs in as the role
+# PASAR_DB_APP_ROLE, which owns nothing, so row-level security always applies. Migrations
+# connect as the owner (see pasar/core/db and docs/tenancy.md).
 if not os.environ.get("DATABASE_URL"):
     raise ImproperlyConfigured(
         "DATABASE_URL is not set. Use `make demo` / `make test` (they start an embedded "
@@ -132,6 +133,7 @@ DATABASES["default"]["ENGINE"] = "pasar.core.db"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "test_pasar")}
 PASAR_DB_APP_ROLE = os.environ.get("PASAR_DB_APP_ROLE", "pasar_app")
+PASAR_DB_APP_PASSWORD = os.environ.get("PASAR_DB_APP_PASSWORD", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -47,13 +47,12 @@ def grant_app_role(cursor: Any, role: str) -> None:
         DO $$
         BEGIN
             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-                CREATE ROLE "{role}" NOLOGIN;
+                CREATE ROLE "{role}" LOGIN;
             END IF;
         END
         $$;
         """
     )
-    cursor.execute(f'GRANT "{role}" TO CURRENT_USER')
     cursor.execute(f'GRANT USAGE ON SCHEMA public TO "{role}"')
     cursor.execute(
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"'

@@ -1,6 +1,6 @@
 """PostgreSQL backend that runs the application as a role that does not own the tables.
 
-Every connection switches to PASAR_DB_APP_ROLE, so row-level security applies to everything
-the app does. Schema changes (migrate, flush) run as the connecting owner role inside
+The app logs in as PASAR_DB_APP_ROLE, so row-level security applies to everything it does.
+Schema changes (migrate, flush, makemigrations) connect as the DATABASE_URL owner inside
 `owner_mode()`. See docs/tenancy.md.
 """

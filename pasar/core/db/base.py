@@ -2,6 +2,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connections
 from django.db.backends.postgresql import base as postgresql
@@ -10,53 +11,68 @@ _owner_mode_depth = 0
 
 
 class DatabaseWrapper(postgresql.DatabaseWrapper):
-    def init_connection_state(self) -> None:
-        super().init_connection_state()
-        # The maintenance connection (NAME is None: CREATE/DROP DATABASE) stays the owner.
-        if self.settings_dict["NAME"] is None or _owner_mode_depth:
-            return
-        set_app_role(self)
+    """Logs in as PASAR_DB_APP_ROLE instead of the DATABASE_URL user (the tables' owner).
 
+    The maintenance connection (NAME is None: CREATE/DROP DATABASE) and `owner_mode()` keep the
+    owner. The app role is created on first use, so a fresh database needs no manual step.
+    """
 
-def set_app_role(connection: Any) -> None:
-    role = settings.PASAR_DB_APP_ROLE
-    if not role:
-        return
-    raw = connection.connection
-    with raw.cursor() as cursor:
-        # On a fresh database the role appears with the first migrate; create it on first use
-        # so every command, migrate included, already runs under the same rules.
-        cursor.execute(
-            f"""
-            DO $$
-            BEGIN
-                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-                    CREATE ROLE "{role}" NOLOGIN;
-                END IF;
-                IF NOT pg_has_role(CURRENT_USER, '{role}', 'MEMBER') THEN
-                    EXECUTE format('GRANT %I TO %I', '{role}', CURRENT_USER);
-                END IF;
-            END
-            $$;
-            SET ROLE "{role}";
-            """
+    def get_connection_params(self) -> dict[str, Any]:
+        params = super().get_connection_params()
+        if self._connects_as_app():
+            params["user"] = settings.PASAR_DB_APP_ROLE
+            params["password"] = settings.PASAR_DB_APP_PASSWORD or params.get("password", "")
+        return params
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        try:
+            return super().get_new_connection(conn_params)
+        except psycopg.OperationalError as error:
+            if not self._connects_as_app() or "does not exist" not in str(error):
+                raise
+        ensure_app_role(self.settings_dict)
+        return super().get_new_connection(conn_params)
+
+    def _connects_as_app(self) -> bool:
+        return bool(
+            settings.PASAR_DB_APP_ROLE
+            and self.settings_dict["NAME"] is not None
+            and not _owner_mode_depth
         )
-    if not connection.get_autocommit():
-        raw.commit()
+
+
+def ensure_app_role(settings_dict: dict[str, Any]) -> None:
+    """Create the login role the app uses, as the owner. Grants follow after each migrate."""
+    role = settings.PASAR_DB_APP_ROLE
+    owner = psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"] or None,
+        password=settings_dict["PASSWORD"] or None,
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        autocommit=True,
+    )
+    with owner:
+        exists = owner.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        if not exists:
+            owner.execute(
+                psycopg.sql.SQL("CREATE ROLE {} LOGIN").format(psycopg.sql.Identifier(role))
+            )
 
 
 @contextmanager
 def owner_mode(alias: str = "default") -> Iterator[None]:
-    """Run schema work as the owner role, then hand the connection back to the app role."""
+    """Run schema work (migrate, flush) connected as the owner, then reconnect as the app."""
     global _owner_mode_depth  # noqa: PLW0603 - process-wide switch for management commands
     connection = connections[alias]
+    if connection.in_atomic_block:
+        raise RuntimeError("owner_mode() cannot start inside a transaction.")
+    if not _owner_mode_depth:
+        connection.close()
     _owner_mode_depth += 1
     try:
-        if connection.connection is not None:
-            with connection.connection.cursor() as cursor:
-                cursor.execute("RESET ROLE")
         yield
     finally:
         _owner_mode_depth -= 1
-        if not _owner_mode_depth and connection.connection is not None:
-            set_app_role(connection)
+        if not _owner_mode_depth:
+            connection.close()
