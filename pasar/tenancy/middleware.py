@@ -2,19 +2,20 @@
 
 The company comes from the JWT's `company` claim (API clients) or from the session's active
 company (browsers). A user who is not a member of that company gets 403 and nothing runs.
+Each authenticated request is one transaction: the user's context is set, the membership
+checked, then the company's context set for the rest of the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
-from pasar.core.tenant import platform_access, tenant_context, user_context
+from pasar.core.tenant import platform_access, switch_company, user_context
 from pasar.tenancy import selectors
-from pasar.tenancy.auth import CompanyJWTAuthentication
+from pasar.tenancy.auth import COMPANY_CLAIM, CompanyJWTAuthentication
 from pasar.tenancy.models import User
 
 SESSION_COMPANY_KEY = "pasar_active_company"
@@ -40,18 +41,13 @@ class TenantMiddleware:
             return self.get_response(request)
 
         if request.path.startswith("/admin/") and user.is_staff:
-            scope: AbstractContextManager[None] = platform_access(
-                reason=f"admin {request.method} {request.path}", actor=user
-            )
-            with scope:
+            with platform_access(reason=f"admin {request.method} {request.path}", actor=user):
                 return self.get_response(request)
 
         with user_context(user):
             membership = None
             if company_public_id is not None:
-                membership = selectors.membership_for(
-                    user=user, company_public_id=company_public_id
-                )
+                membership = selectors.membership_for(user=user, company_public_id=company_public_id)
                 if membership is None and from_token:
                     return _error(
                         403, "not_a_member", "This token is for a company you are not a member of."
@@ -60,14 +56,8 @@ class TenantMiddleware:
                 membership = selectors.default_membership(user=user)
                 if membership is not None:
                     request.session[SESSION_COMPANY_KEY] = str(membership.company.public_id)
-
-        scope = (
-            tenant_context(membership.company_id, user=user)
-            if membership is not None
-            else user_context(user)
-        )
-        with scope:
             if membership is not None:
+                switch_company(membership.company_id)
                 request.membership = membership  # type: ignore[attr-defined]
                 request.company = membership.company  # type: ignore[attr-defined]
             return self.get_response(request)
@@ -76,13 +66,13 @@ class TenantMiddleware:
         """(user, company public id, whether it came from a token)."""
         if request.headers.get("Authorization", "").startswith("Bearer "):
             try:
-                result = self.jwt.authenticate(request)  # type: ignore[arg-type]
+                result = self.jwt.authenticate(request)
             except (InvalidToken, TokenError):
                 return None, None, True  # DRF answers 401 with the reason
             if result is None:
                 return None, None, True
             user, token = result
-            claim = token.get("company")
+            claim = token.get(COMPANY_CLAIM)
             return user, (str(claim) if claim else None), True
         session_user = getattr(request, "user", None)
         if session_user is not None and session_user.is_authenticated:
