@@ -6,6 +6,7 @@ error:   {"status": "error", "error": {"code", "message", "details": [...]}}
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -27,7 +28,7 @@ class EnvelopeRenderer(JSONRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         response = (renderer_context or {}).get("response")
         if response is not None and response.status_code == status.HTTP_204_NO_CONTENT:

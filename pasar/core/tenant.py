@@ -169,9 +169,9 @@ class TenantModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         company_id = current_company_id()
-        if self.company_id is None and company_id is not None:  # type: ignore[attr-defined]
+        if self.company_id is None and company_id is not None:
             self.company_id = company_id
-        elif company_id is not None and self.company_id != company_id:  # type: ignore[attr-defined]
+        elif company_id is not None and self.company_id != company_id:
             raise TenantNotSet("A row of one company cannot be saved in another's context.")
         super().save(*args, **kwargs)
 

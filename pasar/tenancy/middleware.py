@@ -76,5 +76,5 @@ class TenantMiddleware:
             return user, (str(claim) if claim else None), True
         session_user = getattr(request, "user", None)
         if session_user is not None and session_user.is_authenticated:
-            return session_user, request.session.get(SESSION_COMPANY_KEY), False  # type: ignore[return-value]
+            return session_user, request.session.get(SESSION_COMPANY_KEY), False
         return None, None, False
