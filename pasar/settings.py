@@ -59,6 +59,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# How many reverse proxies of our own stand in front of the app. Only their X-Forwarded-For
+# entries are believed (client address in logs, audit, lockout and rate limits).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -75,6 +79,7 @@ INSTALLED_APPS = [
     "waffle",
     "pasar.core",
     "pasar.tenancy",
+    "pasar.catalog",
     "pasar.inventory",
     "pasar.backoffice",
 ]
@@ -156,9 +161,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through LOGGING below (JSON lines) instead of Celery's own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "Asia/Singapore"
 CELERY_BEAT_SCHEDULE = {
     "relay-outbox": {"task": "pasar.core.tasks.relay_outbox", "schedule": 5.0},
+    "release-expired-reservations": {
+        "task": "pasar.inventory.tasks.release_expired_reservations",
+        "schedule": 30.0,
+    },
 }
 
 # Users and passwords
@@ -190,6 +201,8 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "email"
+AXES_USERNAME_CALLABLE = "pasar.core.security.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "pasar.core.observability.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "pasar.core.security.lockout_response"
 
@@ -213,12 +226,26 @@ STORAGES = {
     },
 }
 
-EMAIL_BACKEND = os.environ.get(
+# Mail goes through Django's MAILERS (the EMAIL_* settings are deprecated since Django 6.1).
+# Production sends by SMTP; development prints messages on the console.
+_mail_backend = os.environ.get(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend"
     if PRODUCTION
     else "django.core.mail.backends.console.EmailBackend",
 )
+MAILERS: dict[str, dict[str, object]] = {"default": {"BACKEND": _mail_backend}}
+if _mail_backend == "django.core.mail.backends.smtp.EmailBackend":
+    _mail_ssl = env_bool("EMAIL_USE_SSL", default=False)
+    MAILERS["default"]["OPTIONS"] = {
+        "host": os.environ.get("EMAIL_HOST", "localhost"),
+        "port": int(os.environ.get("EMAIL_PORT", "465" if _mail_ssl else "587")),
+        "username": os.environ.get("EMAIL_HOST_USER", ""),
+        "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+        "use_ssl": _mail_ssl,
+        "use_tls": env_bool("EMAIL_USE_TLS", default=not _mail_ssl),
+        "timeout": 10,
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pasar <no-reply@pasar.example>")
 PASAR_BASE_URL = os.environ.get("PASAR_BASE_URL", "http://127.0.0.1:8000")
 
@@ -235,6 +262,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "pasar.core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Only views that name a throttle_scope are limited (the auth endpoints use "auth").
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("AUTH_RATE_LIMIT", "20/min"),
     },
@@ -260,13 +290,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pasar.core.api.envelope_schema_hook",
+    ],
+    # The envelope's status of a paginated list.
+    "ENUM_NAME_OVERRIDES": {
+        "SuccessStatusEnum": ["success"],
+        "ProductStatusEnum": "pasar.catalog.models.ProductStatus",
+        "VariantStatusEnum": "pasar.catalog.models.VariantStatus",
+        "ImportStatusEnum": "pasar.catalog.models.ImportStatus",
+        "ReservationStatusEnum": "pasar.inventory.models.ReservationStatus",
+    },
 }
 
 # Security. The CSP allows only our own scripts and styles: no inline code, no CDN.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
-    "style-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     "font-src": [CSP.SELF],
@@ -293,7 +335,12 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # Feature flags are switched per company in the admin.
 WAFFLE_FLAG_MODEL = "tenancy.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
+# The percent-rollout cookie is HTTPS-only where the site is (a Secure cookie set over plain
+# HTTP never comes back, so each demo request would draw again).
+WAFFLE_SECURE = PRODUCTION
 
 # Logging: JSON lines through structlog, each carrying the request id.
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = logging_config(LOG_LEVEL)
+# A Celery worker serves its task metrics on this port when set (see docs/operations.md).
+WORKER_METRICS_PORT = int(os.environ.get("WORKER_METRICS_PORT", "0"))

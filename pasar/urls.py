@@ -1,13 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView
+
+from pasar.core.views import api_docs
 
 urlpatterns = [
     path("", include("pasar.core.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/", include("pasar.api_urls")),
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
+    path("", include("pasar.inventory.urls")),
+    path("", RedirectView.as_view(pattern_name="backoffice:home"), name="root"),
 ]

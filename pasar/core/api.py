@@ -17,8 +17,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework_simplejwt.exceptions import InvalidToken as JWTInvalidToken
 
-from pasar.core.errors import DomainError
+from pasar.core.errors import DomainError, InvalidToken
 
 
 class EnvelopeRenderer(JSONRenderer):
@@ -124,6 +125,22 @@ CODE_BY_EXCEPTION: dict[type[exceptions.APIException], str] = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, JWTInvalidToken):
+        # simplejwt explains a bad token in its own terms; say it the way a person would.
+        response = drf_exception_handler(exc, context)
+        if response is not None:
+            reason = InvalidToken()
+            response.data = error_body(reason.code, reason.message)
+        return response
+    if isinstance(exc, exceptions.ParseError):
+        response = drf_exception_handler(exc, context)
+        if response is not None:
+            response.data = error_body(
+                "malformed_request",
+                "The request body could not be read; send valid JSON.",
+                [{"code": "parse_error", "message": str(exc.detail)}],
+            )
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -171,3 +188,79 @@ class StrictSerializer(serializers.Serializer):
                     {name: ["This field is not accepted here."] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+ERROR_ENVELOPE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "error"],
+    "properties": {
+        "status": {"type": "string", "enum": ["error"]},
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string", "description": "Stable machine-readable code."},
+                "message": {"type": "string", "description": "A sentence for a person."},
+                "details": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "field": {"type": "string"},
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _is_envelope(schema: dict[str, Any], components: dict[str, Any]) -> bool:
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = components.get(ref.rsplit("/", 1)[-1], {})
+    # A body of its own may well have a "status" field; an envelope also has "data".
+    return {"status", "data"} <= set(schema.get("properties", {}))
+
+
+def envelope_schema_hook(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: the schema shows the envelope that
+    EnvelopeRenderer and exception_handler put around every answer, so generated clients
+    read `data` where it really is."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorEnvelope"] = ERROR_ENVELOPE_SCHEMA
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status_code, response in operation["responses"].items():
+                content = response.get("content", {}).get("application/json", {})
+                if not str(status_code).startswith("2") or "schema" not in content:
+                    continue
+                if not _is_envelope(content["schema"], components):
+                    content["schema"] = {
+                        "type": "object",
+                        "required": ["status", "data", "meta"],
+                        "properties": {
+                            "status": {"type": "string", "enum": ["success"]},
+                            "data": content["schema"],
+                            "meta": {"type": "object"},
+                        },
+                    }
+            operation["responses"].setdefault(
+                "4XX",
+                {
+                    "description": "The request was refused; the error says why.",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}
+                        }
+                    },
+                },
+            )
+    return result

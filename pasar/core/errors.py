@@ -39,3 +39,17 @@ class Conflict(DomainError):
 class Forbidden(DomainError):
     code = "permission_denied"
     status = 403
+
+
+class InvalidToken(DomainError):
+    """A sign-in token that is forged, expired, revoked or of the wrong kind."""
+
+    code = "invalid_token"
+    status = 401
+
+    def __init__(
+        self,
+        message: str = "Your sign-in token is not valid or has expired. "
+        "Sign in again or refresh it.",
+    ) -> None:
+        super().__init__(message)

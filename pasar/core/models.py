@@ -66,18 +66,32 @@ class OutboxEvent(models.Model):
     relayed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="After a failed attempt, when the relay tries again."
+    )
+    dead_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set aside after too many failed attempts."
+    )
 
     rls_protected = True
 
     class Meta:
         indexes: ClassVar[list[Any]] = [
             models.Index(
-                fields=["id"], condition=models.Q(relayed_at__isnull=True), name="outbox_pending"
+                fields=["id"],
+                condition=models.Q(relayed_at__isnull=True, dead_at__isnull=True),
+                name="outbox_pending",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+    @property
+    def status(self) -> str:
+        if self.relayed_at is not None:
+            return "relayed"
+        return "dead" if self.dead_at is not None else "pending"
 
 
 class EventDelivery(models.Model):

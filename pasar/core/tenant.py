@@ -134,6 +134,45 @@ def platform_access(*, reason: str, actor: models.Model | None = None) -> Iterat
         yield
 
 
+@contextmanager
+def system_access(*, reason: str) -> Iterator[None]:
+    """Cross-company access for the platform's own machinery, where no person acts.
+
+    Not audited: the outbox relay runs every few seconds and would bury the platform's audit
+    chain in its own entries. Its work leaves its own trail (event deliveries, logs), and
+    `reason` says in the code why the wall is lowered. People use platform_access().
+    """
+    if not reason:
+        raise ValueError("system_access needs a reason")
+    with _entered(TenantState(bypass=True)):
+        yield
+
+
+@contextmanager
+def record_scope(company: models.Model | int | None, *, reason: str) -> Iterator[None]:
+    """A transaction in which the platform's own records about a company (audit entries,
+    outbox events; company None: the platform's own) can be written from the caller's context.
+
+    In that company's context, or under a bypass, it is a plain savepoint. From a user's
+    context with no company yet (onboarding creates the company there) it enters the company's
+    context; a platform record is written under system_access(reason). A company's context
+    cannot write another company's records.
+    """
+    company_id = _pk(company)
+    state = _state.get()
+    if state.bypass or (company_id is not None and company_id == state.company_id):
+        with transaction.atomic():
+            yield
+    elif state.company_id is not None:
+        raise TenantNotSet("A record of one company cannot be written in another's context.")
+    elif company_id is None:
+        with system_access(reason=reason):
+            yield
+    else:
+        with tenant_context(company_id, user=state.user_id):
+            yield
+
+
 class TenantQuerySet(models.QuerySet):
     pass
 

@@ -1,7 +1,13 @@
-"""Where stock lives: a company's shops and warehouses."""
+"""Where stock lives and how much of it: locations, channels, levels, movements, reservations.
 
+The rules these models keep are described in docs/inventory.md.
+"""
+
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 
 from pasar.core.tenant import PublicIdMixin, TenantManager, TenantModel
@@ -34,3 +40,312 @@ class Location(PublicIdMixin, TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ChannelKind(models.TextChoices):
+    WEB = "web", "Web shop"
+    POS = "pos", "Point of sale"
+    SHOPEE = "shopee", "Shopee"
+    LAZADA = "lazada", "Lazada"
+    QOO10 = "qoo10", "Qoo10"
+    B2B = "b2b", "B2B"
+
+
+class Channel(PublicIdMixin, TenantModel):
+    """Where a company sells. Its buffer holds units back, so the channel sees fewer than exist.
+
+    `buffer_units` is held back from every variant; a ChannelBuffer row overrides it for one.
+    """
+
+    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
+    buffer_units = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["kind"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "kind"], name="channel_kind_per_company"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=ChannelKind.values), name="channel_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class ChannelBuffer(TenantModel):
+    """Units of one variant held back from one channel, instead of the channel's default."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="buffers")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
+    units = models.PositiveIntegerField()
+
+    objects = TenantManager()
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "channel", "variant"], name="channel_buffer_per_variant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}/{self.variant_id}: {self.units}"
+
+
+class StockLevel(TenantModel):
+    """How many units of a variant one location holds, and how many of them are promised.
+
+    `on_hand` always equals the sum of the level's movements; `reserved` the sum of its open
+    reservation allocations (some of which may have expired and not yet been reclaimed: see
+    docs/inventory.md). The database refuses on_hand < 0 and reserved outside 0..on_hand.
+    """
+
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="levels")
+    on_hand = models.IntegerField(default=0)
+    reserved = models.IntegerField(default=0)
+    reorder_point = models.PositiveIntegerField(default=0)
+    reorder_quantity = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "variant", "location"], name="stock_level_per_location"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(on_hand__gte=0), name="stock_level_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reserved__gte=0) & models.Q(reserved__lte=models.F("on_hand")),
+                name="stock_level_reserved_within_on_hand",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["company", "location"], name="stock_level_company_location"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}@{self.location_id}: {self.on_hand} ({self.reserved} reserved)"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    SALE = "sale", "Sale"
+    RETURN = "return", "Return"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    TRANSFER_OUT = "transfer_out", "Transfer out"
+    TRANSFER_IN = "transfer_in", "Transfer in"
+    COUNT_CORRECTION = "count_correction", "Count correction"
+
+
+# Kinds whose quantity has a fixed sign; adjustments and count corrections go either way.
+INBOUND_KINDS = (MovementKind.RECEIPT, MovementKind.RETURN, MovementKind.TRANSFER_IN)
+OUTBOUND_KINDS = (MovementKind.SALE, MovementKind.TRANSFER_OUT)
+
+
+class StockMovement(PublicIdMixin, TenantModel):
+    """One change of on-hand stock at one location. Append-only: the app may not edit or delete.
+
+    `quantity` is signed (+ in, - out); `unit_cost` is the cost the units moved at (the purchase
+    cost for receipts, the moving average otherwise); `source_type`/`source_id` name the
+    document that caused it.
+    """
+
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=MovementKind.choices)
+    quantity = models.IntegerField()
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4)
+    reason = models.CharField(max_length=200, blank=True)
+    source_type = models.CharField(max_length=40, blank=True)
+    source_id = models.CharField(max_length=64, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    objects = TenantManager()
+
+    # The movement history is the stock's audit trail: the app role may only append to it.
+    rls_revoked_privileges = ("UPDATE", "DELETE")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=MovementKind.values), name="stock_movement_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(quantity=0), name="stock_movement_quantity_not_zero"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=INBOUND_KINDS) | models.Q(quantity__gt=0),
+                name="stock_movement_inbound_positive",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind__in=OUTBOUND_KINDS) | models.Q(quantity__lt=0),
+                name="stock_movement_outbound_negative",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind=MovementKind.ADJUSTMENT) | ~models.Q(reason=""),
+                name="stock_movement_adjustment_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_cost__gte=0), name="stock_movement_cost_not_negative"
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["company", "variant", "location"], name="stock_movement_level"),
+            models.Index(
+                fields=["company", "variant", "-created_at"], name="stock_movement_history"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.quantity:+d} of {self.variant_id}@{self.location_id}"
+
+
+class VariantCost(TenantModel):
+    """The moving weighted average unit cost of a variant across all locations.
+
+    Changed only by receipts (see `pasar.inventory.services.weighted_average_cost`); every
+    other movement carries this cost, and later the cost of goods sold is posted from it.
+    """
+
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    average_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "variant"], name="variant_cost_per_company"),
+            models.CheckConstraint(
+                condition=models.Q(average_cost__gte=0), name="variant_cost_average_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: {self.average_cost}"
+
+
+class ReservationStatus(models.TextChoices):
+    PENDING = "pending", "Held until it expires"
+    COMMITTED = "committed", "Paid, waiting to ship"
+    FULFILLED = "fulfilled", "Shipped"
+    RELEASED = "released", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Reservation(PublicIdMixin, TenantModel):
+    """Units promised to one channel's order, all-or-nothing, until `expires_at` or commit.
+
+    A pending reservation past `expires_at` no longer holds its units (see docs/inventory.md),
+    even while its status still reads pending because no sweep has run yet.
+    """
+
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="reservations")
+    status = models.CharField(
+        max_length=10, choices=ReservationStatus.choices, default=ReservationStatus.PENDING
+    )
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+    committed_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="reservation_idempotency_key_per_company",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ReservationStatus.values),
+                name="reservation_status_known",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            # The sweep looks for pending reservations past their expiry.
+            models.Index(
+                fields=["company", "expires_at"],
+                condition=models.Q(status=ReservationStatus.PENDING),
+                name="reservation_pending_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.status})"
+
+    def is_expired(self, at: datetime) -> bool:
+        """Past its expiry without having been committed: its units are free for others."""
+        return self.status == ReservationStatus.EXPIRED or (
+            self.status == ReservationStatus.PENDING and self.expires_at <= at
+        )
+
+
+class AllocationState(models.TextChoices):
+    OPEN = "open", "Holding units"
+    FULFILLED = "fulfilled", "Shipped"
+    RELEASED = "released", "Released"
+
+
+class ReservationAllocation(TenantModel):
+    """The part of a reservation drawn from one stock level.
+
+    The level's `reserved` is always the sum of its open allocations.
+    """
+
+    reservation = models.ForeignKey(
+        Reservation, on_delete=models.CASCADE, related_name="allocations"
+    )
+    level = models.ForeignKey(StockLevel, on_delete=models.PROTECT, related_name="allocations")
+    quantity = models.PositiveIntegerField()
+    state = models.CharField(
+        max_length=10, choices=AllocationState.choices, default=AllocationState.OPEN
+    )
+
+    objects = TenantManager()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="reservation_allocation_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=AllocationState.values),
+                name="reservation_allocation_state_known",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            # Reclaiming expired holds reads the open allocations of the levels it has locked.
+            models.Index(
+                fields=["company", "level"],
+                condition=models.Q(state=AllocationState.OPEN),
+                name="reservation_allocation_open",
+            ),
+            models.Index(fields=["company", "reservation"], name="reservation_allocation_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of level {self.level_id} ({self.state})"

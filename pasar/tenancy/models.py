@@ -12,9 +12,9 @@ from django.db import models
 from django.utils import timezone
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.sg import uen as stdnum_uen
-from waffle.models import AbstractUserFlag
 
 from pasar.core.tenant import PublicIdMixin, TenantManager, TenantModel
+from pasar.tenancy.flags import AbstractCompanyFlag
 
 UEN_ERRORS = {
     "InvalidLength": "A UEN has 9 or 10 characters, for example 201912345K.",
@@ -227,12 +227,12 @@ class Shopper(PublicIdMixin, TenantModel):
         return self.email
 
 
-class Flag(AbstractUserFlag):
+class Flag(AbstractCompanyFlag):
     """A feature flag that can be switched on for chosen companies (waffle's flag, extended)."""
 
     companies = models.ManyToManyField(
         Company, blank=True, related_name="flags", help_text="Companies that have this feature."
     )
 
-    class Meta(AbstractUserFlag.Meta):
+    class Meta(AbstractCompanyFlag.Meta):
         verbose_name = "feature flag"

@@ -32,6 +32,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.view": MANAGERS,
     "location.view": EVERYONE,
     "location.manage": MANAGERS | {WAREHOUSE},
+    "stock.view": EVERYONE,
+    "stock.reserve": MANAGERS | {SALES, WAREHOUSE},
+    "catalog.view": EVERYONE,
+    "catalog.manage": MANAGERS | {WAREHOUSE},
 }
 
 
@@ -66,6 +70,14 @@ class RoleAllows(BasePermission):
         return type(f"RoleAllows_{action.replace('.', '_')}", (cls,), {"action": action})
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return bool(request.user and request.user.is_authenticated) and can(
-            role_of(request), self.action
-        )
+        if not (request.user and request.user.is_authenticated):
+            return False
+        role = role_of(request)
+        if role is None:
+            # DRF reads the refusal's wording from the instance.
+            self.message = (
+                "You are not working in a company yet: create one, accept an invitation "
+                "or switch to a company first."
+            )
+            return False
+        return can(role, self.action)

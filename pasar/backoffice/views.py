@@ -1,0 +1,168 @@
+"""The merchant's back office: the home page and the team page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from pasar.core.api_views import AuditLogQuery
+from pasar.core.audit import audit_entries, audit_filter_choices
+from pasar.core.errors import DomainError
+from pasar.inventory.selectors import location_list
+from pasar.tenancy import services
+from pasar.tenancy.decorators import company_required
+from pasar.tenancy.forms import InvitationForm, RoleChangeForm
+from pasar.tenancy.models import Invitation, Membership, Role
+from pasar.tenancy.permissions import can
+
+
+@require_GET
+@company_required("backoffice.view")
+def home(request: HttpRequest) -> HttpResponse:
+    company = request.company  # type: ignore[attr-defined]
+    return render(
+        request,
+        "backoffice/home.html",
+        {"company": company, "locations": list(location_list(company=company))},
+    )
+
+
+def _team_page(request: HttpRequest, *, invite_form: InvitationForm | None = None) -> HttpResponse:
+    role = request.membership.role  # type: ignore[attr-defined]
+    context: dict[str, Any] = {
+        "members": Membership.objects.select_related("user").order_by(
+            "user__full_name", "user__email"
+        ),
+        "open_invitations": Invitation.objects.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        ).order_by("-created_at"),
+        "invite_form": invite_form or InvitationForm(),
+        "can_manage_members": can(role, "membership.manage"),
+        "can_invite": can(role, "invitation.manage"),
+        "roles": Role.choices,
+        "invitation_days": settings.INVITATION_TTL.days,
+    }
+    return render(request, "backoffice/team.html", context)
+
+
+@require_GET
+@company_required("membership.view")
+def team(request: HttpRequest) -> HttpResponse:
+    return _team_page(request)
+
+
+@require_POST
+@company_required("invitation.manage")
+def team_invite(request: HttpRequest) -> HttpResponse:
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation, _token = services.invitation_create(
+                company=request.company,  # type: ignore[attr-defined]
+                invited_by=request.user,  # type: ignore[arg-type]
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            days = settings.INVITATION_TTL.days
+            messages.success(
+                request, f"Invitation sent to {invitation.email}. The link works for {days} days."
+            )
+            return redirect("backoffice:team")
+    return _team_page(request, invite_form=form)
+
+
+def _refusal(request: HttpRequest, error: DomainError) -> HttpResponse:
+    messages.error(request, error.message)
+    return redirect("backoffice:team")
+
+
+@require_POST
+@company_required("membership.manage")
+def member_change_role(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    membership = get_object_or_404(Membership.objects.select_related("user"), public_id=public_id)
+    form = RoleChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles in the list.")
+        return redirect("backoffice:team")
+    try:
+        services.membership_change_role(
+            membership=membership,
+            role=form.cleaned_data["role"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+    except DomainError as error:
+        return _refusal(request, error)
+    label = Role(form.cleaned_data["role"]).label.lower()
+    messages.success(request, f"{membership.user.email} is now {label}.")
+    return redirect("backoffice:team")
+
+
+@require_POST
+@company_required("membership.manage")
+def member_remove(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    membership = get_object_or_404(Membership.objects.select_related("user"), public_id=public_id)
+    try:
+        services.membership_remove(membership=membership, actor=request.user)  # type: ignore[arg-type]
+    except DomainError as error:
+        return _refusal(request, error)
+    messages.success(request, f"{membership.user.email} no longer has access to this company.")
+    return redirect("backoffice:team")
+
+
+@require_POST
+@company_required("invitation.manage")
+def invitation_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, public_id=public_id)
+    try:
+        services.invitation_revoke(invitation=invitation, actor=request.user)  # type: ignore[arg-type]
+    except DomainError as error:
+        return _refusal(request, error)
+    messages.success(request, f"The invitation to {invitation.email} no longer works.")
+    return redirect("backoffice:team")
+
+
+@require_GET
+@company_required("audit.view")
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """The company's audit log, newest first, with the same filters as the audit-log API."""
+    company = request.company  # type: ignore[attr-defined]
+    filters = {
+        name: value
+        for name in AuditLogQuery().get_fields()
+        if (value := request.GET.get(name, "").strip())
+    }
+    query = AuditLogQuery(data=filters)
+    page = None
+    if query.is_valid():
+        entries = audit_entries(company=company, **query.validated_data)
+        page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "backoffice/audit_log.html",
+        {
+            "page": page,
+            "rows": [
+                # (field, before, after) triples: a field called "items" must not confuse the
+                # template's dictionary lookups.
+                {
+                    "entry": entry,
+                    "changes": [(name, *change) for name, change in entry.changes.items()],
+                }
+                for entry in page or ()
+            ],
+            "filters": filters,
+            "filter_errors": [error for errors in query.errors.values() for error in errors],
+            "choices": audit_filter_choices(company=company),
+        },
+    )

@@ -1,0 +1,192 @@
+"""Reads about stock: locations, levels and what each channel may sell, movements, drift."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from pasar.catalog.models import Variant
+from pasar.core.errors import NotFound
+from pasar.core.tenant import tenant_context
+from pasar.inventory.models import (
+    AllocationState,
+    Channel,
+    ChannelBuffer,
+    Location,
+    Reservation,
+    ReservationAllocation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+)
+from pasar.tenancy.models import Company
+
+
+def location_list(*, company: Company, active_only: bool = True) -> QuerySet[Location]:
+    """A company's locations, in the order stock is drawn from them (needs its tenant context)."""
+    locations = Location.objects.filter(company=company)
+    return locations.filter(is_active=True) if active_only else locations
+
+
+def _expired_holds(at: datetime) -> Func:
+    """Units a level's expired pending reservations still hold: they no longer count."""
+    held = (
+        ReservationAllocation.objects.filter(
+            level=OuterRef("pk"),
+            state=AllocationState.OPEN,
+            reservation__status=ReservationStatus.PENDING,
+            reservation__expires_at__lte=at,
+        )
+        .order_by()
+        .values("level")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+
+
+def _available_now(at: datetime | None) -> CombinedExpression:
+    return F("on_hand") - F("reserved") + _expired_holds(at or timezone.now())
+
+
+def stock_levels(
+    *,
+    company: Company,
+    variant: Variant | None = None,
+    location: Location | None = None,
+    at: datetime | None = None,
+) -> QuerySet[StockLevel]:
+    """Levels with `available_now`: on hand less the units promised to live reservations.
+
+    Needs the company's tenant context. Expired holds not yet swept are not subtracted.
+    """
+    levels = StockLevel.objects.filter(company=company).select_related("location", "variant")
+    if variant is not None:
+        levels = levels.filter(variant=variant)
+    if location is not None:
+        levels = levels.filter(location=location)
+    return levels.annotate(available_now=_available_now(at)).order_by(
+        "variant_id", "location__allocation_priority", "location__name"
+    )
+
+
+def channel_sellable(
+    *,
+    company: Company,
+    channel: Channel,
+    variants: Iterable[Variant],
+    at: datetime | None = None,
+) -> dict[int, int]:
+    """What a channel may still sell of each variant, by variant id: the units available at
+    active locations less the channel's buffer, never below zero."""
+    variant_ids = [variant.pk for variant in variants]
+    with tenant_context(company):
+        available = dict.fromkeys(variant_ids, 0)
+        rows = (
+            StockLevel.objects.filter(
+                company=company, variant_id__in=variant_ids, location__is_active=True
+            )
+            .annotate(available_now=_available_now(at))
+            .values_list("variant_id", "available_now")
+        )
+        for variant_id, units in rows:
+            available[variant_id] += units
+        buffers = dict(
+            ChannelBuffer.objects.filter(channel=channel, variant_id__in=variant_ids).values_list(
+                "variant_id", "units"
+            )
+        )
+    return {
+        variant_id: max(0, units - buffers.get(variant_id, channel.buffer_units))
+        for variant_id, units in available.items()
+    }
+
+
+def movement_history(
+    *, company: Company, variant: Variant, location: Location | None = None
+) -> QuerySet[StockMovement]:
+    """A variant's movements, newest first (needs the company's tenant context)."""
+    movements = StockMovement.objects.filter(company=company, variant=variant)
+    if location is not None:
+        movements = movements.filter(location=location)
+    return movements.select_related("location", "actor").order_by("-created_at", "-id")
+
+
+def reservation_get(*, company: Company, public_id: uuid.UUID | str) -> Reservation:
+    """One reservation with its allocations (needs the company's tenant context)."""
+    try:
+        return (
+            Reservation.objects.select_related("channel")
+            .prefetch_related("allocations__level__location", "allocations__level__variant")
+            .get(company=company, public_id=public_id)
+        )
+    except (Reservation.DoesNotExist, ValidationError) as error:
+        raise NotFound("That reservation was not found.", code="reservation_not_found") from error
+
+
+@dataclass(frozen=True)
+class LevelDrift:
+    """A stock level that disagrees with its movements or its open reservation allocations."""
+
+    sku: str
+    location: str
+    on_hand: int
+    movements_total: int
+    reserved: int
+    allocations_total: int
+
+
+def stock_drift(*, company: Company) -> list[LevelDrift]:
+    """Every level whose on hand is not the sum of its movements, or whose reserved is not the
+    sum of its open allocations. Movements without a level count as drift too."""
+    with tenant_context(company):
+        moved = {
+            (row["variant_id"], row["location_id"]): row["total"]
+            for row in StockMovement.objects.filter(company=company)
+            .order_by()
+            .values("variant_id", "location_id")
+            .annotate(total=Sum("quantity"))
+        }
+        allocated = dict(
+            ReservationAllocation.objects.filter(company=company, state=AllocationState.OPEN)
+            .order_by()
+            .values("level_id")
+            .annotate(total=Sum("quantity"))
+            .values_list("level_id", "total")
+        )
+        levels = {
+            (level.variant_id, level.location_id): level
+            for level in StockLevel.objects.filter(company=company).select_related(
+                "variant", "location"
+            )
+        }
+        drift = []
+        for key in sorted(set(moved) | set(levels)):
+            level = levels.get(key)
+            movements_total = moved.get(key, 0)
+            if level is None:
+                variant = Variant.objects.get(pk=key[0])
+                location = Location.objects.get(pk=key[1])
+                drift.append(LevelDrift(variant.sku, location.name, 0, movements_total, 0, 0))
+                continue
+            allocations_total = allocated.get(level.pk, 0)
+            if level.on_hand != movements_total or level.reserved != allocations_total:
+                drift.append(
+                    LevelDrift(
+                        level.variant.sku,
+                        level.location.name,
+                        level.on_hand,
+                        movements_total,
+                        level.reserved,
+                        allocations_total,
+                    )
+                )
+    return drift

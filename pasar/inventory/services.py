@@ -1,0 +1,1031 @@
+"""Writes about stock: locations, channels, movements, cost and reservations.
+
+Every write is one transaction in the company's tenant context; docs/inventory.md states the
+rules (locking order, expiry, the last-unit policy).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any
+
+from django.db import IntegrityError
+from django.db.models import Sum
+from django.utils import timezone
+
+from pasar.catalog.models import Variant
+from pasar.core import audit
+from pasar.core.errors import Conflict, DomainError, NotFound
+from pasar.core.events import publish
+from pasar.core.tenant import current_user_id, system_access, tenant_context
+from pasar.inventory.models import (
+    AllocationState,
+    Channel,
+    ChannelBuffer,
+    ChannelKind,
+    Location,
+    LocationKind,
+    MovementKind,
+    Reservation,
+    ReservationAllocation,
+    ReservationStatus,
+    StockLevel,
+    StockMovement,
+    VariantCost,
+)
+from pasar.tenancy.models import Company, User
+
+
+class InvalidLocation(DomainError):
+    code = "invalid_location"
+
+
+def _field_error(field: str, message: str, *, code: str) -> list[dict[str, str]]:
+    return [{"field": field, "code": code, "message": message}]
+
+
+def location_create(
+    *,
+    company: Company,
+    name: str,
+    kind: str = LocationKind.STORE,
+    address_line1: str = "",
+    address_line2: str = "",
+    postal_code: str = "",
+    allocation_priority: int = 100,
+) -> Location:
+    """Add a shop or warehouse to a company.
+
+    Raises InvalidLocation (naming the field at fault in `details`) for bad input and
+    Conflict when the company already has a location of that name.
+    """
+    name = name.strip()
+    postal_code = postal_code.strip()
+    if not name:
+        message = "Give the location a name, for example “Tiong Bahru outlet”."
+        raise InvalidLocation(message, details=_field_error("name", message, code="required"))
+    if kind not in LocationKind.values:
+        message = "A location is either a store or a warehouse."
+        raise InvalidLocation(message, details=_field_error("kind", message, code="invalid"))
+    if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
+        message = "A Singapore postal code has six digits."
+        raise InvalidLocation(message, details=_field_error("postal_code", message, code="invalid"))
+    if not 0 <= allocation_priority <= 32767:
+        message = "The allocation priority is a whole number from 0 to 32767."
+        raise InvalidLocation(
+            message, details=_field_error("allocation_priority", message, code="invalid")
+        )
+
+    taken = Conflict(
+        f"There is already a location called “{name}”. Choose another name.",
+        code="location_name_taken",
+        details=_field_error(
+            "name", "That name is already used by another location.", code="taken"
+        ),
+    )
+    try:
+        # Keep the acting user, so the audit entry names who added the location.
+        with tenant_context(company, user=current_user_id()):
+            if Location.objects.filter(name__iexact=name).exists():
+                raise taken
+            location = Location.objects.create(
+                company=company,
+                name=name,
+                kind=kind,
+                address_line1=address_line1.strip(),
+                address_line2=address_line2.strip(),
+                postal_code=postal_code,
+                allocation_priority=allocation_priority,
+            )
+            audit.audit_record(
+                action="location.created",
+                obj=location,
+                changes={"name": [None, location.name], "kind": [None, location.kind]},
+            )
+    except IntegrityError as error:  # two requests adding the same name at the same moment
+        raise taken from error
+    return location
+
+
+# --- Stock: levels, movements, cost, channels and reservations (see docs/inventory.md) ---
+
+Clock = Callable[[], datetime]
+
+COST_PLACES = 4
+MAX_UNIT_COST = Decimal("99999999.9999")  # what NUMERIC(12,4) holds
+MAX_RESERVATION_TTL = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class ReserveLine:
+    sku: str
+    quantity: int
+
+
+class InvalidStockRequest(DomainError):
+    code = "invalid"
+
+
+class UnknownSku(DomainError):
+    code = "unknown_sku"
+
+
+class InsufficientStock(DomainError):
+    code = "insufficient_stock"
+    status = 409
+
+
+class ReservationExpired(DomainError):
+    code = "reservation_expired"
+    status = 409
+
+
+class ReservationClosed(DomainError):
+    """The reservation is in a state that does not allow the step asked for."""
+
+    code = "reservation_closed"
+    status = 409
+
+
+def weighted_average_cost(
+    *, on_hand: int, average_cost: Decimal, received: int, unit_cost: Decimal
+) -> Decimal:
+    """The moving average unit cost after receiving `received` units at `unit_cost`.
+
+    (on_hand x average + received x unit cost) / (on_hand + received), computed exactly and
+    rounded half-up to 4 places. With nothing on hand the receipt's cost is the average.
+    """
+    if received <= 0:
+        raise ValueError("A receipt adds at least one unit.")
+    if on_hand <= 0:
+        return _round_cost(Fraction(unit_cost))
+    value = on_hand * Fraction(average_cost) + received * Fraction(unit_cost)
+    return _round_cost(value / (on_hand + received))
+
+
+def _round_cost(value: Fraction) -> Decimal:
+    # Fractions keep the division exact, so there is one rounding only (half-up, costs >= 0).
+    units = math.floor(value * 10**COST_PLACES + Fraction(1, 2))
+    return Decimal(units).scaleb(-COST_PLACES)
+
+
+def _actor_id(actor: User | None) -> int | None:
+    return actor.pk if actor is not None else current_user_id()
+
+
+def _ensure_owned(obj: Any, company: Company, what: str) -> None:
+    if obj.company_id != company.pk:
+        raise NotFound(f"That {what} was not found.", code=f"{what.replace(' ', '_')}_not_found")
+
+
+def _positive_quantity(quantity: Any, field: str = "quantity") -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        message = "The quantity is a whole number of units, at least 1."
+        raise InvalidStockRequest(
+            message, details=[{"field": field, "code": "invalid", "message": message}]
+        )
+    return quantity
+
+
+def _unit_cost(value: Any) -> Decimal:
+    try:
+        cost = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        cost = Decimal("NaN")
+    if not cost.is_finite() or cost < 0 or cost > MAX_UNIT_COST:
+        message = "The unit cost is an amount in dollars from 0 to 99,999,999.9999."
+        raise InvalidStockRequest(
+            message, details=[{"field": "unit_cost", "code": "invalid", "message": message}]
+        )
+    return cost.quantize(Decimal(1).scaleb(-COST_PLACES), rounding=ROUND_HALF_UP)
+
+
+def _lock_levels(level_ids: Iterable[int] | None = None, **lookups: Any) -> dict[int, StockLevel]:
+    """Lock stock level rows (by ids, or matching `lookups`) in id order, so two writers never
+    wait on each other in a circle."""
+    if level_ids is not None:
+        lookups["pk__in"] = set(level_ids)
+    levels = (
+        StockLevel.objects.select_for_update(of=("self",))
+        .select_related("location", "variant")
+        .filter(**lookups)
+        .order_by("id")
+    )
+    return {level.pk: level for level in levels}
+
+
+def _levels_for(company: Company, pairs: Iterable[tuple[Variant, Location]]) -> list[int]:
+    """The ids of the levels for these (variant, location) pairs, creating any that are missing.
+
+    ON CONFLICT DO NOTHING lets two first receipts at the same place meet without an error.
+    """
+    pairs = list(pairs)
+    StockLevel.objects.bulk_create(
+        [
+            StockLevel(company=company, variant=variant, location=location)
+            for variant, location in pairs
+        ],
+        ignore_conflicts=True,
+    )
+    ids = []
+    for variant, location in pairs:
+        ids.append(
+            StockLevel.objects.filter(variant=variant, location=location)
+            .values_list("pk", flat=True)
+            .get()
+        )
+    return ids
+
+
+def _reclaim_expired(levels: dict[int, StockLevel], *, now: datetime) -> None:
+    """Free the units that expired pending reservations still hold on these locked levels.
+
+    This is how an expiry takes effect before any sweep: every step that takes units away
+    first gives back what expired holds occupy on the rows it has locked.
+    """
+    expired = ReservationAllocation.objects.filter(
+        level_id__in=levels,
+        state=AllocationState.OPEN,
+        reservation__status=ReservationStatus.PENDING,
+        reservation__expires_at__lte=now,
+    )
+    reclaimed = list(expired.values_list("pk", "level_id", "quantity"))
+    for _, level_id, quantity in reclaimed:
+        levels[level_id].reserved -= quantity
+    if reclaimed:
+        ReservationAllocation.objects.filter(pk__in=[pk for pk, _, _ in reclaimed]).update(
+            state=AllocationState.RELEASED
+        )
+
+
+def _save_levels(levels: Iterable[StockLevel], now: datetime) -> None:
+    levels = list(levels)
+    for level in levels:
+        level.updated_at = now
+    StockLevel.objects.bulk_update(levels, ["on_hand", "reserved", "updated_at"])
+
+
+def _average_costs(variant_ids: Iterable[int]) -> dict[int, Decimal]:
+    return dict(
+        VariantCost.objects.filter(variant_id__in=set(variant_ids)).values_list(
+            "variant_id", "average_cost"
+        )
+    )
+
+
+def _record_movement(
+    *,
+    level: StockLevel,
+    kind: MovementKind,
+    quantity: int,
+    unit_cost: Decimal,
+    now: datetime,
+    actor_id: int | None,
+    reason: str = "",
+    source_type: str = "",
+    source_id: str = "",
+) -> StockMovement:
+    movement = StockMovement.objects.create(
+        company_id=level.company_id,
+        variant_id=level.variant_id,
+        location_id=level.location_id,
+        kind=kind,
+        quantity=quantity,
+        unit_cost=unit_cost,
+        reason=reason,
+        source_type=source_type,
+        source_id=source_id,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    publish(
+        "inventory.stock.changed",
+        {
+            "movement": movement.public_id,
+            "kind": kind,
+            "quantity": quantity,
+            "variant": level.variant.public_id,
+            "sku": level.variant.sku,
+            "location": level.location.public_id,
+            "on_hand": level.on_hand,
+            "reserved": level.reserved,
+            "reorder_point": level.reorder_point,
+        },
+    )
+    return movement
+
+
+def _insufficient(level: StockLevel, sku: str, requested: int, message: str) -> InsufficientStock:
+    return InsufficientStock(
+        message,
+        details=[
+            {
+                "sku": sku,
+                "location": str(level.location.public_id),
+                "requested": requested,
+                "on_hand": level.on_hand,
+                "reserved": level.reserved,
+                "available": level.available,
+            }
+        ],
+    )
+
+
+def stock_receive(
+    *,
+    company: Company,
+    variant: Variant,
+    location: Location,
+    quantity: int,
+    unit_cost: Decimal,
+    source_type: str = "",
+    source_id: str = "",
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> StockMovement:
+    """Goods in at a purchase cost: a receipt movement, and the variant's average cost moves."""
+    quantity = _positive_quantity(quantity)
+    cost = _unit_cost(unit_cost)
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        now = clock()
+        # The cost row is locked first: receipts of one variant queue here, so each one
+        # averages against the quantity the previous one left.
+        VariantCost.objects.bulk_create(
+            [VariantCost(company=company, variant=variant)], ignore_conflicts=True
+        )
+        average = VariantCost.objects.select_for_update().get(variant=variant)
+        levels = _lock_levels(_levels_for(company, [(variant, location)]))
+        level = next(iter(levels.values()))
+        on_hand = StockLevel.objects.filter(variant=variant).aggregate(total=Sum("on_hand"))[
+            "total"
+        ]
+        average.average_cost = weighted_average_cost(
+            on_hand=on_hand or 0,
+            average_cost=average.average_cost,
+            received=quantity,
+            unit_cost=cost,
+        )
+        average.save(update_fields=["average_cost", "updated_at"])
+        level.on_hand += quantity
+        _save_levels([level], now)
+        return _record_movement(
+            level=level,
+            kind=MovementKind.RECEIPT,
+            quantity=quantity,
+            unit_cost=cost,
+            now=now,
+            actor_id=_actor_id(actor),
+            source_type=source_type,
+            source_id=source_id,
+        )
+
+
+def stock_return(
+    *,
+    company: Company,
+    variant: Variant,
+    location: Location,
+    quantity: int,
+    source_type: str = "",
+    source_id: str = "",
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> StockMovement:
+    """Sold units back on the shelf, at the current average cost (which does not change)."""
+    quantity = _positive_quantity(quantity)
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        now = clock()
+        levels = _lock_levels(_levels_for(company, [(variant, location)]))
+        level = next(iter(levels.values()))
+        level.on_hand += quantity
+        _save_levels([level], now)
+        return _record_movement(
+            level=level,
+            kind=MovementKind.RETURN,
+            quantity=quantity,
+            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            now=now,
+            actor_id=_actor_id(actor),
+            source_type=source_type,
+            source_id=source_id,
+        )
+
+
+def stock_adjust(
+    *,
+    company: Company,
+    variant: Variant,
+    location: Location,
+    quantity: int,
+    reason: str,
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> StockMovement:
+    """Add (quantity > 0) or write off (quantity < 0) units for a stated reason.
+
+    Refused with InsufficientStock when it would leave fewer units than are on hand or promised.
+    """
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity == 0:
+        message = "An adjustment adds or removes a whole number of units (not zero)."
+        raise InvalidStockRequest(
+            message, details=[{"field": "quantity", "code": "invalid", "message": message}]
+        )
+    reason = reason.strip()
+    if not reason:
+        message = "Say why the stock is adjusted, for example “damaged in storage”."
+        raise InvalidStockRequest(
+            message, details=[{"field": "reason", "code": "required", "message": message}]
+        )
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        now = clock()
+        levels = _lock_levels(_levels_for(company, [(variant, location)]))
+        level = next(iter(levels.values()))
+        _reclaim_expired(levels, now=now)
+        if level.on_hand + quantity < level.reserved:
+            raise _insufficient(
+                level,
+                variant.sku,
+                -quantity,
+                f"{location.name} has {level.available} unpromised unit(s) of {variant.sku}; "
+                f"{-quantity} cannot be written off.",
+            )
+        level.on_hand += quantity
+        _save_levels([level], now)
+        return _record_movement(
+            level=level,
+            kind=MovementKind.ADJUSTMENT,
+            quantity=quantity,
+            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            now=now,
+            actor_id=_actor_id(actor),
+            reason=reason,
+        )
+
+
+def stock_transfer(
+    *,
+    company: Company,
+    variant: Variant,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> tuple[StockMovement, StockMovement]:
+    """Move unpromised units between two locations at once: a transfer out and a transfer in."""
+    quantity = _positive_quantity(quantity)
+    if from_location.pk == to_location.pk:
+        message = "A transfer goes from one location to another; choose a different destination."
+        raise InvalidStockRequest(
+            message,
+            code="same_location",
+            details=[{"field": "to_location", "code": "same_location", "message": message}],
+        )
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(from_location, company, "location")
+    _ensure_owned(to_location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        now = clock()
+        source_id, target_id = _levels_for(
+            company, [(variant, from_location), (variant, to_location)]
+        )
+        levels = _lock_levels([source_id, target_id])
+        source, target = levels[source_id], levels[target_id]
+        _reclaim_expired({source_id: source}, now=now)
+        if source.available < quantity:
+            raise _insufficient(
+                source,
+                variant.sku,
+                quantity,
+                f"{from_location.name} has {source.available} unpromised unit(s) of "
+                f"{variant.sku}; {quantity} cannot be transferred.",
+            )
+        source.on_hand -= quantity
+        target.on_hand += quantity
+        _save_levels([source, target], now)
+        cost = _average_costs([variant.pk]).get(variant.pk, Decimal(0))
+        transfer = str(uuid.uuid4())  # names the pair, so each half finds the other
+        return (
+            _record_movement(
+                level=source,
+                kind=MovementKind.TRANSFER_OUT,
+                quantity=-quantity,
+                unit_cost=cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="transfer",
+                source_id=transfer,
+            ),
+            _record_movement(
+                level=target,
+                kind=MovementKind.TRANSFER_IN,
+                quantity=quantity,
+                unit_cost=cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="transfer",
+                source_id=transfer,
+            ),
+        )
+
+
+def stock_count_correct(
+    *,
+    company: Company,
+    variant: Variant,
+    location: Location,
+    counted: int,
+    source_type: str = "",
+    source_id: str = "",
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> StockMovement | None:
+    """Set on hand to what was counted: a count correction for the difference (None if none).
+
+    A count below the units promised to open reservations is refused: release them first.
+    """
+    if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+        message = "The counted quantity is a whole number of units, 0 or more."
+        raise InvalidStockRequest(
+            message, details=[{"field": "counted", "code": "invalid", "message": message}]
+        )
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        now = clock()
+        levels = _lock_levels(_levels_for(company, [(variant, location)]))
+        level = next(iter(levels.values()))
+        _reclaim_expired(levels, now=now)
+        if counted < level.reserved:
+            raise InsufficientStock(
+                f"{level.reserved} unit(s) of {variant.sku} at {location.name} are promised to "
+                "open reservations; release them before recording a count below that.",
+                code="count_below_reserved",
+                details=[{"sku": variant.sku, "counted": counted, "reserved": level.reserved}],
+            )
+        difference = counted - level.on_hand
+        if difference == 0:
+            _save_levels([level], now)
+            return None
+        level.on_hand = counted
+        _save_levels([level], now)
+        return _record_movement(
+            level=level,
+            kind=MovementKind.COUNT_CORRECTION,
+            quantity=difference,
+            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            now=now,
+            actor_id=_actor_id(actor),
+            source_type=source_type,
+            source_id=source_id,
+        )
+
+
+def stock_level_set_reorder(
+    *,
+    company: Company,
+    variant: Variant,
+    location: Location,
+    reorder_point: int,
+    reorder_quantity: int,
+) -> StockLevel:
+    """When to reorder a variant at a location (on hand at or below the point) and how many."""
+    for field, value in (("reorder_point", reorder_point), ("reorder_quantity", reorder_quantity)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            message = "Reorder figures are whole numbers of units, 0 or more."
+            raise InvalidStockRequest(
+                message, details=[{"field": field, "code": "invalid", "message": message}]
+            )
+    _ensure_owned(variant, company, "variant")
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=current_user_id()):
+        (level_id,) = _levels_for(company, [(variant, location)])
+        StockLevel.objects.filter(pk=level_id).update(
+            reorder_point=reorder_point,
+            reorder_quantity=reorder_quantity,
+            updated_at=timezone.now(),
+        )
+        return StockLevel.objects.select_related("location").get(pk=level_id)
+
+
+def channel_create(*, company: Company, kind: str, buffer_units: int = 0) -> Channel:
+    """Open a sales channel for a company; each kind once."""
+    if kind not in ChannelKind.values:
+        message = "A channel is one of: " + ", ".join(ChannelKind.values) + "."
+        raise InvalidStockRequest(
+            message, details=[{"field": "kind", "code": "invalid", "message": message}]
+        )
+    _buffer_units(buffer_units)
+    try:
+        with tenant_context(company, user=current_user_id()):
+            return Channel.objects.create(company=company, kind=kind, buffer_units=buffer_units)
+    except IntegrityError as error:
+        raise Conflict(
+            f"The {ChannelKind(kind).label} channel is already open.", code="channel_exists"
+        ) from error
+
+
+def channel_buffer_set(
+    *, company: Company, channel: Channel, units: int, variant: Variant | None = None
+) -> Channel:
+    """Hold `units` back from a channel: for one variant, or by default for every variant."""
+    _buffer_units(units)
+    _ensure_owned(channel, company, "channel")
+    with tenant_context(company, user=current_user_id()):
+        if variant is None:
+            Channel.objects.filter(pk=channel.pk).update(buffer_units=units)
+        else:
+            _ensure_owned(variant, company, "variant")
+            ChannelBuffer.objects.update_or_create(
+                channel=channel, variant=variant, defaults={"units": units, "company": company}
+            )
+        return Channel.objects.get(pk=channel.pk)
+
+
+def _buffer_units(units: Any) -> None:
+    if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+        message = "A channel buffer is a whole number of units, 0 or more."
+        raise InvalidStockRequest(
+            message, details=[{"field": "buffer_units", "code": "invalid", "message": message}]
+        )
+
+
+def _requested_quantities(lines: Sequence[ReserveLine]) -> dict[str, int]:
+    """The lines as {sku: quantity}; one SKU on several lines is one request for their sum."""
+    if not lines:
+        message = "A reservation needs at least one line."
+        raise InvalidStockRequest(
+            message, details=[{"field": "lines", "code": "required", "message": message}]
+        )
+    requested: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        sku = line.sku.strip() if isinstance(line.sku, str) else ""
+        if not sku:
+            message = "Each line names a SKU."
+            raise InvalidStockRequest(
+                message,
+                details=[{"field": f"lines.{index}.sku", "code": "required", "message": message}],
+            )
+        requested[sku] = requested.get(sku, 0) + _positive_quantity(
+            line.quantity, f"lines.{index}.quantity"
+        )
+    return requested
+
+
+def _reservation_quantities(reservation: Reservation) -> dict[str, int]:
+    quantities: dict[str, int] = {}
+    for sku, quantity in reservation.allocations.values_list("level__variant__sku", "quantity"):
+        quantities[sku] = quantities.get(sku, 0) + quantity
+    return quantities
+
+
+def _replay(key: str, *, channel: Channel, requested: dict[str, int]) -> Reservation | None:
+    """The reservation made earlier under this idempotency key, if the request is the same."""
+    earlier = Reservation.objects.filter(idempotency_key=key).first()
+    if earlier is None:
+        return None
+    if earlier.channel_id != channel.pk or _reservation_quantities(earlier) != requested:
+        raise Conflict(
+            "This idempotency key was already used for a different reservation.",
+            code="idempotency_key_reused",
+        )
+    return earlier
+
+
+def _reservation_payload(reservation: Reservation) -> dict[str, Any]:
+    return {
+        "reservation": reservation.public_id,
+        "channel": reservation.channel.kind,
+        "status": reservation.status,
+        "expires_at": reservation.expires_at,
+    }
+
+
+def stock_reserve(
+    *,
+    company: Company,
+    channel: Channel,
+    lines: Sequence[ReserveLine],
+    ttl: timedelta,
+    idempotency_key: str | None = None,
+    clock: Clock = timezone.now,
+) -> Reservation:
+    """Reserve all lines or none. Raises InsufficientStock naming the short lines.
+
+    Each line is drawn from the locations in allocation-priority order, split when the first
+    lacks enough. The channel's buffer is held back from what it may reserve. The same
+    idempotency key returns the same reservation.
+    """
+    requested = _requested_quantities(lines)
+    if not timedelta(seconds=1) <= ttl <= MAX_RESERVATION_TTL:
+        message = "A reservation is held for between 1 second and 30 days."
+        raise InvalidStockRequest(
+            message, details=[{"field": "ttl_seconds", "code": "invalid", "message": message}]
+        )
+    key = (idempotency_key or "").strip()
+    if len(key) > 100:
+        message = "An idempotency key has at most 100 characters."
+        raise InvalidStockRequest(
+            message, details=[{"field": "idempotency_key", "code": "invalid", "message": message}]
+        )
+    _ensure_owned(channel, company, "channel")
+    if not channel.is_active:
+        raise InvalidStockRequest(
+            f"The {channel} channel is closed.", code="channel_closed", status=409
+        )
+    try:
+        with tenant_context(company, user=current_user_id()):
+            if key and (earlier := _replay(key, channel=channel, requested=requested)):
+                return earlier
+            return _reserve(company, channel, requested, ttl, key, clock())
+    except IntegrityError:
+        # Another request with the same key committed while this one waited for the rows.
+        if not key:
+            raise
+        with tenant_context(company, user=current_user_id()):
+            earlier = _replay(key, channel=channel, requested=requested)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _reserve(
+    company: Company,
+    channel: Channel,
+    requested: dict[str, int],
+    ttl: timedelta,
+    key: str,
+    now: datetime,
+) -> Reservation:
+    variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=requested)}
+    unknown = sorted(set(requested) - set(variants))
+    if unknown:
+        raise UnknownSku(
+            "No product has the SKU " + ", ".join(unknown) + ".",
+            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
+        )
+    variant_ids = [variant.pk for variant in variants.values()]
+    levels = _lock_levels(variant_id__in=variant_ids)
+    _reclaim_expired(levels, now=now)
+    buffers = dict(
+        ChannelBuffer.objects.filter(channel=channel, variant_id__in=variant_ids).values_list(
+            "variant_id", "units"
+        )
+    )
+
+    plan: list[tuple[StockLevel, int]] = []
+    shortages = []
+    for sku, quantity in sorted(requested.items()):
+        variant = variants[sku]
+        candidates = sorted(
+            (
+                level
+                for level in levels.values()
+                if level.variant_id == variant.pk and level.location.is_active
+            ),
+            key=lambda level: (level.location.allocation_priority, level.location.name, level.pk),
+        )
+        held_back = buffers.get(variant.pk, channel.buffer_units)
+        sellable = max(0, sum(level.available for level in candidates) - held_back)
+        if quantity > sellable:
+            shortages.append({"sku": sku, "requested": quantity, "available": sellable})
+            continue
+        remaining = quantity
+        for level in candidates:
+            take = min(level.available, remaining)
+            if take > 0:
+                plan.append((level, take))
+                remaining -= take
+            if remaining == 0:
+                break
+    if shortages:
+        raise InsufficientStock(
+            "Not enough stock for "
+            + "; ".join(
+                f"{short['sku']} ({short['requested']} asked, {short['available']} available)"
+                for short in shortages
+            )
+            + ". Nothing was reserved.",
+            details=shortages,
+        )
+
+    reservation = Reservation.objects.create(
+        company=company,
+        channel=channel,
+        idempotency_key=key,
+        expires_at=now + ttl,
+        created_at=now,
+    )
+    ReservationAllocation.objects.bulk_create(
+        [
+            ReservationAllocation(
+                company=company, reservation=reservation, level=level, quantity=quantity
+            )
+            for level, quantity in plan
+        ]
+    )
+    for level, quantity in plan:
+        level.reserved += quantity
+    _save_levels(levels.values(), now)
+    publish(
+        "inventory.reservation.created",
+        {**_reservation_payload(reservation), "lines": requested},
+    )
+    return reservation
+
+
+def _locked_reservation(reservation: Reservation) -> Reservation:
+    try:
+        return (
+            Reservation.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .get(pk=reservation.pk)
+        )
+    except Reservation.DoesNotExist as error:
+        raise NotFound("That reservation was not found.", code="reservation_not_found") from error
+
+
+def _lock_allocations(
+    reservation: Reservation,
+) -> tuple[dict[int, StockLevel], list[ReservationAllocation]]:
+    """Lock the reservation's levels, then read its allocations as they are under the locks."""
+    level_ids = reservation.allocations.values_list("level_id", flat=True)
+    levels = _lock_levels(level_ids)
+    return levels, list(reservation.allocations.all())
+
+
+def _release_allocations(
+    levels: dict[int, StockLevel], allocations: list[ReservationAllocation]
+) -> None:
+    open_allocations = [a for a in allocations if a.state == AllocationState.OPEN]
+    for allocation in open_allocations:
+        levels[allocation.level_id].reserved -= allocation.quantity
+    ReservationAllocation.objects.filter(pk__in=[a.pk for a in open_allocations]).update(
+        state=AllocationState.RELEASED
+    )
+
+
+def stock_commit(
+    *, company: Company, reservation: Reservation, clock: Clock = timezone.now
+) -> Reservation:
+    """Payment received: the reservation keeps its units until it is fulfilled or released.
+
+    A reservation committed after its expiry still succeeds if no one has taken its units in
+    the meantime; otherwise it is refused with ReservationExpired (see docs/inventory.md).
+    """
+    _ensure_owned(reservation, company, "reservation")
+    lost = False
+    with tenant_context(company, user=current_user_id()):
+        locked = _locked_reservation(reservation)
+        if locked.status in (ReservationStatus.COMMITTED, ReservationStatus.FULFILLED):
+            return locked
+        if locked.status == ReservationStatus.RELEASED:
+            raise ReservationClosed("This reservation was cancelled and cannot be paid for.")
+        if locked.status == ReservationStatus.EXPIRED:
+            raise _expired()
+        now = clock()
+        levels, allocations = _lock_allocations(locked)
+        if any(allocation.state != AllocationState.OPEN for allocation in allocations):
+            # Some of its units went to another reservation after it expired.
+            _release_allocations(levels, allocations)
+            _save_levels(levels.values(), now)
+            locked.status = ReservationStatus.EXPIRED
+            locked.released_at = now
+            locked.save(update_fields=["status", "released_at"])
+            publish("inventory.reservation.expired", _reservation_payload(locked))
+            lost = True
+        else:
+            locked.status = ReservationStatus.COMMITTED
+            locked.committed_at = now
+            locked.save(update_fields=["status", "committed_at"])
+            publish("inventory.reservation.committed", _reservation_payload(locked))
+    if lost:
+        raise _expired()
+    return locked
+
+
+def _expired() -> ReservationExpired:
+    return ReservationExpired(
+        "This reservation expired and its stock has gone to another order. Reserve again."
+    )
+
+
+def stock_fulfil(
+    *,
+    company: Company,
+    reservation: Reservation,
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> Reservation:
+    """Shipped: each allocation becomes a sale movement, taking the units off hand."""
+    _ensure_owned(reservation, company, "reservation")
+    with tenant_context(company, user=current_user_id()):
+        locked = _locked_reservation(reservation)
+        if locked.status == ReservationStatus.FULFILLED:
+            return locked
+        if locked.status != ReservationStatus.COMMITTED:
+            raise ReservationClosed(
+                "Only a paid (committed) reservation can be shipped; this one is "
+                f"{locked.get_status_display().lower()}."
+            )
+        now = clock()
+        levels, allocations = _lock_allocations(locked)
+        costs = _average_costs(level.variant_id for level in levels.values())
+        open_allocations = [a for a in allocations if a.state == AllocationState.OPEN]
+        for allocation in open_allocations:
+            level = levels[allocation.level_id]
+            level.on_hand -= allocation.quantity
+            level.reserved -= allocation.quantity
+        _save_levels(levels.values(), now)
+        for allocation in open_allocations:
+            level = levels[allocation.level_id]
+            _record_movement(
+                level=level,
+                kind=MovementKind.SALE,
+                quantity=-allocation.quantity,
+                unit_cost=costs.get(level.variant_id, Decimal(0)),
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="reservation",
+                source_id=str(locked.public_id),
+            )
+        ReservationAllocation.objects.filter(pk__in=[a.pk for a in open_allocations]).update(
+            state=AllocationState.FULFILLED
+        )
+        locked.status = ReservationStatus.FULFILLED
+        locked.fulfilled_at = now
+        locked.save(update_fields=["status", "fulfilled_at"])
+        publish("inventory.reservation.fulfilled", _reservation_payload(locked))
+    return locked
+
+
+def stock_release(
+    *, company: Company, reservation: Reservation, clock: Clock = timezone.now
+) -> Reservation:
+    """Cancelled: the reservation's units are free again. Releasing twice changes nothing."""
+    _ensure_owned(reservation, company, "reservation")
+    with tenant_context(company, user=current_user_id()):
+        locked = _locked_reservation(reservation)
+        if locked.status in (ReservationStatus.RELEASED, ReservationStatus.EXPIRED):
+            return locked
+        if locked.status == ReservationStatus.FULFILLED:
+            raise ReservationClosed(
+                "This reservation has shipped; record a return to bring the units back."
+            )
+        now = clock()
+        levels, allocations = _lock_allocations(locked)
+        _release_allocations(levels, allocations)
+        _save_levels(levels.values(), now)
+        locked.status = ReservationStatus.RELEASED
+        locked.released_at = now
+        locked.save(update_fields=["status", "released_at"])
+        publish("inventory.reservation.released", _reservation_payload(locked))
+    return locked
+
+
+def reservations_release_expired(*, clock: Clock = timezone.now, limit: int = 500) -> int:
+    """Mark pending reservations past their expiry as expired and free what they still hold.
+
+    Their units already stopped counting at expiry; this sweep tidies up. Each reservation is
+    released in its own company's transaction; one being worked on elsewhere is skipped.
+    """
+    now = clock()
+    # Finding due reservations across companies is platform machinery, not a person.
+    with system_access(reason="release expired stock reservations"):
+        due = list(
+            Reservation.objects.filter(status=ReservationStatus.PENDING, expires_at__lte=now)
+            .order_by("expires_at")
+            .values_list("company_id", "pk")[:limit]
+        )
+    released = 0
+    for company_id, pk in due:
+        with tenant_context(company_id):
+            reservation = (
+                Reservation.objects.select_for_update(of=("self",), skip_locked=True)
+                .select_related("channel")
+                .filter(pk=pk, status=ReservationStatus.PENDING, expires_at__lte=now)
+                .first()
+            )
+            if reservation is None:
+                continue
+            levels, allocations = _lock_allocations(reservation)
+            _release_allocations(levels, allocations)
+            _save_levels(levels.values(), now)
+            reservation.status = ReservationStatus.EXPIRED
+            reservation.released_at = now
+            reservation.save(update_fields=["status", "released_at"])
+            publish("inventory.reservation.expired", _reservation_payload(reservation))
+        released += 1
+    return released

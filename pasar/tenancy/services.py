@@ -1,0 +1,714 @@
+"""What happens to companies, people and shoppers: every write of the tenancy context.
+
+Each service takes keyword arguments, runs in one transaction, records an audit entry and
+publishes an outbox event for the change, and raises a DomainError (stable code, a sentence a
+shop owner understands) for anything it refuses. Nothing is written when it refuses.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+
+from pasar.core.audit import audit_changes, audit_record
+from pasar.core.errors import Conflict, DomainError, Forbidden, InvalidToken, NotFound
+from pasar.core.events import publish
+from pasar.core.tenant import tenant_context, user_context
+from pasar.tenancy import selectors
+from pasar.tenancy.auth import tokens_for
+from pasar.tenancy.models import (
+    Company,
+    GstPeriod,
+    Invitation,
+    Membership,
+    Role,
+    Shopper,
+    User,
+    normalise_uen,
+)
+from pasar.tenancy.permissions import can
+
+# Words that end a Singapore legal name but say nothing about the shop.
+LEGAL_SUFFIXES = frozenset({"pte", "ltd", "private", "limited", "llp", "lp", "inc", "co"})
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX_LENGTH = 60
+GST_NUMBER_PATTERN = re.compile(r"^[A-Z0-9]{9,10}$")
+UPDATABLE_COMPANY_FIELDS = frozenset(
+    {
+        "legal_name",
+        "gst_registered",
+        "gst_number",
+        "gst_period",
+        "gst_period_start_month",
+        "address_line1",
+        "address_line2",
+        "postal_code",
+        "shop_slug",
+    }
+)
+
+
+# -- input checks shared by the services ---------------------------------------------------
+
+
+def _invalid(field: str, message: str, code: str = "invalid") -> DomainError:
+    return DomainError(
+        message, code=code, status=400, details=[{"field": field, "code": code, "message": message}]
+    )
+
+
+def _taken(field: str, message: str, code: str) -> Conflict:
+    return Conflict(
+        message, code=code, details=[{"field": field, "code": code, "message": message}]
+    )
+
+
+def _from_validation_error(error: ValidationError) -> DomainError:
+    """A model's ValidationError as one DomainError naming every field that is wrong."""
+    details = [
+        {"field": field, "code": "invalid", "message": message}
+        for field, messages in error.message_dict.items()
+        for message in messages
+    ]
+    message = details[0]["message"] if len(details) == 1 else "Some details are not valid."
+    return DomainError(message, code="invalid", status=400, details=details)
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise _invalid("email", "Please enter a valid email address.", "invalid_email") from None
+    return email
+
+
+def _check_password_strength(password: str, *, person: Model) -> None:
+    try:
+        # The validators only read attributes such as email and full_name, which a shopper
+        # has as well as a user.
+        validate_password(password, user=person)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise DomainError(
+            "That password is too weak: " + " ".join(error.messages),
+            code="weak_password",
+            status=400,
+            details=[
+                {"field": "password", "code": "weak_password", "message": message}
+                for message in error.messages
+            ],
+        ) from None
+
+
+def _check_role(role: str) -> Role:
+    if role not in Role.values:
+        choices = ", ".join(Role.values)
+        raise _invalid("role", f"The role must be one of: {choices}.", "invalid_role")
+    return Role(role)
+
+
+def _role_of(user: User) -> Role | None:
+    """The user's role in the current company; call inside that company's tenant context."""
+    role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
+    return Role(role) if role is not None else None
+
+
+def _require(role: Role | None, action: str) -> None:
+    if not can(role, action):
+        raise Forbidden("Your role in this company does not allow that.")
+
+
+def _require_owner_for(role: Role | None, *roles: str) -> None:
+    """Only an owner may hand out or take away the owner role."""
+    if Role.OWNER in roles and role != Role.OWNER:
+        raise Forbidden("Only an owner can grant or remove the owner role.", code="owner_only")
+
+
+def _lock_owners() -> list[int]:
+    """Lock the company's owner rows, in one order, before any other membership row.
+
+    Every role change and removal starts here, so two managers acting at once queue up instead
+    of each removing one of the last two owners (or deadlocking on each other's rows).
+    """
+    return list(
+        Membership.objects.select_for_update()
+        .filter(role=Role.OWNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _refuse_losing_last_owner(membership: Membership, owners: list[int]) -> None:
+    if owners == [membership.pk]:
+        raise Conflict(
+            "A company needs at least one owner. Make someone else an owner first.",
+            code="last_owner",
+        )
+
+
+# -- people ---------------------------------------------------------------------------------
+
+
+def _email_taken() -> Conflict:
+    return _taken(
+        "email",
+        "An account with this email address already exists; sign in instead.",
+        "email_taken",
+    )
+
+
+def user_register(*, email: str, password: str, full_name: str = "") -> User:
+    """A new person who can sign in by email. Refuses a taken email or a weak password."""
+    email = _clean_email(email)
+    full_name = full_name.strip()
+    if User.objects.filter(email=email).exists():
+        raise _email_taken()
+    _check_password_strength(password, person=User(email=email, full_name=full_name))
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email, password, full_name=full_name)
+        except IntegrityError:
+            raise _email_taken() from None
+        audit_record(action="user.registered", obj=user, actor=user, company=None)
+    return user
+
+
+def token_pair_issue(*, user: User, company_public_id: str | None = None) -> dict[str, str]:
+    """Access and refresh tokens acting for the chosen company, else the user's first one.
+
+    A user without a company yet gets tokens without one (enough to onboard a company).
+    """
+    with user_context(user):
+        if company_public_id is None:
+            membership = selectors.default_membership(user=user)
+        else:
+            membership = selectors.membership_for(
+                user=user, company_public_id=str(company_public_id)
+            )
+            if membership is None:
+                raise Forbidden("You are not a member of that company.", code="not_a_member")
+        return tokens_for(user=user, company=membership.company if membership else None)
+
+
+def token_pair_refresh(*, refresh: str) -> dict[str, str]:
+    """A fresh pair for a refresh token, which stops working (rotation with a blacklist).
+
+    The new tokens act for the same company as the old ones.
+    """
+    serializer = TokenRefreshSerializer(data={"refresh": refresh})
+    try:
+        with transaction.atomic():
+            serializer.is_valid(raise_exception=True)
+    except (TokenError, AuthenticationFailed, User.DoesNotExist):
+        raise InvalidToken() from None
+    return dict(serializer.validated_data)
+
+
+# -- companies ------------------------------------------------------------------------------
+
+
+def _clean_uen(uen: str) -> str:
+    try:
+        return normalise_uen(uen)
+    except ValidationError as error:
+        raise _invalid("uen", error.messages[0], "invalid_uen") from None
+
+
+def _clean_gst_number(*, gst_registered: bool, gst_number: str) -> str:
+    number = re.sub(r"[\s-]", "", gst_number or "").upper()
+    if gst_registered and not number:
+        raise _invalid(
+            "gst_number",
+            "A GST-registered company needs its GST registration number.",
+            "gst_number_required",
+        )
+    if not gst_registered and number:
+        raise _invalid(
+            "gst_number",
+            "Only a GST-registered company has a GST registration number; "
+            "mark the company GST-registered or leave the number empty.",
+            "gst_number_unexpected",
+        )
+    if number and not GST_NUMBER_PATTERN.match(number):
+        raise _invalid(
+            "gst_number",
+            "A GST registration number has 9 or 10 letters and digits, "
+            "for example M90312345A or your UEN.",
+            "invalid_gst_number",
+        )
+    return number
+
+
+def _check_period_start_month(month: int) -> None:
+    if not (isinstance(month, int) and 1 <= month <= 12):
+        raise _invalid(
+            "gst_period_start_month",
+            "The month the first GST period starts is a number from 1 to 12.",
+            "invalid_month",
+        )
+
+
+def _clean_shop_slug(shop_slug: str, *, company: Company | None = None) -> str:
+    slug = shop_slug.strip().lower()
+    if not (3 <= len(slug) <= SLUG_MAX_LENGTH and SLUG_PATTERN.match(slug)):
+        raise _invalid(
+            "shop_slug",
+            "A shop address has 3 to 60 lowercase letters, digits and single hyphens, "
+            "for example kopi-kakis.",
+            "invalid_shop_slug",
+        )
+    taken = Company.objects.filter(shop_slug=slug)
+    if company is not None:
+        taken = taken.exclude(pk=company.pk)
+    if taken.exists():
+        raise _taken(
+            "shop_slug",
+            f"The shop address {slug} is already taken; please choose another.",
+            "shop_slug_taken",
+        )
+    return slug
+
+
+def _derive_shop_slug(*, legal_name: str, uen: str) -> str:
+    """kopi-kakis from "Kopi Kakis Pte. Ltd.", numbered when taken; the UEN when nothing is left."""
+    words = slugify(legal_name).split("-")
+    while words and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    base = "-".join(word for word in words if word)[: SLUG_MAX_LENGTH - 4].strip("-")
+    if len(base) < 3:
+        base = uen.lower()
+    slug, number = base, 1
+    while Company.objects.filter(shop_slug=slug).exists():
+        number += 1
+        slug = f"{base}-{number}"
+    return slug
+
+
+def _uen_taken(uen: str) -> Conflict:
+    return _taken(
+        "uen",
+        f"A company with UEN {uen} is already registered on Pasar. "
+        "Ask its owner to invite you instead.",
+        "uen_taken",
+    )
+
+
+def company_onboard(
+    *,
+    owner: User,
+    legal_name: str,
+    uen: str,
+    gst_registered: bool = False,
+    gst_number: str = "",
+    gst_period: str = GstPeriod.QUARTERLY,
+    gst_period_start_month: int = 1,
+    address_line1: str = "",
+    address_line2: str = "",
+    postal_code: str = "",
+    shop_slug: str | None = None,
+) -> Company:
+    """A new company on the platform with `owner` as its first owner.
+
+    The UEN must pass the ACRA check letter and be new to Pasar; a GST-registered company
+    gives its GST number; the shop address is derived from the legal name unless chosen.
+    """
+    legal_name = legal_name.strip()
+    if not legal_name:
+        raise _invalid("legal_name", "Please enter the company's registered name.", "required")
+    uen = _clean_uen(uen)
+    if Company.objects.filter(uen=uen).exists():
+        raise _uen_taken(uen)
+    gst_number = _clean_gst_number(gst_registered=gst_registered, gst_number=gst_number)
+    _check_period_start_month(gst_period_start_month)
+    slug = (
+        _clean_shop_slug(shop_slug)
+        if shop_slug
+        else _derive_shop_slug(legal_name=legal_name, uen=uen)
+    )
+    company = Company(
+        legal_name=legal_name,
+        uen=uen,
+        gst_registered=gst_registered,
+        gst_number=gst_number,
+        gst_period=gst_period,
+        gst_period_start_month=gst_period_start_month,
+        address_line1=address_line1.strip(),
+        address_line2=address_line2.strip(),
+        postal_code=postal_code.strip(),
+        shop_slug=slug,
+    )
+    try:
+        company.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        raise _from_validation_error(error) from None
+
+    with transaction.atomic():
+        # Companies carry no row-level security: the row goes in before any tenant exists.
+        try:
+            with transaction.atomic():
+                company.save()
+        except IntegrityError:
+            # Someone registered the same UEN or shop address a moment ago.
+            if Company.objects.filter(uen=uen).exists():
+                raise _uen_taken(uen) from None
+            raise _taken(
+                "shop_slug",
+                f"The shop address {slug} was just taken; please choose another.",
+                "shop_slug_taken",
+            ) from None
+        with tenant_context(company, user=owner):
+            membership = Membership.objects.create(company=company, user=owner, role=Role.OWNER)
+            audit_record(action="company.created", obj=company, actor=owner, company=company)
+            audit_record(action="membership.created", obj=membership, actor=owner, company=company)
+            publish(
+                "company.created",
+                {
+                    "company": str(company.public_id),
+                    "legal_name": company.legal_name,
+                    "uen": company.uen,
+                    "owner": str(owner.public_id),
+                },
+                company=company,
+            )
+    return company
+
+
+def company_update(*, company: Company, actor: User, **fields: Any) -> Company:
+    """Change a company's details. The UEN is its identity on Pasar and cannot change."""
+    unknown = sorted(set(fields) - UPDATABLE_COMPANY_FIELDS)
+    if unknown:
+        raise _invalid(unknown[0], f"{', '.join(unknown)} cannot be changed here.", "read_only")
+    with tenant_context(company, user=actor):
+        _require(_role_of(actor), "company.update")
+        company = Company.objects.select_for_update().get(pk=company.pk)
+        before = {name: getattr(company, name) for name in UPDATABLE_COMPANY_FIELDS}
+
+        if "legal_name" in fields:
+            fields["legal_name"] = str(fields["legal_name"]).strip()
+            if not fields["legal_name"]:
+                raise _invalid(
+                    "legal_name", "Please enter the company's registered name.", "required"
+                )
+        if "shop_slug" in fields:
+            fields["shop_slug"] = _clean_shop_slug(str(fields["shop_slug"]), company=company)
+        gst_registered = fields.get("gst_registered", company.gst_registered)
+        if not gst_registered and "gst_number" not in fields:
+            # Leaving GST registration drops the number with it.
+            fields["gst_number"] = ""
+        if "gst_registered" in fields or "gst_number" in fields:
+            fields["gst_number"] = _clean_gst_number(
+                gst_registered=gst_registered,
+                gst_number=fields.get("gst_number", company.gst_number),
+            )
+        if "gst_period_start_month" in fields:
+            _check_period_start_month(fields["gst_period_start_month"])
+        for name in ("address_line1", "address_line2", "postal_code"):
+            if name in fields:
+                fields[name] = str(fields[name]).strip()
+
+        for name, value in fields.items():
+            setattr(company, name, value)
+        try:
+            company.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            raise _from_validation_error(error) from None
+
+        changed = [name for name in fields if before[name] != getattr(company, name)]
+        if not changed:
+            return company
+        try:
+            with transaction.atomic():
+                company.save(update_fields=changed)
+        except IntegrityError:
+            raise _taken(
+                "shop_slug",
+                "The shop address was just taken; please choose another.",
+                "shop_slug_taken",
+            ) from None
+        audit_record(
+            action="company.updated",
+            obj=company,
+            changes=audit_changes(before, company, changed),
+            actor=actor,
+            company=company,
+        )
+        publish(
+            "company.updated",
+            {"company": str(company.public_id), "fields": sorted(changed)},
+            company=company,
+        )
+    return company
+
+
+# -- memberships ----------------------------------------------------------------------------
+
+
+def membership_change_role(*, membership: Membership, role: str, actor: User) -> Membership:
+    """Give a member another role. Only owners touch the owner role; the last owner stays."""
+    new_role = _check_role(role)
+    with tenant_context(membership.company_id, user=actor):
+        owners = _lock_owners()
+        actor_role = _role_of(actor)
+        _require(actor_role, "membership.manage")
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=membership.pk)
+        )
+        old_role = Role(membership.role)
+        if old_role == new_role:
+            return membership
+        _require_owner_for(actor_role, old_role, new_role)
+        if old_role == Role.OWNER:
+            _refuse_losing_last_owner(membership, owners)
+        membership.role = new_role
+        membership.save(update_fields=["role"])
+        audit_record(
+            action="membership.role_changed",
+            obj=membership,
+            changes={"role": [old_role.value, new_role.value]},
+            actor=actor,
+        )
+        publish(
+            "membership.role_changed",
+            {
+                "membership": str(membership.public_id),
+                "user": str(membership.user.public_id),
+                "from": old_role.value,
+                "to": new_role.value,
+            },
+            company=membership.company_id,
+        )
+    return membership
+
+
+def membership_remove(*, membership: Membership, actor: User) -> None:
+    """Take a person out of a company. Their tokens for it stop working at once."""
+    with tenant_context(membership.company_id, user=actor):
+        owners = _lock_owners()
+        actor_role = _role_of(actor)
+        _require(actor_role, "membership.manage")
+        membership = (
+            Membership.objects.select_for_update(of=("self",))
+            .select_related("user")
+            .get(pk=membership.pk)
+        )
+        _require_owner_for(actor_role, membership.role)
+        if membership.role == Role.OWNER:
+            _refuse_losing_last_owner(membership, owners)
+        audit_record(
+            action="membership.removed",
+            obj=membership,
+            changes={"role": [membership.role, None]},
+            actor=actor,
+        )
+        publish(
+            "membership.removed",
+            {"membership": str(membership.public_id), "user": str(membership.user.public_id)},
+            company=membership.company_id,
+        )
+        membership.delete()
+
+
+# -- invitations ----------------------------------------------------------------------------
+
+
+def _send_invitation_email(*, invitation: Invitation, company: Company, token: str) -> None:
+    link = f"{settings.PASAR_BASE_URL.rstrip('/')}/invitations/{company.public_id}/{token}/"
+    days = settings.INVITATION_TTL // timedelta(days=1)
+    send_mail(
+        subject=f"You are invited to join {company.legal_name} on Pasar",
+        message=(
+            f"Hello,\n\n{company.legal_name} has invited you to join its team on Pasar as "
+            f"{invitation.get_role_display().lower()}.\n\nAccept the invitation here:\n{link}\n\n"
+            f"The link works for {days} days. If you did not expect it, ignore this email.\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+def invitation_create(
+    *, company: Company, invited_by: User, email: str, role: str
+) -> tuple[Invitation, str]:
+    """Invite a person by email; returns the invitation and its secret token.
+
+    Only the token's hash is stored; the link goes out by email once the invitation is saved.
+    Inviting someone again replaces their earlier link.
+    """
+    email = _clean_email(email)
+    new_role = _check_role(role)
+    token = secrets.token_urlsafe(32)
+    with tenant_context(company, user=invited_by):
+        inviter_role = _role_of(invited_by)
+        _require(inviter_role, "invitation.manage")
+        _require_owner_for(inviter_role, new_role)
+        if Membership.objects.filter(user__email=email).exists():
+            raise _taken("email", f"{email} is already a member of this company.", "already_member")
+        now = timezone.now()
+        Invitation.objects.select_for_update().filter(
+            email=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            company=company,
+            email=email,
+            role=new_role,
+            token_hash=Invitation.hash_token(token),
+            invited_by=invited_by,
+            expires_at=now + settings.INVITATION_TTL,
+        )
+        audit_record(
+            action="invitation.created",
+            obj=invitation,
+            changes={"email": [None, email], "role": [None, new_role.value]},
+            actor=invited_by,
+        )
+        publish(
+            "invitation.created",
+            {"invitation": str(invitation.public_id), "email": email, "role": new_role.value},
+            company=company,
+        )
+        # Only a committed invitation is worth a link; a failed send is logged, and the
+        # manager can invite again to send a fresh one.
+        transaction.on_commit(
+            lambda: _send_invitation_email(invitation=invitation, company=company, token=token),
+            robust=True,
+        )
+    return invitation, token
+
+
+def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
+    """Stop an invitation's link from working."""
+    with tenant_context(invitation.company_id, user=actor):
+        _require(_role_of(actor), "invitation.manage")
+        invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.accepted_at is not None:
+            raise Conflict(
+                "This invitation was already accepted; remove the member instead.",
+                code="invitation_accepted",
+            )
+        if invitation.revoked_at is not None:
+            raise Conflict("This invitation was already revoked.", code="invitation_revoked")
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(action="invitation.revoked", obj=invitation, actor=actor)
+        publish(
+            "invitation.revoked",
+            {"invitation": str(invitation.public_id)},
+            company=invitation.company_id,
+        )
+    return invitation
+
+
+def _invitation_not_found() -> NotFound:
+    return NotFound(
+        "This invitation link is not valid. Ask the company for a new invitation.",
+        code="invitation_not_found",
+    )
+
+
+def invitation_accept(*, company_public_id: str, token: str, user: User) -> Membership:
+    """Join the company as the invited role. The signed-in email must be the invited one."""
+    try:
+        company = Company.objects.get(public_id=company_public_id)
+    except (Company.DoesNotExist, ValidationError, ValueError):
+        raise _invitation_not_found() from None
+    with tenant_context(company, user=user):
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(token_hash=Invitation.hash_token(token))
+            .first()
+        )
+        if invitation is None:
+            raise _invitation_not_found()
+        if invitation.accepted_at is not None:
+            raise Conflict("This invitation was already accepted.", code="invitation_accepted")
+        if invitation.revoked_at is not None:
+            raise DomainError(
+                "This invitation was withdrawn. Ask the company for a new one.",
+                code="invitation_revoked",
+                status=410,
+            )
+        if invitation.expires_at <= timezone.now():
+            raise DomainError(
+                "This invitation has expired. Ask the company to send a new one.",
+                code="invitation_expired",
+                status=410,
+            )
+        if invitation.email != user.email.lower():
+            raise Forbidden(
+                "This invitation was sent to a different email address. "
+                "Sign in with the invited address to accept it.",
+                code="invitation_email_mismatch",
+            )
+        if Membership.objects.filter(user=user).exists():
+            raise Conflict("You are already a member of this company.", code="already_member")
+
+        membership = Membership.objects.create(company=company, user=user, role=invitation.role)
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by = user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(action="invitation.accepted", obj=invitation, actor=user)
+        audit_record(
+            action="membership.created",
+            obj=membership,
+            changes={"role": [None, invitation.role]},
+            actor=user,
+        )
+        publish(
+            "membership.created",
+            {
+                "membership": str(membership.public_id),
+                "user": str(user.public_id),
+                "role": invitation.role,
+            },
+            company=company,
+        )
+    return membership
+
+
+# -- shoppers -------------------------------------------------------------------------------
+
+
+def shopper_register(
+    *, company: Company, email: str, password: str, full_name: str = ""
+) -> Shopper:
+    """A customer account of one shop. Shoppers are not users: they never get staff access."""
+    email = _clean_email(email)
+    full_name = full_name.strip()
+    shopper = Shopper(company=company, email=email, full_name=full_name)
+    _check_password_strength(password, person=shopper)
+    shopper.password = make_password(password)
+    taken = _taken(
+        "email",
+        "This shop already has an account with this email address; sign in instead.",
+        "email_taken",
+    )
+    with tenant_context(company):
+        if Shopper.objects.filter(email=email).exists():
+            raise taken
+        try:
+            with transaction.atomic():
+                shopper.save()
+        except IntegrityError:
+            raise taken from None
+        audit_record(action="shopper.registered", obj=shopper, actor=None)
+        publish("shopper.registered", {"shopper": str(shopper.public_id)}, company=company)
+    return shopper

@@ -1,0 +1,156 @@
+"""Pages for joining Pasar: sign up, sign in and out, set up a company, switch between
+companies and accept an invitation. Each page checks the form and calls one service."""
+
+from __future__ import annotations
+
+import uuid
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_credentials
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_http_methods, require_POST
+
+from pasar.core.errors import DomainError
+from pasar.core.security import lockout_response
+from pasar.tenancy import selectors, services
+from pasar.tenancy.forms import CompanyOnboardingForm, LoginForm, SignupForm
+from pasar.tenancy.middleware import SESSION_COMPANY_KEY
+from pasar.tenancy.models import Company, Role
+
+WRONG_CREDENTIALS = "That email and password do not match an account. Check both and try again."
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after signing in or up: a page of this site named by ?next=, or ''."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def _act_for(request: HttpRequest, company: Company) -> None:
+    """Make this company the one the next pages act for."""
+    request.session[SESSION_COMPANY_KEY] = str(company.public_id)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    next_url = _next_url(request)
+    if request.user.is_authenticated:
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_register(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                full_name=form.cleaned_data["full_name"],
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect(next_url or "tenancy:onboarding_company")
+    return render(request, "tenancy/signup.html", {"form": form, "next": next_url})
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = _next_url(request)
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        # Checked before authenticating: another failure during a lockout would restart it.
+        if AxesProxyHandler.is_locked(request, credentials=get_credentials(email)):
+            return lockout_response(request)
+        # authenticate(request=...) lets axes count a failure against this email and address.
+        user = authenticate(request=request, email=email, password=form.cleaned_data["password"])
+        if user is None:
+            if getattr(request, "axes_locked_out", False):  # this failure reached the limit
+                return lockout_response(request)
+            form.add_error(None, WRONG_CREDENTIALS)
+        else:
+            login(request, user)
+            return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    return render(request, "tenancy/login.html", {"form": form, "next": next_url})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    messages.info(request, "You have signed out.")
+    return redirect(settings.LOGOUT_REDIRECT_URL)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def onboarding_company(request: HttpRequest) -> HttpResponse:
+    form = CompanyOnboardingForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            company = services.company_onboard(
+                owner=request.user,  # type: ignore[arg-type]
+                **form.cleaned_data,
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            _act_for(request, company)
+            messages.success(request, f"{company.legal_name} is on Pasar. Now add where you sell.")
+            return redirect("inventory:onboarding_location")
+    return render(request, "tenancy/onboarding_company.html", {"form": form})
+
+
+@login_required
+@require_POST
+def switch_company(request: HttpRequest) -> HttpResponse:
+    membership = selectors.membership_for(
+        user=request.user,  # type: ignore[arg-type]
+        company_public_id=request.POST.get("company", ""),
+    )
+    if membership is None:
+        raise PermissionDenied("You are not a member of that company.")
+    _act_for(request, membership.company)
+    messages.success(request, f"You are now working in {membership.company.legal_name}.")
+    return redirect(settings.LOGIN_REDIRECT_URL)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(
+    request: HttpRequest, company_public_id: uuid.UUID, token: str
+) -> HttpResponse:
+    come_back = urlencode({"next": request.path})
+    context = {
+        "login_url": f"{reverse('tenancy:login')}?{come_back}",
+        "signup_url": f"{reverse('tenancy:signup')}?{come_back}",
+    }
+    if request.method == "POST" and request.user.is_authenticated:
+        try:
+            membership = services.invitation_accept(
+                company_public_id=str(company_public_id),
+                token=token,
+                user=request.user,
+            )
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "tenancy/invitation_accept.html", context, status=error.status)
+        _act_for(request, membership.company)
+        messages.success(
+            request,
+            f"Welcome to {membership.company.legal_name}. "
+            f"You joined as {Role(membership.role).label.lower()}.",
+        )
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "tenancy/invitation_accept.html", context)
