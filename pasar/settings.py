@@ -156,7 +156,8 @@ else:
 
 # Celery: eager without a broker, so the embedded default needs no Redis.
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Tests run tasks in-process too: no worker runs beside them, even when Redis is there.
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL or PASAR_ENV == "test"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

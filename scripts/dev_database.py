@@ -42,7 +42,7 @@ def main() -> int:
         return 0
     try:
         print(embedded_database_url())
-    except Exception as error:  # noqa: BLE001 - any failure here is reported the same way
+    except Exception as error:
         print(
             f"Could not start the embedded PostgreSQL in {DATA_DIR}: {error}\n"
             "Set DATABASE_URL to a PostgreSQL 15+ server instead, for example\n"

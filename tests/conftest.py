@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -86,8 +85,7 @@ def _fast_password_hashing(request: pytest.FixtureRequest, settings: Any) -> Non
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
+def _fresh_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
-    yield

@@ -13,7 +13,6 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import connections
-
 from django.db.models import Model
 
 COMPANY_MATCH = "company_id = NULLIF(current_setting('pasar.company_id', true), '')::bigint"

@@ -38,7 +38,10 @@ class TenantState:
     bypass: bool = False
 
 
-_state: ContextVar[TenantState] = ContextVar("pasar_tenant", default=TenantState())
+_state: ContextVar[TenantState] = ContextVar(
+    "pasar_tenant",
+    default=TenantState(),  # noqa: B039 - a frozen dataclass, so sharing it is safe
+)
 
 
 def current_company_id() -> int | None:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 
-from pasar.core.tenant import PublicIdMixin, TenantManager, TenantModel
+from pasar.core.tenant import PublicIdMixin, TenantModel
 
 
 class LocationKind(models.TextChoices):
@@ -29,8 +29,6 @@ class Location(PublicIdMixin, TenantModel):
     allocation_priority = models.PositiveSmallIntegerField(default=100)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["allocation_priority", "name"]
@@ -62,8 +60,6 @@ class Channel(PublicIdMixin, TenantModel):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantManager()
-
     class Meta:
         ordering: ClassVar[list[str]] = ["kind"]
         constraints: ClassVar[list[Any]] = [
@@ -83,8 +79,6 @@ class ChannelBuffer(TenantModel):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="buffers")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.CASCADE, related_name="+")
     units = models.PositiveIntegerField()
-
-    objects = TenantManager()
 
     class Meta:
         constraints: ClassVar[list[Any]] = [
@@ -112,8 +106,6 @@ class StockLevel(TenantModel):
     reorder_point = models.PositiveIntegerField(default=0)
     reorder_quantity = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]
@@ -177,8 +169,6 @@ class StockMovement(PublicIdMixin, TenantModel):
     )
     created_at = models.DateTimeField()
 
-    objects = TenantManager()
-
     # The movement history is the stock's audit trail: the app role may only append to it.
     rls_revoked_privileges = ("UPDATE", "DELETE")
 
@@ -229,8 +219,6 @@ class VariantCost(TenantModel):
     average_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantManager()
-
     class Meta:
         constraints: ClassVar[list[Any]] = [
             models.UniqueConstraint(fields=["company", "variant"], name="variant_cost_per_company"),
@@ -268,8 +256,6 @@ class Reservation(PublicIdMixin, TenantModel):
     committed_at = models.DateTimeField(null=True, blank=True)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(null=True, blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-created_at", "-id"]
@@ -323,8 +309,6 @@ class ReservationAllocation(TenantModel):
     state = models.CharField(
         max_length=10, choices=AllocationState.choices, default=AllocationState.OPEN
     )
-
-    objects = TenantManager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]

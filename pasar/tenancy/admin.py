@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import ActionLocation
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from waffle.admin import FlagAdmin as WaffleFlagAdmin
@@ -135,6 +136,14 @@ class FlagAdmin(WaffleFlagAdmin):
 
     def get_list_display(self, request: HttpRequest) -> Any:
         return (*super().get_list_display(request), "company_count")
+
+    def get_actions(
+        self, request: HttpRequest, action_location: ActionLocation = ActionLocation.CHANGE_LIST
+    ) -> dict[str, Any]:
+        # waffle's admin drops bulk delete with the pre-6.1 signature; same rule, current API.
+        actions = admin.ModelAdmin.get_actions(self, request, action_location=action_location)
+        actions.pop("delete_selected", None)
+        return actions
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Flag]:
         return super().get_queryset(request).annotate(company_total=Count("companies"))

@@ -47,7 +47,9 @@ class TenantMiddleware:
         with user_context(user):
             membership = None
             if company_public_id is not None:
-                membership = selectors.membership_for(user=user, company_public_id=company_public_id)
+                membership = selectors.membership_for(
+                    user=user, company_public_id=company_public_id
+                )
                 if membership is None and from_token:
                     return _error(
                         403, "not_a_member", "This token is for a company you are not a member of."

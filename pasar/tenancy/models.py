@@ -10,6 +10,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.sg import uen as stdnum_uen
 
@@ -20,7 +21,7 @@ UEN_ERRORS = {
     "InvalidLength": "A UEN has 9 or 10 characters, for example 201912345K.",
     "InvalidFormat": "That UEN has letters or digits in the wrong places.",
     "InvalidComponent": "That UEN has an unknown entity type or a year in the future.",
-    "InvalidChecksum": "That UEN's check letter is wrong; please check it against your ACRA record.",
+    "InvalidChecksum": "That UEN's check letter is wrong; check it against your ACRA record.",
 }
 
 
@@ -150,7 +151,7 @@ class Membership(PublicIdMixin, TenantModel):
     role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = MembershipManager()
+    objects: ClassVar[MembershipManager] = MembershipManager()
 
     # A signed-in user may list their own memberships across companies (to switch between them).
     rls_extra_read_condition = "user_id = {current_user_id}"
@@ -180,8 +181,6 @@ class Invitation(PublicIdMixin, TenantModel):
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantManager()
-
     class Meta:
         constraints: ClassVar[list[Any]] = [
             models.UniqueConstraint(
@@ -208,15 +207,13 @@ class Invitation(PublicIdMixin, TenantModel):
 
 
 class Shopper(PublicIdMixin, TenantModel):
-    """A customer account of one company's shop. Never staff: it cannot log in to the back office."""
+    """A customer account of one company's shop. Never staff: no back office login."""
 
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="shoppers")
     email = models.EmailField()
     full_name = models.CharField(max_length=150, blank=True)
     password = models.CharField(max_length=256)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = TenantManager()
 
     class Meta:
         constraints: ClassVar[list[Any]] = [
@@ -235,4 +232,4 @@ class Flag(AbstractCompanyFlag):
     )
 
     class Meta(AbstractCompanyFlag.Meta):
-        verbose_name = "feature flag"
+        verbose_name = gettext_lazy("feature flag")

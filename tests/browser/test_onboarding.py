@@ -34,7 +34,7 @@ def test_a_new_owner_signs_up_sets_up_the_company_and_lands_in_the_back_office(
 
     uen_error = page.locator("#id_uen_error")
     expect(uen_error).to_have_text(
-        "That UEN's check letter is wrong; please check it against your ACRA record."
+        "That UEN's check letter is wrong; check it against your ACRA record."
     )
     expect(page.get_by_label("UEN", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("alert")).to_be_focused()

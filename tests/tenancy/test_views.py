@@ -26,7 +26,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-WRONG_CHECK_LETTER = "That UEN's check letter is wrong; please check it against your ACRA record."
+WRONG_CHECK_LETTER = "That UEN's check letter is wrong; check it against your ACRA record."
 
 
 def signed_in(user: User) -> Client:

@@ -63,7 +63,7 @@ def ensure_app_role(settings_dict: dict[str, Any]) -> None:
 @contextmanager
 def owner_mode(alias: str = "default") -> Iterator[None]:
     """Run schema work (migrate, flush) connected as the owner, then reconnect as the app."""
-    global _owner_mode_depth  # noqa: PLW0603 - process-wide switch for management commands
+    global _owner_mode_depth
     connection = connections[alias]
     if connection.in_atomic_block:
         raise RuntimeError("owner_mode() cannot start inside a transaction.")

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="outboxevent",
             index=models.Index(
-                condition=models.Q(("relayed_at__isnull", True), ("dead_at__isnull", True)),
+                condition=models.Q(("dead_at__isnull", True), ("relayed_at__isnull", True)),
                 fields=["id"],
                 name="outbox_pending",
             ),
