@@ -302,6 +302,10 @@ SPECTACULAR_SETTINGS = {
         "VariantStatusEnum": "pasar.catalog.models.VariantStatus",
         "ImportStatusEnum": "pasar.catalog.models.ImportStatus",
         "ReservationStatusEnum": "pasar.inventory.models.ReservationStatus",
+        "LocationKindEnum": "pasar.inventory.models.LocationKind",
+        "ChannelKindEnum": "pasar.inventory.models.ChannelKind",
+        "TransferStatusEnum": "pasar.inventory.models.TransferStatus",
+        "StockCountStatusEnum": "pasar.inventory.models.StockCountStatus",
     },
 }
 

@@ -113,6 +113,22 @@ def user_context(user: models.Model | int) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def acting_as(*, user_id: int) -> Iterator[None]:
+    """Record, until the block ends, that the open transaction acts for this user.
+
+    For a caller whose own query already set `pasar.user_id` in this transaction (the tenant
+    middleware's identity lookup, which saves a round trip per request that way).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("acting_as() needs the transaction that set pasar.user_id.")
+    token = _state.set(TenantState(user_id=user_id))
+    try:
+        yield
+    finally:
+        _state.reset(token)
+
+
 def switch_company(company: models.Model | int) -> None:
     """Inside an open context, act for this company (same user) until that context ends.
 

@@ -333,3 +333,247 @@ class ReservationAllocation(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.quantity} of level {self.level_id} ({self.state})"
+
+
+# --- Operations: transfers, stock counts, purchase receipts, low-stock notices ---
+
+
+class DocumentCounter(TenantModel):
+    """The last number a company gave to one kind of stock document (GRN-000001, ...).
+
+    Numbers are per company and never reused; the row is locked while a document takes one.
+    """
+
+    prefix = models.CharField(max_length=8)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "prefix"], name="document_counter_prefix"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last_number}"
+
+
+class TransferStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_TRANSIT = "in_transit", "In transit"
+    PARTIALLY_RECEIVED = "partially_received", "Partially received"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Transfer(PublicIdMixin, TenantModel):
+    """Stock sent from one location to another: draft, then in transit, then received.
+
+    Dispatch takes the units off the source (transfer out movements); receipts put them on the
+    destination (transfer in movements), possibly over several deliveries. Units in between
+    are on no location's shelf and available nowhere.
+    """
+
+    number = models.CharField(max_length=20)
+    source = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    destination = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=TransferStatus.choices, default=TransferStatus.DRAFT
+    )
+    note = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "number"], name="transfer_number_per_company"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(source=models.F("destination")),
+                name="transfer_between_two_locations",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TransferStatus.values), name="transfer_status_known"
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["company", "status"], name="transfer_company_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class TransferLine(TenantModel):
+    """One variant on a transfer: how many were sent and how many have arrived so far."""
+
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    received = models.PositiveIntegerField(default=0)
+    # The average cost the units left at; they arrive at the same cost.
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "transfer", "variant"], name="transfer_line_per_variant"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="transfer_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(received__lte=models.F("quantity")),
+                name="transfer_line_never_receives_more_than_sent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.received}/{self.quantity} of {self.variant_id}"
+
+    @property
+    def outstanding(self) -> int:
+        return self.quantity - self.received
+
+
+class StockCountStatus(models.TextChoices):
+    OPEN = "open", "Counting"
+    POSTED = "posted", "Posted"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StockCount(PublicIdMixin, TenantModel):
+    """A count sheet for one location: what the records expected, what was counted, and the
+    count corrections posted for the differences."""
+
+    number = models.CharField(max_length=20)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=10, choices=StockCountStatus.choices, default=StockCountStatus.OPEN
+    )
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    started_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "number"], name="stock_count_number_per_company"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=StockCountStatus.values),
+                name="stock_count_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class StockCountLine(TenantModel):
+    """One variant on a count sheet.
+
+    `expected` is the on hand when the sheet was made; `counted` what the counter found (None
+    until recorded); `on_hand_at_post` and `variance` are filled in when the count is posted,
+    against the on hand at that moment.
+    """
+
+    count = models.ForeignKey(StockCount, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    expected = models.IntegerField()
+    counted = models.PositiveIntegerField(null=True, blank=True)
+    on_hand_at_post = models.IntegerField(null=True, blank=True)
+    variance = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "count", "variant"], name="stock_count_line_per_variant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant_id}: expected {self.expected}, counted {self.counted}"
+
+
+class PurchaseReceipt(PublicIdMixin, TenantModel):
+    """Goods received from a supplier at one location (a goods received note, GRN-000001)."""
+
+    number = models.CharField(max_length=20)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    supplier_name = models.CharField(max_length=200)
+    reference = models.CharField(max_length=100, blank=True, help_text="The supplier's DO number.")
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-received_at", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "number"], name="purchase_receipt_number_per_company"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PurchaseReceiptLine(TenantModel):
+    receipt = models.ForeignKey(PurchaseReceipt, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=4)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(
+                condition=models.Q(quantity__gt=0), name="purchase_receipt_line_quantity_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(unit_cost__gte=0),
+                name="purchase_receipt_line_cost_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.variant_id} at {self.unit_cost}"
+
+
+class LowStockNotice(TenantModel):
+    """One email to one warehouse member about one `stock.low` event.
+
+    Unique per event and recipient, so a redelivered event notifies nobody twice; `sent_at`
+    is set when the email has gone, so a retried send does not repeat it either.
+    """
+
+    event_id = models.UUIDField(help_text="The public id of the stock.low outbox event.")
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "event_id", "recipient"], name="low_stock_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} to {self.recipient_id}"

@@ -7,8 +7,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
-from django.db.models import F, Func, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db.models import (
+    F,
+    Func,
+    IntegerField,
+    Model,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -21,12 +31,18 @@ from pasar.inventory.models import (
     Channel,
     ChannelBuffer,
     Location,
+    PurchaseReceipt,
     Reservation,
     ReservationAllocation,
     ReservationStatus,
+    StockCount,
     StockLevel,
     StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
 )
+from pasar.inventory.services import UnknownSku
 from pasar.tenancy.models import Company
 
 
@@ -190,3 +206,138 @@ def stock_drift(*, company: Company) -> list[LevelDrift]:
                     )
                 )
     return drift
+
+
+# --- Operations: low stock, transfers, counts, purchase receipts ---
+
+
+def low_stock_list(*, company: Company, at: datetime | None = None) -> QuerySet[StockLevel]:
+    """Levels at or below their reorder point at open locations, for the reorder list.
+
+    A reorder point of 0 means none is set. Needs the company's tenant context.
+    """
+    return (
+        StockLevel.objects.filter(
+            company=company,
+            location__is_active=True,
+            reorder_point__gt=0,
+            on_hand__lte=F("reorder_point"),
+        )
+        .select_related("location", "variant__product")
+        .annotate(available_now=_available_now(at))
+        .order_by("location__allocation_priority", "location__name", "variant__sku")
+    )
+
+
+def stock_level_list(
+    *,
+    company: Company,
+    location: Location | None = None,
+    sku: str = "",
+    low_only: bool = False,
+    at: datetime | None = None,
+) -> QuerySet[StockLevel]:
+    """Levels for the stock list, filtered by location, SKU (exact) or low stock only."""
+    levels = (
+        low_stock_list(company=company, at=at)
+        if low_only
+        else stock_levels(company=company, location=location, at=at).select_related(
+            "variant__product"
+        )
+    )
+    if location is not None:
+        levels = levels.filter(location=location)
+    if sku:
+        levels = levels.filter(variant__sku=sku)
+    return levels.order_by("variant__sku", "location__allocation_priority", "location__name")
+
+
+def _by_public_id[M: Model](queryset: QuerySet[M], public_id: uuid.UUID | str, what: str) -> M:
+    try:
+        return queryset.get(public_id=public_id)
+    except (ObjectDoesNotExist, ValidationError) as error:
+        raise NotFound(
+            f"That {what} was not found.", code=f"{what.replace(' ', '_')}_not_found"
+        ) from error
+
+
+def transfer_list(*, company: Company, status: str | None = None) -> QuerySet[Transfer]:
+    """A company's transfers, newest first (needs its tenant context)."""
+    transfers = Transfer.objects.filter(company=company).select_related(
+        "source", "destination", "created_by"
+    )
+    if status:
+        transfers = transfers.filter(status=status)
+    return transfers.prefetch_related("lines__variant")
+
+
+def transfer_get(*, company: Company, public_id: uuid.UUID | str) -> Transfer:
+    return _by_public_id(transfer_list(company=company), public_id, "transfer")
+
+
+IN_TRANSIT = (TransferStatus.IN_TRANSIT, TransferStatus.PARTIALLY_RECEIVED)
+
+
+def transfers_in_transit(*, company: Company) -> QuerySet[Transfer]:
+    """Transfers dispatched and not yet received in full: their outstanding units are on the
+    road, counted at no location (see docs/inventory.md). Needs the company's tenant context."""
+    return transfer_list(company=company).filter(status__in=IN_TRANSIT)
+
+
+def units_in_transit(
+    *, company: Company, variants: Iterable[Variant] | None = None
+) -> dict[int, int]:
+    """Units sent and not yet received, by variant id (needs the company's tenant context)."""
+    lines = TransferLine.objects.filter(company=company, transfer__status__in=IN_TRANSIT)
+    if variants is not None:
+        lines = lines.filter(variant__in=list(variants))
+    return dict(
+        lines.order_by()
+        .values("variant_id")
+        .annotate(units=Sum(F("quantity") - F("received")))
+        .values_list("variant_id", "units")
+    )
+
+
+def stock_count_list(*, company: Company, status: str | None = None) -> QuerySet[StockCount]:
+    """A company's count sheets, newest first (needs its tenant context)."""
+    counts = StockCount.objects.filter(company=company).select_related("location", "started_by")
+    if status:
+        counts = counts.filter(status=status)
+    return counts.prefetch_related("lines__variant")
+
+
+def stock_count_get(*, company: Company, public_id: uuid.UUID | str) -> StockCount:
+    return _by_public_id(stock_count_list(company=company), public_id, "stock count")
+
+
+def purchase_receipt_list(*, company: Company) -> QuerySet[PurchaseReceipt]:
+    """A company's goods receipts, newest first (needs its tenant context)."""
+    return (
+        PurchaseReceipt.objects.filter(company=company)
+        .select_related("location", "received_by")
+        .prefetch_related("lines__variant")
+    )
+
+
+def purchase_receipt_get(*, company: Company, public_id: uuid.UUID | str) -> PurchaseReceipt:
+    return _by_public_id(purchase_receipt_list(company=company), public_id, "purchase receipt")
+
+
+def location_get(*, company: Company, public_id: uuid.UUID | str) -> Location:
+    return _by_public_id(location_list(company=company, active_only=False), public_id, "location")
+
+
+def channel_list(*, company: Company) -> QuerySet[Channel]:
+    """A company's sales channels (needs its tenant context)."""
+    return Channel.objects.filter(company=company)
+
+
+def variant_by_sku(*, company: Company, sku: str) -> Variant:
+    """The company's variant with this SKU; UnknownSku (400) when there is none."""
+    variant = Variant.objects.filter(company=company, sku=sku.strip()).first()
+    if variant is None:
+        raise UnknownSku(
+            f"No product has the SKU {sku}.", details=[{"sku": sku, "code": "unknown_sku"}]
+        )
+    return variant

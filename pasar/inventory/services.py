@@ -8,38 +8,50 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from django.db import IntegrityError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from pasar.catalog.models import Variant
+from pasar.catalog.models import ProductStatus, Variant, VariantStatus
 from pasar.core import audit
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
+from pasar.core.models import OutboxEvent
 from pasar.core.tenant import current_user_id, system_access, tenant_context
 from pasar.inventory.models import (
     AllocationState,
     Channel,
     ChannelBuffer,
     ChannelKind,
+    DocumentCounter,
     Location,
     LocationKind,
+    LowStockNotice,
     MovementKind,
+    PurchaseReceipt,
+    PurchaseReceiptLine,
     Reservation,
     ReservationAllocation,
     ReservationStatus,
+    StockCount,
+    StockCountLine,
+    StockCountStatus,
     StockLevel,
     StockMovement,
+    Transfer,
+    TransferLine,
+    TransferStatus,
     VariantCost,
 )
-from pasar.tenancy.models import Company, User
+from pasar.tenancy.models import Company, Membership, Role, User
 
 
 class InvalidLocation(DomainError):
@@ -67,28 +79,10 @@ def location_create(
     """
     name = name.strip()
     postal_code = postal_code.strip()
-    if not name:
-        message = "Give the location a name, for example “Tiong Bahru outlet”."
-        raise InvalidLocation(message, details=_field_error("name", message, code="required"))
-    if kind not in LocationKind.values:
-        message = "A location is either a store or a warehouse."
-        raise InvalidLocation(message, details=_field_error("kind", message, code="invalid"))
-    if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
-        message = "A Singapore postal code has six digits."
-        raise InvalidLocation(message, details=_field_error("postal_code", message, code="invalid"))
-    if not 0 <= allocation_priority <= 32767:
-        message = "The allocation priority is a whole number from 0 to 32767."
-        raise InvalidLocation(
-            message, details=_field_error("allocation_priority", message, code="invalid")
-        )
-
-    taken = Conflict(
-        f"There is already a location called “{name}”. Choose another name.",
-        code="location_name_taken",
-        details=_field_error(
-            "name", "That name is already used by another location.", code="taken"
-        ),
+    _check_location_fields(
+        name=name, kind=kind, postal_code=postal_code, allocation_priority=allocation_priority
     )
+    taken = _location_name_taken(name)
     try:
         # Keep the acting user, so the audit entry names who added the location.
         with tenant_context(company, user=current_user_id()):
@@ -111,6 +105,88 @@ def location_create(
     except IntegrityError as error:  # two requests adding the same name at the same moment
         raise taken from error
     return location
+
+
+def _check_location_fields(
+    *, name: str, kind: str, postal_code: str, allocation_priority: int
+) -> None:
+    if not name:
+        message = "Give the location a name, for example “Tiong Bahru outlet”."
+        raise InvalidLocation(message, details=_field_error("name", message, code="required"))
+    if kind not in LocationKind.values:
+        message = "A location is either a store or a warehouse."
+        raise InvalidLocation(message, details=_field_error("kind", message, code="invalid"))
+    if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
+        message = "A Singapore postal code has six digits."
+        raise InvalidLocation(message, details=_field_error("postal_code", message, code="invalid"))
+    if not 0 <= allocation_priority <= 32767:
+        message = "The allocation priority is a whole number from 0 to 32767."
+        raise InvalidLocation(
+            message, details=_field_error("allocation_priority", message, code="invalid")
+        )
+
+
+def _location_name_taken(name: str) -> Conflict:
+    return Conflict(
+        f"There is already a location called “{name}”. Choose another name.",
+        code="location_name_taken",
+        details=_field_error(
+            "name", "That name is already used by another location.", code="taken"
+        ),
+    )
+
+
+LOCATION_FIELDS = (
+    "name",
+    "kind",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "allocation_priority",
+    "is_active",
+)
+
+
+def location_update(
+    *, company: Company, location: Location, actor: User | None = None, **fields: Any
+) -> Location:
+    """Change a location's name, kind, address, allocation priority or whether it is open.
+
+    A closed location (`is_active=False`) keeps its stock and history but is no longer drawn
+    from by reservations. Same refusals as location_create.
+    """
+    unknown = sorted(set(fields) - set(LOCATION_FIELDS))
+    if unknown:
+        raise ValueError(f"location_update does not change {', '.join(unknown)}")
+    _ensure_owned(location, company, "location")
+    taken = None
+    try:
+        with tenant_context(company, user=_actor_id(actor)):
+            locked = Location.objects.select_for_update().get(pk=location.pk)
+            before = {field: getattr(locked, field) for field in LOCATION_FIELDS}
+            for field in ("name", "address_line1", "address_line2", "postal_code"):
+                if field in fields:
+                    fields[field] = str(fields[field]).strip()
+            for field, value in fields.items():
+                setattr(locked, field, value)
+            _check_location_fields(
+                name=locked.name,
+                kind=locked.kind,
+                postal_code=locked.postal_code,
+                allocation_priority=locked.allocation_priority,
+            )
+            taken = _location_name_taken(locked.name)
+            if Location.objects.filter(name__iexact=locked.name).exclude(pk=locked.pk).exists():
+                raise taken
+            locked.save()
+            changes = audit.audit_changes(before, locked, LOCATION_FIELDS)
+            if changes:
+                audit.audit_record(action="location.updated", obj=locked, changes=changes)
+    except IntegrityError as error:  # two requests taking the same name at the same moment
+        if taken is None:
+            raise
+        raise taken from error
+    return locked
 
 
 # --- Stock: levels, movements, cost, channels and reservations (see docs/inventory.md) ---
@@ -318,6 +394,22 @@ def _record_movement(
             "reorder_point": level.reorder_point,
         },
     )
+    before = level.on_hand - quantity
+    if level.reorder_point > 0 and level.on_hand <= level.reorder_point < before:
+        # The level has just crossed its reorder point: announce it once, not on every sale
+        # while it stays low (see docs/inventory.md, "Low stock").
+        publish(
+            "stock.low",
+            {
+                "variant": level.variant.public_id,
+                "sku": level.variant.sku,
+                "location": level.location.public_id,
+                "location_name": level.location.name,
+                "on_hand": level.on_hand,
+                "reorder_point": level.reorder_point,
+                "reorder_quantity": level.reorder_quantity,
+            },
+        )
     return movement
 
 
@@ -769,13 +861,17 @@ def _reserve(
     key: str,
     now: datetime,
 ) -> Reservation:
-    variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=requested)}
+    variants = {
+        variant.sku: variant
+        for variant in Variant.objects.filter(sku__in=requested).select_related("product")
+    }
     unknown = sorted(set(requested) - set(variants))
     if unknown:
         raise UnknownSku(
             "No product has the SKU " + ", ".join(unknown) + ".",
             details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
         )
+    _refuse_unsellable(variants)
     variant_ids = [variant.pk for variant in variants.values()]
     levels = _lock_levels(variant_id__in=variant_ids)
     _reclaim_expired(levels, now=now)
@@ -844,6 +940,32 @@ def _reserve(
         {**_reservation_payload(reservation), "lines": requested},
     )
     return reservation
+
+
+def _refuse_unsellable(variants: dict[str, Variant]) -> None:
+    """Only active variants of active products may be promised to a buyer."""
+    unsellable = sorted(
+        sku
+        for sku, variant in variants.items()
+        if variant.status != VariantStatus.ACTIVE or variant.product.status != ProductStatus.ACTIVE
+    )
+    if unsellable:
+        raise InvalidStockRequest(
+            "Not for sale: "
+            + ", ".join(unsellable)
+            + " (archived, or its product is a draft or archived). Nothing was reserved.",
+            code="not_for_sale",
+            status=409,
+            details=[
+                {
+                    "sku": sku,
+                    "code": "not_for_sale",
+                    "variant_status": variants[sku].status,
+                    "product_status": variants[sku].product.status,
+                }
+                for sku in unsellable
+            ],
+        )
 
 
 def _locked_reservation(reservation: Reservation) -> Reservation:
@@ -1029,3 +1151,772 @@ def reservations_release_expired(*, clock: Clock = timezone.now, limit: int = 50
             publish("inventory.reservation.expired", _reservation_payload(reservation))
         released += 1
     return released
+
+
+# --- Operations: transfers, stock counts, purchase receipts, low stock (docs/inventory.md) ---
+
+
+class TransferClosed(DomainError):
+    """The transfer is in a state that does not allow the step asked for."""
+
+    code = "transfer_closed"
+    status = 409
+
+
+class StockCountClosed(DomainError):
+    code = "stock_count_closed"
+    status = 409
+
+
+def _next_number(company: Company, prefix: str) -> str:
+    """The company's next document number for `prefix`, e.g. GRN-000001 (needs its context).
+
+    The counter row is locked until the document's transaction ends, so two documents never
+    share a number; a rolled-back document leaves no gap, because its increment rolls back too.
+    """
+    DocumentCounter.objects.bulk_create(
+        [DocumentCounter(company=company, prefix=prefix)], ignore_conflicts=True
+    )
+    counter = DocumentCounter.objects.select_for_update().get(prefix=prefix)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"{prefix}-{counter.last_number:06d}"
+
+
+def _invalid(field: str, message: str, *, code: str = "invalid", status: int = 400) -> DomainError:
+    return InvalidStockRequest(
+        message,
+        code=code,
+        status=status,
+        details=[{"field": field, "code": code, "message": message}],
+    )
+
+
+def _clean_sku(sku: Any, field: str) -> str:
+    sku = sku.strip() if isinstance(sku, str) else ""
+    if not sku:
+        raise _invalid(field, "Each line names a SKU.", code="required")
+    return sku
+
+
+def _document_lines(lines: Sequence[tuple[str, int]], *, what: str) -> dict[str, int]:
+    """(sku, quantity) lines as {sku: quantity}; one SKU on several lines counts once, summed."""
+    if not lines:
+        raise _invalid("lines", f"A {what} needs at least one line.", code="required")
+    quantities: dict[str, int] = {}
+    for index, (sku, quantity) in enumerate(lines):
+        sku = _clean_sku(sku, f"lines.{index}.sku")
+        quantities[sku] = quantities.get(sku, 0) + _positive_quantity(
+            quantity, f"lines.{index}.quantity"
+        )
+    return quantities
+
+
+def _variants_by_sku(skus: Iterable[str]) -> dict[str, Variant]:
+    """The current company's variants with these SKUs; UnknownSku names any that is missing."""
+    skus = set(skus)
+    variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=skus)}
+    unknown = sorted(skus - set(variants))
+    if unknown:
+        raise UnknownSku(
+            "No product has the SKU " + ", ".join(unknown) + ".",
+            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
+        )
+    return variants
+
+
+def _lock_levels_at(
+    company: Company, location: Location, variants: Iterable[Variant]
+) -> dict[int, StockLevel]:
+    """Lock the levels of these variants at one location (made if missing), by variant id."""
+    levels = _lock_levels(_levels_for(company, [(variant, location) for variant in variants]))
+    return {level.variant_id: level for level in levels.values()}
+
+
+# Transfers
+
+
+def transfer_create(
+    *,
+    company: Company,
+    source: Location,
+    destination: Location,
+    lines: Sequence[tuple[str, int]],
+    actor: User | None,
+    note: str = "",
+    clock: Clock = timezone.now,
+) -> Transfer:
+    """A draft transfer of these (sku, quantity) lines; no stock moves until it is dispatched."""
+    if source.pk == destination.pk:
+        raise _invalid(
+            "destination",
+            "A transfer goes from one location to another; choose a different destination.",
+            code="same_location",
+        )
+    quantities = _document_lines(lines, what="transfer")
+    note = note.strip()
+    if len(note) > 500:
+        raise _invalid("note", "A note has at most 500 characters.")
+    _ensure_owned(source, company, "location")
+    _ensure_owned(destination, company, "location")
+    with tenant_context(company, user=_actor_id(actor)):
+        variants = _variants_by_sku(quantities)
+        transfer = Transfer.objects.create(
+            company=company,
+            number=_next_number(company, "TRF"),
+            source=source,
+            destination=destination,
+            note=note,
+            created_by_id=_actor_id(actor),
+            created_at=clock(),
+        )
+        TransferLine.objects.bulk_create(
+            [
+                TransferLine(
+                    company=company, transfer=transfer, variant=variants[sku], quantity=quantity
+                )
+                for sku, quantity in sorted(quantities.items())
+            ]
+        )
+        audit.audit_record(
+            action="transfer.created",
+            obj=transfer,
+            changes={"status": [None, transfer.status], "lines": [None, quantities]},
+            actor=actor,
+        )
+    return transfer
+
+
+def _locked_transfer(transfer: Transfer) -> Transfer:
+    return (
+        Transfer.objects.select_for_update(of=("self",))
+        .select_related("company", "source", "destination")
+        .get(pk=transfer.pk)
+    )
+
+
+def _transfer_payload(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "transfer": transfer.public_id,
+        "number": transfer.number,
+        "source": transfer.source.public_id,
+        "destination": transfer.destination.public_id,
+        "status": transfer.status,
+    }
+
+
+def _set_status(
+    document: Transfer | StockCount, status: str, actor: User | None, **stamps: datetime
+) -> None:
+    """Move a stock document to `status`, stamping when, and record it in the audit log."""
+    before = document.status
+    document.status = status
+    for field, value in stamps.items():
+        setattr(document, field, value)
+    document.save(update_fields=["status", *stamps])
+    what = "transfer" if isinstance(document, Transfer) else "stock_count"
+    audit.audit_record(
+        action=f"{what}.{status}", obj=document, changes={"status": [before, status]}, actor=actor
+    )
+
+
+DISPATCHED = (
+    TransferStatus.IN_TRANSIT,
+    TransferStatus.PARTIALLY_RECEIVED,
+    TransferStatus.RECEIVED,
+)
+
+
+def transfer_dispatch(
+    *, transfer: Transfer, actor: User | None, clock: Clock = timezone.now
+) -> Transfer:
+    """The goods leave the source: a transfer out movement per line, all lines or none.
+
+    Refused with InsufficientStock (naming the short lines) when the source has fewer
+    unpromised units than a line sends. Dispatching a dispatched transfer changes nothing.
+    """
+    with tenant_context(transfer.company_id, user=_actor_id(actor)):
+        locked = _locked_transfer(transfer)
+        if locked.status in DISPATCHED:
+            return locked
+        if locked.status == TransferStatus.CANCELLED:
+            raise TransferClosed(f"{locked.number} was cancelled; it cannot be dispatched.")
+        now = clock()
+        lines = list(locked.lines.select_related("variant"))
+        levels = _lock_levels_at(locked.company, locked.source, [line.variant for line in lines])
+        _reclaim_expired({level.pk: level for level in levels.values()}, now=now)
+        shortages = [
+            {
+                "sku": line.variant.sku,
+                "requested": line.quantity,
+                "available": levels[line.variant_id].available,
+            }
+            for line in lines
+            if levels[line.variant_id].available < line.quantity
+        ]
+        if shortages:
+            raise InsufficientStock(
+                f"{locked.source.name} does not have enough unpromised stock for "
+                + "; ".join(
+                    f"{short['sku']} ({short['requested']} to send, {short['available']} available)"
+                    for short in shortages
+                )
+                + ". Nothing was dispatched.",
+                details=shortages,
+            )
+        costs = _average_costs(line.variant_id for line in lines)
+        for line in lines:
+            levels[line.variant_id].on_hand -= line.quantity
+            line.unit_cost = costs.get(line.variant_id, Decimal(0))
+        _save_levels(levels.values(), now)
+        for line in lines:
+            _record_movement(
+                level=levels[line.variant_id],
+                kind=MovementKind.TRANSFER_OUT,
+                quantity=-line.quantity,
+                unit_cost=line.unit_cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="transfer",
+                source_id=str(locked.public_id),
+            )
+        TransferLine.objects.bulk_update(lines, ["unit_cost"])
+        _set_status(locked, TransferStatus.IN_TRANSIT, actor, dispatched_at=now)
+        publish("inventory.transfer.dispatched", _transfer_payload(locked))
+    return locked
+
+
+def _received_quantities(quantities: Mapping[str, int]) -> dict[str, int]:
+    received: dict[str, int] = {}
+    for sku, quantity in quantities.items():
+        sku = _clean_sku(sku, "lines")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise _invalid(
+                f"lines.{sku}", "A received quantity is a whole number of units, 0 or more."
+            )
+        if quantity:
+            received[sku] = received.get(sku, 0) + quantity
+    if not received:
+        raise _invalid("lines", "Say how many units of at least one line arrived.", code="required")
+    return received
+
+
+def transfer_receive(
+    *,
+    transfer: Transfer,
+    quantities: Mapping[str, int],
+    actor: User | None,
+    clock: Clock = timezone.now,
+) -> Transfer:
+    """Some or all of the goods arrive: a transfer in movement per line received.
+
+    `quantities` maps SKU to the units that arrived in this delivery (0 for none). A line never
+    receives more than was sent; the transfer is received once every line is complete.
+    """
+    received = _received_quantities(quantities)
+    with tenant_context(transfer.company_id, user=_actor_id(actor)):
+        locked = _locked_transfer(transfer)
+        if locked.status == TransferStatus.DRAFT:
+            raise TransferClosed(f"{locked.number} has not been dispatched yet.")
+        if locked.status in (TransferStatus.RECEIVED, TransferStatus.CANCELLED):
+            raise TransferClosed(
+                f"{locked.number} is {locked.get_status_display().lower()}; "
+                "nothing more can be received on it."
+            )
+        lines = {line.variant.sku: line for line in locked.lines.select_related("variant")}
+        not_sent = sorted(set(received) - set(lines))
+        if not_sent:
+            raise InvalidStockRequest(
+                f"{locked.number} did not send " + ", ".join(not_sent) + ".",
+                code="not_on_transfer",
+                details=[{"sku": sku, "code": "not_on_transfer"} for sku in not_sent],
+            )
+        too_many = [
+            {
+                "sku": sku,
+                "sent": lines[sku].quantity,
+                "received": lines[sku].received,
+                "receiving": quantity,
+            }
+            for sku, quantity in sorted(received.items())
+            if quantity > lines[sku].outstanding
+        ]
+        if too_many:
+            raise Conflict(
+                "More than was sent: "
+                + "; ".join(
+                    f"{over['sku']} ({over['sent']} sent, {over['received']} already received, "
+                    f"{over['receiving']} now)"
+                    for over in too_many
+                )
+                + ". Nothing was received.",
+                code="more_than_sent",
+                details=too_many,
+            )
+        now = clock()
+        arriving = [lines[sku] for sku in sorted(received)]
+        levels = _lock_levels_at(
+            locked.company, locked.destination, [line.variant for line in arriving]
+        )
+        for line in arriving:
+            line.received += received[line.variant.sku]
+            levels[line.variant_id].on_hand += received[line.variant.sku]
+        _save_levels(levels.values(), now)
+        for line in arriving:
+            _record_movement(
+                level=levels[line.variant_id],
+                kind=MovementKind.TRANSFER_IN,
+                quantity=received[line.variant.sku],
+                unit_cost=line.unit_cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="transfer",
+                source_id=str(locked.public_id),
+            )
+        TransferLine.objects.bulk_update(arriving, ["received"])
+        if all(line.outstanding == 0 for line in lines.values()):
+            _set_status(locked, TransferStatus.RECEIVED, actor, received_at=now)
+        elif locked.status != TransferStatus.PARTIALLY_RECEIVED:
+            _set_status(locked, TransferStatus.PARTIALLY_RECEIVED, actor)
+        publish("inventory.transfer.received", {**_transfer_payload(locked), "received": received})
+    return locked
+
+
+def transfer_cancel(
+    *, transfer: Transfer, actor: User | None, clock: Clock = timezone.now
+) -> Transfer:
+    """Drop a draft transfer. A dispatched one cannot be cancelled: its goods are on the road,
+    so receive them (at the destination, or back at the source with a new transfer)."""
+    with tenant_context(transfer.company_id, user=_actor_id(actor)):
+        locked = _locked_transfer(transfer)
+        if locked.status == TransferStatus.CANCELLED:
+            return locked
+        if locked.status != TransferStatus.DRAFT:
+            raise TransferClosed(
+                f"{locked.number} has been dispatched and can no longer be cancelled; "
+                "receive its goods instead."
+            )
+        _set_status(locked, TransferStatus.CANCELLED, actor, cancelled_at=clock())
+    return locked
+
+
+# Stock counts
+
+
+def count_start(
+    *,
+    company: Company,
+    location: Location,
+    skus: Sequence[str] | None = None,
+    actor: User | None,
+    clock: Clock = timezone.now,
+) -> StockCount:
+    """A count sheet for a location: one line per variant with the on hand the records expect.
+
+    Without `skus`, every variant the location has a stock level for.
+    """
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=_actor_id(actor)):
+        if skus is None:
+            expected = dict(
+                StockLevel.objects.filter(location=location).values_list("variant_id", "on_hand")
+            )
+            variants = list(Variant.objects.filter(pk__in=expected).order_by("sku"))
+        else:
+            wanted = {_clean_sku(sku, f"skus.{index}") for index, sku in enumerate(skus)}
+            variants = sorted(_variants_by_sku(wanted).values(), key=lambda v: v.sku)
+            expected = dict(
+                StockLevel.objects.filter(location=location, variant__in=variants).values_list(
+                    "variant_id", "on_hand"
+                )
+            )
+        if not variants:
+            raise _invalid(
+                "skus", f"{location.name} holds nothing to count yet; name the SKUs to count."
+            )
+        count = StockCount.objects.create(
+            company=company,
+            number=_next_number(company, "CNT"),
+            location=location,
+            started_by_id=_actor_id(actor),
+            started_at=clock(),
+        )
+        StockCountLine.objects.bulk_create(
+            [
+                StockCountLine(
+                    company=company,
+                    count=count,
+                    variant=variant,
+                    expected=expected.get(variant.pk, 0),
+                )
+                for variant in variants
+            ]
+        )
+        audit.audit_record(
+            action="stock_count.started",
+            obj=count,
+            changes={"status": [None, count.status], "lines": [None, len(variants)]},
+            actor=actor,
+        )
+    return count
+
+
+def _locked_count(count: StockCount) -> StockCount:
+    return (
+        StockCount.objects.select_for_update(of=("self",))
+        .select_related("company", "location")
+        .get(pk=count.pk)
+    )
+
+
+def _open_count(count: StockCount) -> StockCount:
+    locked = _locked_count(count)
+    if locked.status != StockCountStatus.OPEN:
+        raise StockCountClosed(
+            f"{locked.number} is {locked.get_status_display().lower()}; it can no longer change."
+        )
+    return locked
+
+
+def count_record(
+    *, count: StockCount, quantities: Mapping[str, int], actor: User | None
+) -> StockCount:
+    """Write down what was counted ({sku: units}); recording a line again replaces it."""
+    counted: dict[str, int] = {}
+    for sku, quantity in quantities.items():
+        sku = _clean_sku(sku, "lines")
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
+            raise _invalid(
+                f"lines.{sku}", "A counted quantity is a whole number of units, 0 or more."
+            )
+        counted[sku] = quantity
+    if not counted:
+        raise _invalid("lines", "Record at least one counted quantity.", code="required")
+    with tenant_context(count.company_id, user=_actor_id(actor)):
+        locked = _open_count(count)
+        lines = {line.variant.sku: line for line in locked.lines.select_related("variant")}
+        not_on_sheet = sorted(set(counted) - set(lines))
+        if not_on_sheet:
+            raise InvalidStockRequest(
+                f"{', '.join(not_on_sheet)} is not on count sheet {locked.number}.",
+                code="not_on_count",
+                details=[{"sku": sku, "code": "not_on_count"} for sku in not_on_sheet],
+            )
+        for sku, quantity in counted.items():
+            lines[sku].counted = quantity
+        StockCountLine.objects.bulk_update([lines[sku] for sku in counted], ["counted"])
+    return locked
+
+
+def count_post(*, count: StockCount, actor: User | None, clock: Clock = timezone.now) -> StockCount:
+    """Post the variances: a count correction per counted line, for counted minus on hand *now*.
+
+    On hand is read at posting time, so sales and receipts since the sheet was made are not
+    undone. Lines never counted are left alone. Refused (count_below_reserved) when a count is
+    below the units promised to open reservations there; posting twice changes nothing.
+    """
+    with tenant_context(count.company_id, user=_actor_id(actor)):
+        locked = _locked_count(count)
+        if locked.status == StockCountStatus.POSTED:
+            return locked
+        if locked.status == StockCountStatus.CANCELLED:
+            raise StockCountClosed(f"{locked.number} was cancelled; it cannot be posted.")
+        lines = [
+            line for line in locked.lines.select_related("variant") if line.counted is not None
+        ]
+        if not lines:
+            raise _invalid("lines", "Record at least one counted quantity before posting.")
+        now = clock()
+        levels = _lock_levels_at(locked.company, locked.location, [line.variant for line in lines])
+        _reclaim_expired({level.pk: level for level in levels.values()}, now=now)
+        below = [
+            {
+                "sku": line.variant.sku,
+                "counted": line.counted,
+                "reserved": levels[line.variant_id].reserved,
+            }
+            for line in lines
+            if line.counted is not None and line.counted < levels[line.variant_id].reserved
+        ]
+        if below:
+            raise InsufficientStock(
+                "Counted below the units promised to open orders at "
+                f"{locked.location.name}: "
+                + "; ".join(
+                    f"{short['sku']} ({short['counted']} counted, {short['reserved']} promised)"
+                    for short in below
+                )
+                + ". Release or ship those orders first, or recount. Nothing was posted.",
+                code="count_below_reserved",
+                details=below,
+            )
+        costs = _average_costs(line.variant_id for line in lines)
+        corrections = []
+        for line in lines:
+            assert line.counted is not None
+            level = levels[line.variant_id]
+            line.on_hand_at_post = level.on_hand
+            line.variance = line.counted - level.on_hand
+            level.on_hand = line.counted
+            if line.variance:
+                corrections.append(line)
+        _save_levels(levels.values(), now)
+        for line in corrections:
+            assert line.variance is not None
+            _record_movement(
+                level=levels[line.variant_id],
+                kind=MovementKind.COUNT_CORRECTION,
+                quantity=line.variance,
+                unit_cost=costs.get(line.variant_id, Decimal(0)),
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="stock_count",
+                source_id=str(locked.public_id),
+            )
+        StockCountLine.objects.bulk_update(lines, ["on_hand_at_post", "variance"])
+        _set_status(locked, StockCountStatus.POSTED, actor, posted_at=now)
+        publish(
+            "inventory.stock_count.posted",
+            {
+                "stock_count": locked.public_id,
+                "number": locked.number,
+                "location": locked.location.public_id,
+                "variances": {line.variant.sku: line.variance for line in corrections},
+            },
+        )
+    return locked
+
+
+def count_cancel(
+    *, count: StockCount, actor: User | None, clock: Clock = timezone.now
+) -> StockCount:
+    """Abandon an open count sheet; nothing is posted. Cancelling twice changes nothing."""
+    with tenant_context(count.company_id, user=_actor_id(actor)):
+        locked = _locked_count(count)
+        if locked.status == StockCountStatus.CANCELLED:
+            return locked
+        if locked.status == StockCountStatus.POSTED:
+            raise StockCountClosed(f"{locked.number} has been posted; count again to correct it.")
+        _set_status(locked, StockCountStatus.CANCELLED, actor, cancelled_at=clock())
+    return locked
+
+
+# Purchase receipts
+
+
+def purchase_receipt_create(
+    *,
+    company: Company,
+    location: Location,
+    supplier_name: str,
+    reference: str,
+    lines: Sequence[tuple[str, int, Decimal]],
+    actor: User | None,
+    clock: Clock = timezone.now,
+) -> PurchaseReceipt:
+    """Goods in from a supplier: one receipt movement per line at its unit cost, moving each
+    variant's weighted average cost, all in one transaction under the next GRN number."""
+    supplier_name = supplier_name.strip()
+    reference = reference.strip()
+    if not supplier_name:
+        raise _invalid("supplier_name", "Name the supplier the goods came from.", code="required")
+    if len(supplier_name) > 200:
+        raise _invalid("supplier_name", "A supplier name has at most 200 characters.")
+    if len(reference) > 100:
+        raise _invalid("reference", "A reference has at most 100 characters.")
+    if not lines:
+        raise _invalid("lines", "A goods receipt needs at least one line.", code="required")
+    cleaned: list[tuple[str, int, Decimal]] = []
+    for index, (sku, quantity, unit_cost) in enumerate(lines):
+        sku = _clean_sku(sku, f"lines.{index}.sku")
+        quantity = _positive_quantity(quantity, f"lines.{index}.quantity")
+        try:
+            cost = _unit_cost(unit_cost)
+        except InvalidStockRequest as error:
+            raise _invalid(f"lines.{index}.unit_cost", error.message) from error
+        cleaned.append((sku, quantity, cost))
+    _ensure_owned(location, company, "location")
+    with tenant_context(company, user=_actor_id(actor)):
+        now = clock()
+        variants = _variants_by_sku(sku for sku, _, _ in cleaned)
+        receipt = PurchaseReceipt.objects.create(
+            company=company,
+            number=_next_number(company, "GRN"),
+            location=location,
+            supplier_name=supplier_name,
+            reference=reference,
+            received_by_id=_actor_id(actor),
+            received_at=now,
+        )
+        # Lock order as in stock_receive: cost rows first (by variant id), then levels (by id).
+        VariantCost.objects.bulk_create(
+            [VariantCost(company=company, variant=variant) for variant in variants.values()],
+            ignore_conflicts=True,
+        )
+        averages = {
+            cost.variant_id: cost
+            for cost in VariantCost.objects.select_for_update()
+            .filter(variant__in=variants.values())
+            .order_by("variant_id")
+        }
+        levels = _lock_levels_at(company, location, variants.values())
+        totals = dict(
+            StockLevel.objects.filter(variant__in=variants.values())
+            .order_by()
+            .values("variant_id")
+            .annotate(total=Sum("on_hand"))
+            .values_list("variant_id", "total")
+        )
+        for sku, quantity, cost in cleaned:
+            variant = variants[sku]
+            average = averages[variant.pk]
+            # One SKU on several lines averages line after line, as separate receipts would.
+            average.average_cost = weighted_average_cost(
+                on_hand=totals.get(variant.pk) or 0,
+                average_cost=average.average_cost,
+                received=quantity,
+                unit_cost=cost,
+            )
+            totals[variant.pk] = (totals.get(variant.pk) or 0) + quantity
+            levels[variant.pk].on_hand += quantity
+        VariantCost.objects.bulk_update(averages.values(), ["average_cost", "updated_at"])
+        _save_levels(levels.values(), now)
+        for sku, quantity, cost in cleaned:
+            _record_movement(
+                level=levels[variants[sku].pk],
+                kind=MovementKind.RECEIPT,
+                quantity=quantity,
+                unit_cost=cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                source_type="purchase_receipt",
+                source_id=str(receipt.public_id),
+            )
+        PurchaseReceiptLine.objects.bulk_create(
+            [
+                PurchaseReceiptLine(
+                    company=company,
+                    receipt=receipt,
+                    variant=variants[sku],
+                    quantity=quantity,
+                    unit_cost=cost,
+                )
+                for sku, quantity, cost in cleaned
+            ]
+        )
+        audit.audit_record(
+            action="purchase_receipt.created",
+            obj=receipt,
+            changes={
+                "supplier_name": [None, supplier_name],
+                "lines": [None, [[sku, quantity, str(cost)] for sku, quantity, cost in cleaned]],
+            },
+            actor=actor,
+        )
+        publish(
+            "inventory.purchase_receipt.created",
+            {
+                "purchase_receipt": receipt.public_id,
+                "number": receipt.number,
+                "location": location.public_id,
+                "supplier_name": supplier_name,
+                "lines": [
+                    {"sku": sku, "quantity": quantity, "unit_cost": cost}
+                    for sku, quantity, cost in cleaned
+                ],
+            },
+        )
+    return receipt
+
+
+# Low stock
+
+
+def low_stock_notices_create(*, event: OutboxEvent) -> list[LowStockNotice]:
+    """Queue an email about a `stock.low` event for every warehouse member of its company.
+
+    Idempotent: a redelivered event finds its notices already made and queues nothing new.
+    The emails go after the commit (`pasar.inventory.tasks.send_low_stock_notices`).
+    """
+    if event.company_id is None:
+        raise ValueError("stock.low is a company's event")
+    with tenant_context(event.company_id):
+        recipients = list(
+            Membership.objects.filter(role=Role.WAREHOUSE, user__is_active=True).values_list(
+                "user_id", flat=True
+            )
+        )
+        LowStockNotice.objects.bulk_create(
+            [
+                LowStockNotice(
+                    company_id=event.company_id, event_id=event.public_id, recipient_id=user
+                )
+                for user in recipients
+            ],
+            ignore_conflicts=True,
+        )
+        fresh = list(
+            LowStockNotice.objects.filter(
+                event_id=event.public_id, recipient_id__in=recipients, sent_at__isnull=True
+            )
+        )
+        if fresh:
+            company_id, event_id = event.company_id, str(event.public_id)
+            transaction.on_commit(
+                lambda: _queue_low_stock_emails(company_id, event_id), robust=True
+            )
+    return fresh
+
+
+def _queue_low_stock_emails(company_id: int, event_id: str) -> None:
+    from pasar.inventory.tasks import send_low_stock_notices  # the task module imports this one
+
+    send_low_stock_notices.delay(company_id, event_id)
+
+
+def low_stock_notices_send(*, company_id: int, event_id: str, clock: Clock = timezone.now) -> int:
+    """Email each unsent notice of one `stock.low` event; returns how many went out.
+
+    Each notice is sent in its own transaction and marked sent there, so a retry after a
+    failure sends only what had not gone yet.
+    """
+    with tenant_context(company_id):
+        event = OutboxEvent.objects.get(public_id=event_id)
+        pending = list(
+            LowStockNotice.objects.filter(event_id=event_id, sent_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+    payload = event.payload
+    sent = 0
+    for pk in pending:
+        with tenant_context(company_id):
+            notice = (
+                LowStockNotice.objects.select_for_update(skip_locked=True)
+                .select_related("recipient")
+                .filter(pk=pk, sent_at__isnull=True)
+                .first()
+            )
+            if notice is None:
+                continue
+            send_mail(
+                subject=f"Low stock: {payload['sku']} at {payload['location_name']}",
+                message=(
+                    f"Hello,\n\n{payload['sku']} is down to {payload['on_hand']} unit(s) at "
+                    f"{payload['location_name']}, at or below its reorder point of "
+                    f"{payload['reorder_point']}.\n"
+                    + (
+                        f"The usual reorder is {payload['reorder_quantity']} unit(s).\n"
+                        if payload.get("reorder_quantity")
+                        else ""
+                    )
+                    + "\nThe low stock list in the back office shows everything that needs "
+                    "reordering.\n"
+                ),
+                from_email=None,
+                recipient_list=[notice.recipient.email],
+            )
+            notice.sent_at = clock()
+            notice.save(update_fields=["sent_at"])
+        sent += 1
+    return sent

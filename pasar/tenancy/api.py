@@ -298,7 +298,9 @@ class MeView(APIView):
         me = {
             "user": _signed_in(request),
             "active_company": getattr(request, "membership", None),
-            "companies": selectors.memberships_of(user=_signed_in(request)),
+            "companies": selectors.memberships_of(
+                user=_signed_in(request), loaded=getattr(request, "memberships", None)
+            ),
         }
         return Response(MeOutput(me).data)
 

@@ -30,6 +30,11 @@ class CompanyJWTAuthentication(JWTAuthentication):
         return result
 
 
+def remember_authentication(request: Any, user: User, token: Any) -> None:
+    """Hand a token the middleware already verified (and its user) to DRF's authentication."""
+    setattr(request, _CACHE_ATTR, (user, token))
+
+
 def tokens_for(*, user: User, company: Company | None) -> dict[str, str]:
     """A refresh/access pair for a user, acting for one company (or none yet)."""
     refresh = RefreshToken.for_user(user)

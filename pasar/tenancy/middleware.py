@@ -2,23 +2,37 @@
 
 The company comes from the JWT's `company` claim (API clients) or from the session's active
 company (browsers). A user who is not a member of that company gets 403 and nothing runs.
-Each authenticated request is one transaction: the user's context is set, the membership
-checked, then the company's context set for the rest of the request.
+Each authenticated request is one transaction: the user and their memberships are read (and
+`pasar.user_id` set) by one lookup, the membership is checked, then the company's context is
+set for the rest of the request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from pasar.core.tenant import platform_access, switch_company, user_context
+from pasar.core.tenant import acting_as, platform_access, switch_company
 from pasar.tenancy import selectors
-from pasar.tenancy.auth import COMPANY_CLAIM, CompanyJWTAuthentication
+from pasar.tenancy.auth import COMPANY_CLAIM, CompanyJWTAuthentication, remember_authentication
 from pasar.tenancy.models import User
 
 SESSION_COMPANY_KEY = "pasar_active_company"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who a request says it is: from a verified JWT or the signed-in session."""
+
+    user_public_id: str
+    company_public_id: str | None
+    token: Any | None  # the validated JWT, None for a session
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
@@ -36,47 +50,64 @@ class TenantMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]
         request.company = None  # type: ignore[attr-defined]
-        user, company_public_id, from_token = self._identify(request)
-        if user is None:
+        request.memberships = []  # type: ignore[attr-defined]
+        claim = self._claim(request)
+        if claim is None:
             return self.get_response(request)
+        with transaction.atomic():
+            identity = selectors.request_identity(user_public_id=claim.user_public_id)
+            if identity is not None:
+                return self._act(request, claim, identity)
+        # An unknown or inactive user: DRF's authentication (or the login page) answers.
+        return self.get_response(request)
 
+    def _act(
+        self, request: HttpRequest, claim: Claim, identity: selectors.RequestIdentity
+    ) -> HttpResponse:
+        # A session's user object is kept: login() and the auth middleware hold it.
+        user = identity.user if claim.token is not None else request.user
+        assert isinstance(user, User)
+        if claim.token is not None:
+            remember_authentication(request, user, claim.token)
         if request.path.startswith("/admin/") and user.is_staff:
             with platform_access(reason=f"admin {request.method} {request.path}", actor=user):
                 return self.get_response(request)
 
-        with user_context(user):
-            membership = None
-            if company_public_id is not None:
-                membership = selectors.membership_for(
-                    user=user, company_public_id=company_public_id
+        with acting_as(user_id=int(user.pk)):
+            membership = identity.membership_in(claim.company_public_id)
+            if membership is None and claim.company_public_id is not None and claim.token:
+                return _error(
+                    403, "not_a_member", "This token is for a company you are not a member of."
                 )
-                if membership is None and from_token:
-                    return _error(
-                        403, "not_a_member", "This token is for a company you are not a member of."
-                    )
-            if membership is None and not from_token:
-                membership = selectors.default_membership(user=user)
+            if membership is None and claim.token is None:
+                membership = identity.default_membership()
                 if membership is not None:
                     request.session[SESSION_COMPANY_KEY] = str(membership.company.public_id)
             if membership is not None:
                 switch_company(membership.company_id)
-                request.membership = membership  # type: ignore[attr-defined]
-                request.company = membership.company  # type: ignore[attr-defined]
+            request.membership = membership  # type: ignore[attr-defined]
+            request.company = membership.company if membership else None  # type: ignore[attr-defined]
+            request.memberships = identity.memberships  # type: ignore[attr-defined]
             return self.get_response(request)
 
-    def _identify(self, request: HttpRequest) -> tuple[User | None, str | None, bool]:
-        """(user, company public id, whether it came from a token)."""
-        if request.headers.get("Authorization", "").startswith("Bearer "):
+    def _claim(self, request: HttpRequest) -> Claim | None:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
             try:
-                result = self.jwt.authenticate(request)
+                token = self.jwt.get_validated_token(header.removeprefix("Bearer ").encode())
             except (InvalidToken, TokenError):
-                return None, None, True  # DRF answers 401 with the reason
-            if result is None:
-                return None, None, True
-            user, token = result
-            claim = token.get(COMPANY_CLAIM)
-            return user, (str(claim) if claim else None), True
+                return None  # DRF answers 401 with the reason
+            company = token.get(COMPANY_CLAIM)
+            return Claim(
+                user_public_id=str(token.get(jwt_settings.USER_ID_CLAIM, "")),
+                company_public_id=str(company) if company else None,
+                token=token,
+            )
         session_user = getattr(request, "user", None)
         if session_user is not None and session_user.is_authenticated:
-            return session_user, request.session.get(SESSION_COMPANY_KEY), False
-        return None, None, False
+            return Claim(
+                user_public_id=str(session_user.public_id),
+                company_public_id=request.session.get(SESSION_COMPANY_KEY),
+                token=None,
+            )
+        return None

@@ -162,7 +162,7 @@ class Membership(PublicIdMixin, TenantModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} is {self.role} of company {self.company_id}"
+        return f"{self.user} is {self.role} of {self.company}"
 
 
 class Invitation(PublicIdMixin, TenantModel):

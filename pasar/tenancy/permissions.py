@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "location.manage": MANAGERS | {WAREHOUSE},
     "stock.view": EVERYONE,
     "stock.reserve": MANAGERS | {SALES, WAREHOUSE},
+    "stock.manage": MANAGERS | {WAREHOUSE},
     "catalog.view": EVERYONE,
     "catalog.manage": MANAGERS | {WAREHOUSE},
 }

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection
+from django.db.models import Model
 
 from pasar.tenancy.models import Company, Membership, User
 
@@ -25,11 +31,88 @@ def default_membership(*, user: User) -> Membership | None:
     return Membership.objects.of_user(user).select_related("company").order_by("created_at").first()
 
 
-def memberships_of(*, user: User) -> QuerySet[Membership]:
-    return (
+def memberships_of(
+    *, user: User, loaded: Sequence[Membership] | None = None
+) -> Sequence[Membership]:
+    """A user's memberships by company name; `loaded` reuses what the request already read."""
+    if loaded:
+        return sorted(loaded, key=lambda membership: membership.company.legal_name)
+    return list(
         Membership.objects.of_user(user).select_related("company").order_by("company__legal_name")
     )
 
 
 def company_by_uen(*, uen: str) -> Company | None:
     return Company.objects.filter(uen=uen).first()
+
+
+@dataclass(frozen=True)
+class RequestIdentity:
+    """Who a request acts as: the user and all their memberships (companies loaded)."""
+
+    user: User
+    memberships: list[Membership]
+
+    def membership_in(self, company_public_id: str | None) -> Membership | None:
+        for membership in self.memberships:
+            if str(membership.company.public_id) == company_public_id:
+                return membership
+        return None
+
+    def default_membership(self) -> Membership | None:
+        """The company a user lands in when none was chosen: the first they joined."""
+        return min(self.memberships, key=lambda m: m.created_at, default=None)
+
+
+def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    columns = ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    return fields, columns
+
+
+@lru_cache(maxsize=1)
+def _identity_sql() -> tuple[str, str, list[str], list[str], list[str]]:
+    user_fields, user_columns = _columns(User, "u")
+    membership_fields, membership_columns = _columns(Membership, "m")
+    company_fields, company_columns = _columns(Company, "c")
+    # Column lists come from the models, never from input: no injection path.
+    user_sql = (
+        f"SELECT set_config('pasar.user_id', u.id::text, true), {user_columns} "  # noqa: S608
+        "FROM tenancy_user u WHERE u.public_id = %s AND u.is_active"
+    )
+    memberships_sql = (
+        f"SELECT {membership_columns}, {company_columns} FROM tenancy_membership m "  # noqa: S608
+        "JOIN tenancy_company c ON c.id = m.company_id WHERE m.user_id = %s"
+    )
+    return user_sql, memberships_sql, user_fields, membership_fields, company_fields
+
+
+def request_identity(*, user_public_id: str) -> RequestIdentity | None:
+    """Load an active user and their memberships, and make the open transaction act as them.
+
+    Runs on every authenticated request, so it is two plain statements rather than ORM
+    queries: the first reads the user and sets `pasar.user_id` (which RLS needs before the
+    memberships are visible), the second reads every membership with its company. The caller
+    must hold a transaction open and then choose the company (`pasar.core.tenant.assume`).
+    """
+    user_sql, memberships_sql, user_fields, membership_fields, company_fields = _identity_sql()
+    try:
+        uuid.UUID(str(user_public_id))
+    except ValueError:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(user_sql, [str(user_public_id)])
+        user_row = cursor.fetchone()
+        if user_row is None:
+            return None
+        user = User.from_db(connection.alias, user_fields, user_row[1:])
+        cursor.execute(memberships_sql, [user.pk])
+        rows = cursor.fetchall()
+    memberships = []
+    split = len(membership_fields)
+    for row in rows:
+        membership = Membership.from_db(connection.alias, membership_fields, row[:split])
+        membership.company = Company.from_db(connection.alias, company_fields, row[split:])
+        membership.user = user
+        memberships.append(membership)
+    return RequestIdentity(user=user, memberships=memberships)

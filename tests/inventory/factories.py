@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import factory
 
-from pasar.catalog.models import Product, Variant
+from pasar.catalog.models import Product, ProductStatus, Variant
 from pasar.inventory.models import Channel, ChannelKind
 from tests.factories import CompanyFactory, TenantFactory
 
@@ -17,6 +17,7 @@ class ProductFactory(TenantFactory):
 
     company = factory.SubFactory(CompanyFactory)
     name = factory.Sequence(lambda n: f"Kopi blend {n}")
+    status = ProductStatus.ACTIVE  # on sale, so its variants can be reserved
 
 
 class VariantFactory(TenantFactory):

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import platform_access, tenant_context
 from pasar.tenancy import services
 from pasar.tenancy.auth import tokens_for
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
@@ -207,7 +207,8 @@ def test_refresh_refuses_what_is_not_a_live_refresh_token(api_client, kind) -> N
     token = {"garbage": "abc.def.ghi", "access": tokens["access"]}.get(kind, tokens["refresh"])
     if kind == "deleted_user":
         RefreshToken(token)  # still valid as a token, but its user is gone
-        User.objects.filter(pk=user.pk).delete()
+        with platform_access(reason="test: remove a user"):  # a cross-company deletion
+            User.objects.filter(pk=user.pk).delete()
     assert_error(api_client.post(REFRESH, {"refresh": token}, format="json"), 401, "invalid_token")
 
 

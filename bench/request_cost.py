@@ -1,0 +1,154 @@
+"""What one request costs inside the app, measured without HTTP or other load in the way.
+
+Calls the WSGI application directly, as gunicorn's worker would, and reports per request: the
+app's CPU milliseconds, the database backend's CPU milliseconds (when the database runs on this
+machine), and the SQL statements sent. These move far less than requests per second when the
+machine is busy with other work, so they explain a ratio that the load test alone cannot.
+
+    python -m bench.request_cost <token file> [--json out.json] [--profile]
+
+`--profile` also prints where the app's CPU goes (cProfile, by cumulative time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import django
+
+from bench.cpu import CLOCK_TICKS
+
+WARMUP_REQUESTS = 50
+MEASURED_REQUESTS = 500
+
+
+class StatementCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def wsgi_get(application: Callable[..., Iterable[bytes]], path: str, token: str | None) -> None:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_ACCEPT": "application/json",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+    }
+    if token:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    body = b"".join(application(environ, start_response))
+    if not statuses[0].startswith("200"):
+        raise SystemExit(f"{path} answered {statuses[0]}: {body[:300]!r}")
+
+
+def backend_ticks(pid: int) -> int | None:
+    """CPU ticks of the PostgreSQL backend serving this connection, if it runs on this machine."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def cost_of(path: str, token: str | None, *, profile: bool) -> dict[str, Any]:
+    from django.db import connection
+
+    from pasar.wsgi import application
+
+    for _ in range(WARMUP_REQUESTS):
+        wsgi_get(application, path, token)
+    counter = StatementCounter()
+    with connection.execute_wrapper(counter):
+        wsgi_get(application, path, token)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid = cursor.fetchone()[0]
+
+    database_before = backend_ticks(backend_pid)
+    cpu_before, wall_before = time.process_time(), time.perf_counter()
+    for _ in range(MEASURED_REQUESTS):
+        wsgi_get(application, path, token)
+    cpu, wall = time.process_time() - cpu_before, time.perf_counter() - wall_before
+    database_after = backend_ticks(backend_pid)
+
+    database_ms = None
+    if database_before is not None and database_after is not None:
+        database_ms = (database_after - database_before) / CLOCK_TICKS * 1000 / MEASURED_REQUESTS
+    if profile:
+
+        def requests() -> None:
+            for _ in range(MEASURED_REQUESTS):
+                wsgi_get(application, path, token)
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.runcall(requests)
+        print(f"\n{path}: where the app's CPU goes ({MEASURED_REQUESTS} requests, profiled)")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    return {
+        "path": path,
+        "app_cpu_ms": round(cpu * 1000 / MEASURED_REQUESTS, 3),
+        "postgresql_cpu_ms": None if database_ms is None else round(database_ms, 3),
+        "wall_ms": round(wall * 1000 / MEASURED_REQUESTS, 3),
+        "sql_statements": counter.count,
+    }
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("token_file", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasar.settings")
+    django.setup()
+    token = args.token_file.read_text().strip()
+    costs = [
+        cost_of("/healthz", None, profile=args.profile),
+        cost_of("/api/v1/me", token, profile=args.profile),
+    ]
+    print(f"\n{'endpoint':<12} {'app CPU ms':>10} {'db CPU ms':>9} {'wall ms':>8} {'SQL':>4}")
+    for cost in costs:
+        database = cost["postgresql_cpu_ms"]
+        print(
+            f"{cost['path']:<12} {cost['app_cpu_ms']:>10.3f} "
+            f"{'-' if database is None else f'{database:.3f}':>9} {cost['wall_ms']:>8.3f} "
+            f"{cost['sql_statements']:>4}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(costs, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

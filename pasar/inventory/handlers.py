@@ -1,0 +1,10 @@
+"""Outbox subscribers of the inventory (imported by the relay, see docs/events.md)."""
+
+from pasar.core.events import subscribe
+from pasar.core.models import OutboxEvent
+from pasar.inventory import services
+
+
+@subscribe("stock.low")
+def notify_warehouse_of_low_stock(event: OutboxEvent) -> None:
+    services.low_stock_notices_create(event=event)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `make bench`: GET /api/v1/me (JWT, tenant context, RLS) against /healthz on gunicorn, at 1 and
+# 50 concurrent clients; figures go to bench/results/ (see bench/README.md).
+#
+# Uses a database of its own beside DATABASE_URL's (or the embedded PostgreSQL's), named
+# <name>_bench and recreated on every run. Tunable from the environment:
+#   BENCH_WORKER_CLASS (gthread), BENCH_WORKERS (one per core: 2 on the reference machine),
+#   BENCH_THREADS (4), BENCH_DURATION (10 s measured), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (1,50)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=.venv/bin/python
+worker_class=${BENCH_WORKER_CLASS:-gthread}
+workers=${BENCH_WORKERS:-$(nproc)}
+threads=${BENCH_THREADS:-4}
+
+DATABASE_URL=$($python scripts/dev_database.py)
+DATABASE_URL=$(DATABASE_URL=$DATABASE_URL $python -m bench.database)
+export DATABASE_URL
+# Production-like: no debug toolbar, no SQL kept in memory, no tracebacks rendered.
+export PASAR_ENV=development DEBUG=false ALLOWED_HOSTS=127.0.0.1,localhost
+
+scratch=$(mktemp -d)
+gunicorn_pid=
+stop() {
+  if [ -n "$gunicorn_pid" ] && kill -0 "$gunicorn_pid" 2>/dev/null; then
+    kill -TERM "$gunicorn_pid"
+    wait "$gunicorn_pid" 2>/dev/null || true
+  fi
+  rm -rf "$scratch"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+
+# Runs a step with its output in var/bench/<step>.log, shown only when the step fails.
+step() {
+  local log="var/bench/$1.log"
+  shift
+  if ! "$@" >"$log" 2>&1; then
+    tail -20 "$log"
+    echo "Failed: $*  (full log: $log)"
+    exit 1
+  fi
+}
+
+mkdir -p var/bench
+echo "Preparing the benchmark database ..."
+step migrate $python manage.py migrate --no-input -v 0
+step prepare $python -m bench.prepare "$scratch/token"
+echo "Measuring one request's cost in-process ..."
+step request_cost $python -m bench.request_cost "$scratch/token" --json "$scratch/request_cost.json"
+
+port=$($python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+echo "Starting gunicorn on 127.0.0.1:$port ($workers $worker_class workers x $threads threads; log in var/bench/gunicorn.log)"
+.venv/bin/gunicorn pasar.wsgi:application \
+  --bind "127.0.0.1:$port" --workers "$workers" --worker-class "$worker_class" \
+  --threads "$threads" --keep-alive 5 >var/bench/gunicorn.log 2>&1 &
+gunicorn_pid=$!
+
+$python -m bench.run \
+  --base-url "http://127.0.0.1:$port" --token-file "$scratch/token" --server-pid "$gunicorn_pid" \
+  --worker-class "$worker_class" --workers "$workers" --threads "$threads" \
+  --duration "${BENCH_DURATION:-10}" --warmup "${BENCH_WARMUP:-2}" \
+  --concurrency "${BENCH_CONCURRENCY:-1,50}" --results-dir bench/results \
+  --request-cost "$scratch/request_cost.json"
