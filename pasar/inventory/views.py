@@ -1,16 +1,44 @@
-"""Location pages: the first location is the last step of onboarding."""
+"""Location and stock pages: the onboarding location step, stock levels, a variant's movement
+history with its chart, adjustments and the low stock list.
+
+Everyone may look at stock (`stock.view`); changing it needs `stock.manage` (owner, admin,
+warehouse). Writes go through `pasar.inventory.services`, reads through its selectors.
+"""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pasar.catalog.models import Variant
 from pasar.core.errors import DomainError
-from pasar.inventory import services
-from pasar.inventory.forms import LocationForm
+from pasar.inventory import selectors, services
+from pasar.inventory.forms import AdjustmentForm, LocationForm
+from pasar.inventory.models import Location, StockLevel, StockMovement
 from pasar.tenancy.decorators import company_required
+from pasar.tenancy.models import Company
+from pasar.tenancy.permissions import can
+
+LEVELS_PER_PAGE = 50
+MOVEMENTS_PER_PAGE = 50
+CHART_PERIODS = (30, 90, 365)  # days a movement chart can span
+
+
+def _company(request: HttpRequest) -> Company:
+    return request.company  # type: ignore[attr-defined]
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return can(request.membership.role, "stock.manage")  # type: ignore[attr-defined]
 
 
 @company_required("location.manage")
@@ -29,3 +57,268 @@ def onboarding_location(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"{location.name} is ready to hold stock.")
             return redirect("backoffice:home")
     return render(request, "inventory/onboarding_location.html", {"form": form})
+
+
+# -- stock levels ---------------------------------------------------------------------------
+
+
+LOW = Q(reorder_point__gt=0) & Q(on_hand__lte=F("reorder_point"))
+
+
+def _with_low_flag(levels: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
+    """Marks the levels that have a reorder point and are at or below it (`is_low`)."""
+    return levels.annotate(is_low=ExpressionWrapper(LOW, output_field=BooleanField()))
+
+
+def _location_filter(request: HttpRequest, locations: QuerySet[Location]) -> Location | None:
+    try:
+        return locations.filter(public_id=uuid.UUID(request.GET.get("location", ""))).first()
+    except ValueError:
+        return None
+
+
+@require_GET
+@company_required("stock.view")
+def stock_levels(request: HttpRequest) -> HttpResponse:
+    """Every variant's level at each location, filtered by location, text and low stock."""
+    company = _company(request)
+    locations = selectors.location_list(company=company)
+    location = _location_filter(request, locations)
+    query = request.GET.get("q", "").strip()
+    low_only = request.GET.get("low") == "1"
+    levels = _with_low_flag(
+        selectors.stock_levels(company=company, location=location).select_related(
+            "variant__product"
+        )
+    )
+    if query:
+        levels = levels.filter(
+            Q(variant__sku__icontains=query) | Q(variant__product__name__icontains=query)
+        )
+    if low_only:
+        levels = levels.filter(LOW)
+    levels = levels.order_by("variant__product__name", "variant__sku", "location__name")
+    page = Paginator(levels, LEVELS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/stock_levels.html",
+        {
+            "page": page,
+            "locations": locations,
+            "location": location,
+            "query": query,
+            "low_only": low_only,
+            "filtered": bool(query or low_only or location),
+        },
+    )
+
+
+@require_GET
+@company_required("stock.view")
+def low_stock(request: HttpRequest) -> HttpResponse:
+    """What to reorder: levels at or below their reorder point, by location."""
+    levels = selectors.low_stock_list(company=_company(request))
+    return render(
+        request,
+        "inventory/low_stock.html",
+        {"levels": list(levels)},
+    )
+
+
+# -- one variant's history ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartTick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class OnHandChart:
+    """An on-hand-over-time step chart, as SVG coordinates the template draws.
+
+    Drawn here rather than by a script so it needs no JavaScript and no inline styles: the
+    template sets only SVG geometry attributes and classes, which the CSP allows.
+    """
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+    line: str
+    area: str
+    y_ticks: list[ChartTick]
+    x_ticks: list[ChartTick]
+    reorder_y: float | None
+    start_units: int
+    end_units: int
+    lowest_units: int
+    highest_units: int
+    days: int
+
+
+CHART_WIDTH, CHART_HEIGHT = 480, 200
+CHART_MARGIN = {"left": 48, "right": 10, "top": 10, "bottom": 26}
+
+
+def _nice_ceiling(value: int) -> int:
+    """The next round number at or above `value`, for the top of the axis (1, 2, 5 x 10^n)."""
+    if value <= 4:
+        return 4
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def on_hand_chart(
+    *,
+    now_units: int,
+    movements: list[StockMovement],
+    start: datetime,
+    end: datetime,
+    reorder_point: int = 0,
+) -> OnHandChart:
+    """The chart of on hand from `start` to `end`, given the units on hand at `end` and the
+    movements in between (oldest first): walking back from today's figure, every step of the
+    line is one movement."""
+    before = now_units - sum(movement.quantity for movement in movements)
+    points = [(start, before)]
+    units = before
+    for movement in movements:
+        units += movement.quantity
+        points.append((movement.created_at, units))
+    values = [value for _, value in points]
+    top_units = _nice_ceiling(max([*values, reorder_point, 1]))
+    left, right = CHART_MARGIN["left"], CHART_WIDTH - CHART_MARGIN["right"]
+    top, bottom = CHART_MARGIN["top"], CHART_HEIGHT - CHART_MARGIN["bottom"]
+    span = (end - start).total_seconds() or 1.0
+
+    def x(moment: datetime) -> float:
+        return round(left + (right - left) * (moment - start).total_seconds() / span, 1)
+
+    def y(value: int) -> float:
+        return round(bottom - (bottom - top) * value / top_units, 1)
+
+    steps = [f"M{x(start)},{y(before)}"]
+    for moment, value in points[1:]:
+        steps.append(f"H{x(moment)}V{y(value)}")
+    steps.append(f"H{right}")
+    line = "".join(steps)
+    local_start, local_end = timezone.localtime(start), timezone.localtime(end)
+    middle = local_start + (local_end - local_start) / 2
+    return OnHandChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        line=line,
+        area=f"{line}V{bottom}H{left}Z",
+        y_ticks=[ChartTick(y(value), str(value)) for value in (0, top_units // 2, top_units)],
+        x_ticks=[
+            ChartTick(x(moment), f"{moment:%-d %b}") for moment in (local_start, middle, local_end)
+        ],
+        reorder_y=y(reorder_point) if reorder_point else None,
+        start_units=before,
+        end_units=now_units,
+        lowest_units=min(values),
+        highest_units=max(values),
+        days=(end - start).days,
+    )
+
+
+def _history_page(
+    request: HttpRequest, variant: Variant, *, form: AdjustmentForm | None = None, status: int = 200
+) -> HttpResponse:
+    company = _company(request)
+    locations = selectors.location_list(company=company)
+    location = _location_filter(request, locations)
+    try:
+        days = int(request.GET.get("days", CHART_PERIODS[0]))
+    except ValueError:
+        days = CHART_PERIODS[0]
+    if days not in CHART_PERIODS:
+        days = CHART_PERIODS[0]
+    levels = list(selectors.stock_levels(company=company, variant=variant))
+    shown_levels = [level for level in levels if location is None or level.location == location]
+    history = selectors.movement_history(company=company, variant=variant, location=location)
+    end = timezone.now()
+    start = end - timedelta(days=days)
+    chart = on_hand_chart(
+        now_units=sum(level.on_hand for level in shown_levels),
+        movements=list(history.filter(created_at__gt=start).order_by("created_at", "id")),
+        start=start,
+        end=end,
+        reorder_point=sum(level.reorder_point for level in shown_levels),
+    )
+    page = Paginator(history, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    totals = {
+        "on_hand": sum(level.on_hand for level in shown_levels),
+        "available": sum(level.available_now for level in shown_levels),  # type: ignore[attr-defined]
+    }
+    return render(
+        request,
+        "inventory/movement_history.html",
+        {
+            "variant": variant,
+            "levels": levels,
+            "totals": totals,
+            "locations": locations,
+            "location": location,
+            "chart": chart,
+            "periods": CHART_PERIODS,
+            "days": days,
+            "page": page,
+            "can_manage": _can_manage(request),
+            "form": form or AdjustmentForm(locations=locations, initial={"location": location}),
+        },
+        status=status,
+    )
+
+
+def _variant(request: HttpRequest, public_id: uuid.UUID) -> Variant:
+    return get_object_or_404(
+        Variant.objects.filter(company=_company(request)).select_related("product"),
+        public_id=public_id,
+    )
+
+
+@require_GET
+@company_required("stock.view")
+def movement_history(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _history_page(request, _variant(request, public_id))
+
+
+@require_POST
+@company_required("stock.manage")
+def stock_adjust(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    variant = _variant(request, public_id)
+    company = _company(request)
+    form = AdjustmentForm(request.POST, locations=selectors.location_list(company=company))
+    if form.is_valid():
+        try:
+            movement = services.stock_adjust(
+                company=company,
+                variant=variant,
+                location=form.cleaned_data["location"],
+                quantity=form.cleaned_data["quantity"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            change = "added to" if movement.quantity > 0 else "written off at"
+            messages.success(
+                request,
+                f"{abs(movement.quantity)} unit(s) of {variant.sku} {change} "
+                f"{form.cleaned_data['location'].name}.",
+            )
+            return redirect("inventory:movement_history", public_id=variant.public_id)
+    return _history_page(request, variant, form=form, status=400)

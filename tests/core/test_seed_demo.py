@@ -8,10 +8,14 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import RequestFactory
+from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
+from pasar.catalog.models import Product, ProductStatus, TaxCode, Variant
+from pasar.catalog.rules import gtin_check_digit
 from pasar.core.tenant import platform_access, tenant_context
-from pasar.inventory.models import Location
+from pasar.inventory.models import Location, MovementKind, StockMovement, Transfer
+from pasar.inventory.selectors import low_stock_list, stock_drift
 from pasar.tenancy.models import Company, Invitation, Membership, User
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +35,9 @@ def snapshot() -> dict[str, int]:
             "memberships": Membership.objects.count(),
             "invitations": Invitation.objects.count(),
             "locations": Location.objects.count(),
+            "products": Product.objects.count(),
+            "variants": Variant.objects.count(),
+            "movements": StockMovement.objects.count(),
         }
 
 
@@ -89,3 +96,59 @@ def test_running_it_again_changes_nothing() -> None:
     output = seed()
     assert snapshot() == before
     assert "nothing was added" in output
+
+
+def test_kopi_kakis_has_a_believable_catalog_with_weeks_of_stock_history() -> None:
+    seed()
+    kopi = Company.objects.get(shop_slug="kopi-kakis")
+    with tenant_context(kopi):
+        products = list(Product.objects.select_related("category"))
+        variants = list(Variant.objects.all())
+        movements = StockMovement.objects.all()
+        kinds = set(movements.values_list("kind", flat=True))
+        oldest = movements.order_by("created_at").first()
+        adjustments = list(movements.filter(kind=MovementKind.ADJUSTMENT))
+        low = list(low_stock_list(company=kopi))
+        in_transit = Transfer.objects.filter(status="in_transit").count()
+        sizes = set(
+            Variant.objects.filter(sku__startswith="KK-BN-SUM").values_list(
+                "options__size", flat=True
+            )
+        )
+
+    assert len(products) >= 60
+    assert all(product.status == ProductStatus.ACTIVE for product in products)
+    assert {product.category.name for product in products} >= {"Beans", "Drinks", "Gift sets"}
+    assert sizes == {"250g", "500g", "1kg"}
+    tax_codes = [product.tax_code for product in products]
+    assert tax_codes.count(TaxCode.STANDARD_RATED) > len(products) * 0.9
+    barcodes = [variant.barcode for variant in variants if variant.barcode]
+    assert len(barcodes) > 50
+    assert all(code[-1] == gtin_check_digit(code[:-1]) for code in barcodes)
+    assert all(len(code) == 13 for code in barcodes)
+
+    assert kinds >= {
+        MovementKind.RECEIPT,
+        MovementKind.SALE,
+        MovementKind.ADJUSTMENT,
+        MovementKind.TRANSFER_OUT,
+        MovementKind.TRANSFER_IN,
+        MovementKind.COUNT_CORRECTION,
+    }
+    assert oldest is not None
+    assert (timezone.now() - oldest.created_at).days >= 35
+    assert all(adjustment.reason for adjustment in adjustments)
+    assert low, "the low stock list should show something"
+    assert in_transit == 1
+    assert stock_drift(company=kopi) == []
+
+
+def test_lion_brew_gets_a_handful_of_its_own_products() -> None:
+    seed()
+    lion = Company.objects.get(shop_slug="lion-brew")
+    with tenant_context(lion):
+        skus = set(Variant.objects.values_list("sku", flat=True))
+        assert 3 <= Product.objects.count() <= 10
+        assert StockMovement.objects.filter(kind=MovementKind.RECEIPT).exists()
+    assert all(sku.startswith("LB-") for sku in skus)
+    assert stock_drift(company=lion) == []

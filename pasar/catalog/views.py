@@ -1,0 +1,316 @@
+"""The product pages of the back office: list and search, a product with its variants and
+photos, and the CSV import with its progress.
+
+Everyone in the company may look (`catalog.view`); owners, admins and the warehouse role
+change things (`catalog.manage`). Every change goes through `pasar.catalog.services` (the
+import through `pasar.catalog.imports`, exactly as the API starts it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pasar.catalog import imports, selectors, services
+from pasar.catalog.forms import (
+    ImageForm,
+    ImportForm,
+    NewProductForm,
+    ProductForm,
+    VariantForm,
+    options_text,
+)
+from pasar.catalog.models import (
+    ImportJob,
+    ImportStatus,
+    Product,
+    ProductImage,
+    ProductStatus,
+    Variant,
+)
+from pasar.core.errors import DomainError
+from pasar.tenancy.decorators import company_required
+from pasar.tenancy.models import Company
+from pasar.tenancy.permissions import can
+
+PRODUCTS_PER_PAGE = 25
+RECENT_IMPORTS = 10
+PRODUCT_FIELDS = ("name", "category", "status", "tax_code", "price_includes_gst", "description")
+THUMBNAILS = {"small": "thumbnail_small", "large": "thumbnail_large"}
+
+
+def _company(request: HttpRequest) -> Company:
+    return request.company  # type: ignore[attr-defined]
+
+
+def _can_manage(request: HttpRequest) -> bool:
+    return can(request.membership.role, "catalog.manage")  # type: ignore[attr-defined]
+
+
+def _product(request: HttpRequest, public_id: uuid.UUID) -> Product:
+    return get_object_or_404(selectors.product_list(company=_company(request)), public_id=public_id)
+
+
+def _categories(request: HttpRequest) -> Any:
+    return selectors.category_list(company=_company(request))
+
+
+# -- list and search ------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("catalog.view")
+def product_list(request: HttpRequest) -> HttpResponse:
+    """Products, newest names first; a search finds them by name, SKU or barcode, best first."""
+    company = _company(request)
+    query = request.GET.get("q", "").strip()
+    status = request.GET.get("status", "")
+    if status not in ProductStatus.values:
+        status = ""
+    products = selectors.product_list(company=company, status=status or None)
+    matches: dict[int, list[Variant]] = {}
+    if query:
+        for hit in selectors.variant_search(
+            company=company, query=query, limit=selectors.SEARCH_MAX_RESULTS
+        ):
+            matches.setdefault(hit.variant.product_id, []).append(hit.variant)
+        found = {product.pk: product for product in products.filter(pk__in=matches)}
+        rows: Any = [found[pk] for pk in matches if pk in found]
+    else:
+        rows = products
+    page = Paginator(rows, PRODUCTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "catalog/product_list.html",
+        {
+            "page": page,
+            "rows": [
+                {"product": product, "matches": matches.get(product.pk, [])} for product in page
+            ],
+            "query": query,
+            "status": status,
+            "statuses": ProductStatus.choices,
+            "can_manage": _can_manage(request),
+        },
+    )
+
+
+# -- one product ----------------------------------------------------------------------------
+
+
+def _product_page(
+    request: HttpRequest,
+    product: Product,
+    *,
+    product_form: ProductForm | None = None,
+    variant_form: VariantForm | None = None,
+    image_form: ImageForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    initial = {name: getattr(product, name) for name in PRODUCT_FIELDS}
+    initial["weight_g"] = product.weight_g
+    return render(
+        request,
+        "catalog/product_detail.html",
+        {
+            "product": product,
+            "variants": [
+                {"variant": variant, "options": options_text(variant.options)}
+                for variant in product.variants.all()
+            ],
+            "images": product.images.all(),
+            "product_form": product_form
+            or ProductForm(initial=initial, categories=_categories(request)),
+            "variant_form": variant_form or VariantForm(),
+            "image_form": image_form or ImageForm(),
+            "can_manage": _can_manage(request),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@company_required("catalog.view")
+def product_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _product_page(request, _product(request, public_id))
+
+
+@require_POST
+@company_required("catalog.manage")
+def product_update(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    product = _product(request, public_id)
+    form = ProductForm(request.POST, categories=_categories(request))
+    if form.is_valid():
+        try:
+            services.product_update(product=product, **form.cleaned_data)
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{form.cleaned_data['name']} is saved.")
+            return redirect("catalog:product_detail", public_id=product.public_id)
+    return _product_page(request, product, product_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("catalog.manage")
+def product_create(request: HttpRequest) -> HttpResponse:
+    form = NewProductForm(request.POST or None, categories=_categories(request))
+    if request.method == "POST" and form.is_valid():
+        data = form.service_fields()
+        variant = {name: data.pop(name) for name in ("sku", "price", "cost", "barcode", "options")}
+        data.pop("status", None)
+        try:
+            product = services.product_create(company=_company(request), variants=[variant], **data)
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{product.name} is added as a draft.")
+            return redirect("catalog:product_detail", public_id=product.public_id)
+    return render(
+        request,
+        "catalog/product_new.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@company_required("catalog.manage")
+def variant_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    product = _product(request, public_id)
+    form = VariantForm(request.POST)
+    if form.is_valid():
+        try:
+            variant = services.variant_create(product=product, **form.service_fields())
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"SKU {variant.sku} is added to {product.name}.")
+            return redirect("catalog:product_detail", public_id=product.public_id)
+    return _product_page(request, product, variant_form=form, status=400)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("catalog.manage")
+def variant_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    variant = get_object_or_404(
+        Variant.objects.filter(company=_company(request)).select_related("product"),
+        public_id=public_id,
+    )
+    initial = {
+        "sku": variant.sku,
+        "price": variant.price,
+        "cost": format(variant.cost.normalize(), "f"),
+        "barcode": variant.barcode,
+        "options": options_text(variant.options),
+        "status": variant.status,
+    }
+    form = VariantForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.variant_update(variant=variant, **form.service_fields())
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"SKU {form.cleaned_data['sku']} is saved.")
+            return redirect("catalog:product_detail", public_id=variant.product.public_id)
+    return render(
+        request,
+        "catalog/variant_edit.html",
+        {"variant": variant, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@company_required("catalog.manage")
+def image_upload(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    product = _product(request, public_id)
+    form = ImageForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.product_image_add(
+                product=product,
+                upload=form.cleaned_data["image"],
+                alt_text=form.cleaned_data["alt_text"],
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"The photo is added to {product.name}.")
+            return redirect("catalog:product_detail", public_id=product.public_id)
+    return _product_page(request, product, image_form=form, status=400)
+
+
+@require_GET
+@company_required("catalog.view")
+def image_file(request: HttpRequest, public_id: uuid.UUID, size: str) -> HttpResponse:
+    """A product photo's thumbnail, read through the storage API for this company only."""
+    if size not in THUMBNAILS:
+        raise Http404("No such picture size.")
+    image = get_object_or_404(
+        ProductImage.objects.filter(company=_company(request)), public_id=public_id
+    )
+    picture = getattr(image, THUMBNAILS[size])
+    if not picture.name:
+        raise Http404("This photo has no thumbnail.")
+    # Thumbnails are small WebP files (at most 400x400), so they are read whole.
+    with picture.open("rb") as thumbnail:
+        response = HttpResponse(thumbnail.read(), content_type="image/webp")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+# -- CSV import -----------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("catalog.manage")
+def import_start(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = imports.catalog_import_start(
+                company=_company(request), upload=form.cleaned_data["file"]
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            return redirect("catalog:import_progress", public_id=job.public_id)
+    return render(
+        request,
+        "catalog/import_start.html",
+        {
+            "form": form,
+            "recent": selectors.import_job_list(company=_company(request))[:RECENT_IMPORTS],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def percent_done(job: ImportJob) -> int:
+    if job.status == ImportStatus.SUCCEEDED:
+        return 100
+    if not job.total_rows:
+        return 0
+    return min(100, job.processed_rows * 100 // job.total_rows)
+
+
+@require_GET
+@company_required("catalog.manage")
+def import_progress(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The job's progress; while it runs, htmx asks again every second for the panel only."""
+    job = get_object_or_404(
+        selectors.import_job_list(company=_company(request)), public_id=public_id
+    )
+    finished = job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+    context = {"job": job, "finished": finished, "percent": percent_done(job)}
+    if request.headers.get("HX-Request"):
+        return render(request, "catalog/_import_progress.html", context)
+    return render(request, "catalog/import_progress.html", context)
