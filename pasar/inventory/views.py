@@ -1,5 +1,6 @@
 """Location and stock pages: the onboarding location step, stock levels, a variant's movement
-history with its chart, adjustments and the low stock list.
+history with its chart, adjustments, the low stock list, and the stock documents: transfers
+between locations, count sheets and goods receipts from suppliers.
 
 Everyone may look at stock (`stock.view`); changing it needs `stock.manage` (owner, admin,
 warehouse). Writes go through `pasar.inventory.services`, reads through its selectors.
@@ -8,28 +9,45 @@ warehouse). Writes go through `pasar.inventory.services`, reads through its sele
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pasar.catalog.models import Variant
-from pasar.core.errors import DomainError
+from pasar.core.errors import DomainError, NotFound
 from pasar.inventory import selectors, services
-from pasar.inventory.forms import AdjustmentForm, LocationForm
-from pasar.inventory.models import Location, StockLevel, StockMovement
+from pasar.inventory.forms import (
+    AdjustmentForm,
+    LineQuantitiesForm,
+    LocationForm,
+    PurchaseReceiptForm,
+    StockCountStartForm,
+    TransferForm,
+)
+from pasar.inventory.models import (
+    Location,
+    StockCount,
+    StockCountStatus,
+    StockLevel,
+    StockMovement,
+    Transfer,
+    TransferStatus,
+)
 from pasar.tenancy.decorators import company_required
-from pasar.tenancy.models import Company
+from pasar.tenancy.models import Company, User
 from pasar.tenancy.permissions import can
 
 LEVELS_PER_PAGE = 50
 MOVEMENTS_PER_PAGE = 50
+DOCUMENTS_PER_PAGE = 50
 CHART_PERIODS = (30, 90, 365)  # days a movement chart can span
 
 
@@ -322,3 +340,339 @@ def stock_adjust(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             )
             return redirect("inventory:movement_history", public_id=variant.public_id)
     return _history_page(request, variant, form=form, status=400)
+
+
+# -- stock documents: transfers, count sheets, goods receipts ---------------------------------
+
+
+def _document[D](get: Callable[..., D], request: HttpRequest, public_id: uuid.UUID) -> D:
+    """A document of the active company by its public id, or the 404 page."""
+    try:
+        return get(company=_company(request), public_id=public_id)
+    except NotFound as error:
+        raise Http404(error.message) from error
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+# Transfers
+
+
+@require_GET
+@company_required("stock.view")
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    """Transfers newest first, filtered by status; those on the road stand out."""
+    status = request.GET.get("status", "")
+    if status not in TransferStatus.values:
+        status = ""
+    transfers = selectors.transfer_list(company=_company(request), status=status or None)
+    page = Paginator(transfers, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/transfer_list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": TransferStatus.choices,
+            "in_transit": selectors.IN_TRANSIT,
+            "can_manage": _can_manage(request),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("stock.manage")
+def transfer_new(request: HttpRequest) -> HttpResponse:
+    company = _company(request)
+    form = TransferForm(request.POST or None, locations=selectors.location_list(company=company))
+    if request.method == "POST" and form.is_valid():
+        try:
+            transfer = services.transfer_create(
+                company=company,
+                source=form.cleaned_data["source"],
+                destination=form.cleaned_data["destination"],
+                lines=form.line_values(),
+                note=form.cleaned_data["note"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{transfer.number} is drafted; dispatch it when it ships.")
+            return redirect("inventory:transfer_detail", public_id=transfer.public_id)
+    return render(
+        request,
+        "inventory/transfer_new.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _receive_form(transfer: Transfer, data: QueryDict | None = None) -> LineQuantitiesForm:
+    return LineQuantitiesForm(
+        data,
+        skus=[line.variant.sku for line in transfer.lines.all()],
+        label="Units arrived",
+    )
+
+
+def _transfer_page(
+    request: HttpRequest,
+    transfer: Transfer,
+    *,
+    receive_form: LineQuantitiesForm | None = None,
+    error: DomainError | None = None,
+) -> HttpResponse:
+    form = receive_form or _receive_form(transfer)
+    return render(
+        request,
+        "inventory/transfer_detail.html",
+        {
+            "transfer": transfer,
+            "lines": list(zip(transfer.lines.all(), form, strict=True)),
+            "receive_form": form,
+            "error": error,
+            "can_manage": _can_manage(request),
+            "can_dispatch": transfer.status == TransferStatus.DRAFT,
+            "can_receive": transfer.status in selectors.IN_TRANSIT,
+        },
+        status=error.status if error else (400 if form.is_bound else 200),
+    )
+
+
+def _transfer(request: HttpRequest, public_id: uuid.UUID) -> Transfer:
+    return _document(selectors.transfer_get, request, public_id)
+
+
+@require_GET
+@company_required("stock.view")
+def transfer_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _transfer_page(request, _transfer(request, public_id))
+
+
+@require_POST
+@company_required("stock.manage")
+def transfer_dispatch(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    transfer = _transfer(request, public_id)
+    try:
+        services.transfer_dispatch(transfer=transfer, actor=_actor(request))
+    except DomainError as error:
+        return _transfer_page(request, transfer, error=error)
+    messages.success(request, f"{transfer.number} is on its way to {transfer.destination.name}.")
+    return redirect("inventory:transfer_detail", public_id=transfer.public_id)
+
+
+@require_POST
+@company_required("stock.manage")
+def transfer_receive(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    transfer = _transfer(request, public_id)
+    form = _receive_form(transfer, request.POST)
+    if form.is_valid():
+        try:
+            received = services.transfer_receive(
+                transfer=transfer, quantities=form.quantities(), actor=_actor(request)
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"{received.number}: goods recorded at {received.destination.name} "
+                f"({received.get_status_display().lower()}).",
+            )
+            return redirect("inventory:transfer_detail", public_id=transfer.public_id)
+    return _transfer_page(request, transfer, receive_form=form)
+
+
+@require_POST
+@company_required("stock.manage")
+def transfer_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    transfer = _transfer(request, public_id)
+    try:
+        services.transfer_cancel(transfer=transfer, actor=_actor(request))
+    except DomainError as error:
+        return _transfer_page(request, transfer, error=error)
+    messages.success(request, f"{transfer.number} is cancelled; no stock moved.")
+    return redirect("inventory:transfer_detail", public_id=transfer.public_id)
+
+
+# Count sheets
+
+
+@require_GET
+@company_required("stock.view")
+def count_list(request: HttpRequest) -> HttpResponse:
+    counts = selectors.stock_count_list(company=_company(request))
+    page = Paginator(counts, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/count_list.html",
+        {"page": page, "can_manage": _can_manage(request)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("stock.manage")
+def count_new(request: HttpRequest) -> HttpResponse:
+    company = _company(request)
+    form = StockCountStartForm(
+        request.POST or None, locations=selectors.location_list(company=company)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            count = services.count_start(
+                company=company,
+                location=form.cleaned_data["location"],
+                skus=form.cleaned_data["skus"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{count.number} is ready; enter what you count.")
+            return redirect("inventory:count_detail", public_id=count.public_id)
+    return render(
+        request,
+        "inventory/count_new.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _sheet_form(count: StockCount, data: QueryDict | None = None) -> LineQuantitiesForm:
+    lines = list(count.lines.all())
+    return LineQuantitiesForm(
+        data,
+        skus=[line.variant.sku for line in lines],
+        label="Counted",
+        initial={f"line_{row}": line.counted for row, line in enumerate(lines)},
+    )
+
+
+def _count_page(
+    request: HttpRequest,
+    count: StockCount,
+    *,
+    sheet_form: LineQuantitiesForm | None = None,
+    error: DomainError | None = None,
+) -> HttpResponse:
+    form = sheet_form or _sheet_form(count)
+    return render(
+        request,
+        "inventory/count_detail.html",
+        {
+            "count": count,
+            "lines": list(zip(count.lines.all(), form, strict=True)),
+            "sheet_form": form,
+            "error": error,
+            "can_manage": _can_manage(request),
+            "is_open": count.status == StockCountStatus.OPEN,
+        },
+        status=error.status if error else (400 if form.is_bound else 200),
+    )
+
+
+def _count(request: HttpRequest, public_id: uuid.UUID) -> StockCount:
+    return _document(selectors.stock_count_get, request, public_id)
+
+
+@require_GET
+@company_required("stock.view")
+def count_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    return _count_page(request, _count(request, public_id))
+
+
+@require_POST
+@company_required("stock.manage")
+def count_record(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Save the counted figures; with "post", post the variances right after."""
+    count = _count(request, public_id)
+    form = _sheet_form(count, request.POST)
+    posting = request.POST.get("action") == "post"
+    if form.is_valid():
+        quantities = form.quantities()
+        try:
+            # Saved counts stay saved when posting is refused, so nobody counts twice.
+            if quantities or not posting:
+                services.count_record(count=count, quantities=quantities, actor=_actor(request))
+            if posting:
+                services.count_post(count=count, actor=_actor(request))
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request,
+                f"{count.number} is posted; on hand now matches the count."
+                if posting
+                else f"Counts saved on {count.number}.",
+            )
+            return redirect("inventory:count_detail", public_id=count.public_id)
+    return _count_page(request, _count(request, public_id), sheet_form=form)
+
+
+@require_POST
+@company_required("stock.manage")
+def count_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    count = _count(request, public_id)
+    try:
+        services.count_cancel(count=count, actor=_actor(request))
+    except DomainError as error:
+        return _count_page(request, count, error=error)
+    messages.success(request, f"{count.number} is cancelled; nothing was posted.")
+    return redirect("inventory:count_detail", public_id=count.public_id)
+
+
+# Goods receipts
+
+
+@require_GET
+@company_required("stock.view")
+def receipt_list(request: HttpRequest) -> HttpResponse:
+    receipts = selectors.purchase_receipt_list(company=_company(request))
+    page = Paginator(receipts, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "inventory/receipt_list.html",
+        {"page": page, "can_manage": _can_manage(request)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("stock.manage")
+def receipt_new(request: HttpRequest) -> HttpResponse:
+    company = _company(request)
+    form = PurchaseReceiptForm(
+        request.POST or None, locations=selectors.location_list(company=company)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            receipt = services.purchase_receipt_create(
+                company=company,
+                location=form.cleaned_data["location"],
+                supplier_name=form.cleaned_data["supplier_name"],
+                reference=form.cleaned_data["reference"],
+                lines=form.line_values(),
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, f"{receipt.number}: the goods are on hand at {receipt.location.name}."
+            )
+            return redirect("inventory:receipt_detail", public_id=receipt.public_id)
+    return render(
+        request,
+        "inventory/receipt_new.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_GET
+@company_required("stock.view")
+def receipt_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    receipt = _document(selectors.purchase_receipt_get, request, public_id)
+    return render(request, "inventory/receipt_detail.html", {"receipt": receipt})
