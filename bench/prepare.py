@@ -17,6 +17,7 @@ import django
 OWNER_EMAIL = "owner@benchkopi.example"
 COMPANY_NAME = "Bench Kopi Pte. Ltd."
 COMPANY_UEN = "202400042R"  # a well-formed local-company UEN with a correct check letter
+SHOP_SLUG = "bench-kopi"
 
 
 def main(token_file: Path) -> None:
@@ -30,7 +31,7 @@ def main(token_file: Path) -> None:
         email=OWNER_EMAIL, password=secrets.token_urlsafe(24), full_name="Bench Owner"
     )
     company = company_onboard(
-        owner=owner, legal_name=COMPANY_NAME, uen=COMPANY_UEN, shop_slug="bench-kopi"
+        owner=owner, legal_name=COMPANY_NAME, uen=COMPANY_UEN, shop_slug=SHOP_SLUG
     )
     token_file.write_text(tokens_for(user=owner, company=company)["access"])
     token_file.chmod(0o600)
