@@ -30,7 +30,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DATABASE_URL=$${DATABASE_URL:-postgres://unused/unused} $(BIN)/mypy pasar
+	DATABASE_URL=$${DATABASE_URL:-postgres://unused/unused} $(BIN)/mypy pasar bench
 	$(BIN)/lint-imports
 
 format: install

@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -406,7 +406,7 @@ def totals(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 def run_rounds(
     label: str,
     shop: Shop,
-    play: Callable[[str, int], Awaitable[tuple[Outcomes, float]]],
+    play: Callable[[str, int], Coroutine[Any, Any, tuple[Outcomes, float]]],
     before_round: Callable[[], None],
 ) -> list[dict[str, Any]]:
     rows = []
