@@ -9,6 +9,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -124,14 +125,16 @@ TEMPLATES = [
 # Database. DATABASE_URL names the tables' owner; the app itself logs in as the role
 # PASAR_DB_APP_ROLE, which owns nothing, so row-level security always applies. Migrations
 # connect as the owner (see pasar/core/db and docs/tenancy.md).
-if not os.environ.get("DATABASE_URL"):
-    raise ImproperlyConfigured(
-        "DATABASE_URL is not set. Use `make demo` / `make test` (they start an embedded "
-        "PostgreSQL), or set DATABASE_URL=postgres://user@host:5432/pasar."
-    )
+if not os.environ.get("DATABASE_URL") and PRODUCTION:
+    raise ImproperlyConfigured("DATABASE_URL must be set in production.")
+# Outside production, manage.py works without DATABASE_URL against the embedded PostgreSQL
+# that `make demo` / `make test` start (scripts/dev_database.py): its socket is in var/pg.
+DATABASE_URL = os.environ.get("DATABASE_URL") or (
+    f"postgres://postgres@{quote(str(VAR_DIR / 'pg'), safe='')}/pasar"
+)
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+        DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
     )
 }
 DATABASES["default"]["ENGINE"] = "pasar.core.db"
