@@ -355,6 +355,11 @@ def _average_costs(variant_ids: Iterable[int]) -> dict[int, Decimal]:
     )
 
 
+def _average_cost(variant: Variant) -> Decimal:
+    """One variant's moving average cost; zero before its first receipt."""
+    return _average_costs([variant.pk]).get(variant.pk, Decimal(0))
+
+
 def _record_movement(
     *,
     level: StockLevel,
@@ -505,7 +510,7 @@ def stock_return(
             level=level,
             kind=MovementKind.RETURN,
             quantity=quantity,
-            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            unit_cost=_average_cost(variant),
             now=now,
             actor_id=_actor_id(actor),
             source_type=source_type,
@@ -559,7 +564,7 @@ def stock_adjust(
             level=level,
             kind=MovementKind.ADJUSTMENT,
             quantity=quantity,
-            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            unit_cost=_average_cost(variant),
             now=now,
             actor_id=_actor_id(actor),
             reason=reason,
@@ -607,7 +612,7 @@ def stock_transfer(
         source.on_hand -= quantity
         target.on_hand += quantity
         _save_levels([source, target], now)
-        cost = _average_costs([variant.pk]).get(variant.pk, Decimal(0))
+        cost = _average_cost(variant)
         transfer = str(uuid.uuid4())  # names the pair, so each half finds the other
         return (
             _record_movement(
@@ -677,7 +682,7 @@ def stock_count_correct(
             level=level,
             kind=MovementKind.COUNT_CORRECTION,
             quantity=difference,
-            unit_cost=_average_costs([variant.pk]).get(variant.pk, Decimal(0)),
+            unit_cost=_average_cost(variant),
             now=now,
             actor_id=_actor_id(actor),
             source_type=source_type,
