@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("pasar.core.api_urls")),
     path("catalog/", include("pasar.catalog.api_urls")),
     path("inventory/", include("pasar.inventory.api_urls")),
+    path("", include("pasar.payments.api_urls")),
 ]

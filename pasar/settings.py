@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "pasar.tenancy",
     "pasar.catalog",
     "pasar.inventory",
+    "pasar.payments",
     "pasar.backoffice",
 ]
 
@@ -174,7 +175,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pasar.inventory.tasks.release_expired_reservations",
         "schedule": 30.0,
     },
+    "expire-overdue-payments": {
+        "task": "pasar.payments.tasks.expire_overdue_payments",
+        "schedule": 30.0,
+    },
 }
+
+# Payment gateways: how long one call may take before the next gateway is tried.
+PAYMENT_GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_CONNECT_TIMEOUT", "3"))
+PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", "10"))
+# Gateway credentials are encrypted at rest with this key (Fernet; derived from SECRET_KEY
+# when unset, which production should not rely on: rotating SECRET_KEY would lose them).
+PAYMENT_CREDENTIALS_KEY = os.environ.get("PAYMENT_CREDENTIALS_KEY", "")
 
 # Users and passwords
 AUTH_USER_MODEL = "tenancy.User"

@@ -15,5 +15,6 @@ urlpatterns = [
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),
+    path("", include("pasar.payments.urls")),
     path("", RedirectView.as_view(pattern_name="backoffice:home"), name="root"),
 ]

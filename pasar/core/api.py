@@ -16,7 +16,6 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework_simplejwt.exceptions import InvalidToken as JWTInvalidToken
 
 from pasar.core.errors import DomainError, InvalidToken
@@ -120,6 +119,15 @@ CODE_BY_EXCEPTION: dict[type[exceptions.APIException], str] = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "rate_limited",
 }
+
+
+def drf_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    # Imported when first needed: DRF's views module reads the renderer setting, which names
+    # this module, so importing it at load time is circular whenever DRF's system checks load
+    # this module before anything else has loaded DRF's views.
+    from rest_framework.views import exception_handler as handler
+
+    return handler(exc, context)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -37,6 +37,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "stock.manage": MANAGERS | {WAREHOUSE},
     "catalog.view": EVERYONE,
     "catalog.manage": MANAGERS | {WAREHOUSE},
+    "payment.view": MANAGERS | {FINANCE, SALES},
+    "payment.create": MANAGERS | {FINANCE, SALES},
+    "payment.cancel": MANAGERS | {FINANCE},
+    # Money leaves the business: the owner and the accountant, no one else.
+    "payment.refund": frozenset({OWNER, FINANCE}),
+    "payment.review": frozenset({OWNER, FINANCE}),
+    "gateway.view": MANAGERS | {FINANCE},
+    "gateway.manage": MANAGERS,
+    "webhook.view": MANAGERS | {FINANCE},
 }
 
 

@@ -1,0 +1,1129 @@
+"""Every write of the payments context: payables, attempts across gateways, webhooks, expiry,
+refunds, staff review and gateway settings. docs/payments.md explains the rules.
+
+Gateway calls are made with no payment row locked, except for refunds, where the lock is what
+keeps two refunds at once from both passing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+import structlog
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pasar.core.audit import audit_changes, audit_record
+from pasar.core.errors import Conflict, DomainError, NotFound
+from pasar.core.events import publish
+from pasar.core.tenant import current_user_id, system_access, tenant_context
+from pasar.payments import circuit
+from pasar.payments.credentials import UnreadableCredentials, hint, seal, unseal
+from pasar.payments.gateways.base import (
+    ChargeRequest,
+    ChargeStatus,
+    EventKind,
+    Gateway,
+    GatewayCredentialsInvalid,
+    GatewayError,
+    GatewayName,
+    GatewayUnavailable,
+    Method,
+    RefundRequest,
+    WebhookEvent,
+    WebhookRejected,
+)
+from pasar.payments.gateways.registry import gateway_class
+from pasar.payments.models import (
+    OPEN_STATUSES,
+    AttemptStatus,
+    Capture,
+    GatewayAccount,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+    ProcessedWebhookEvent,
+    Refund,
+    RefundStatus,
+    ReviewReason,
+    WebhookLog,
+    WebhookOutcome,
+)
+from pasar.tenancy.models import Company, User
+
+logger = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+# Tests hand gateways an httpx client with a fake transport, by gateway name.
+HttpClients = Mapping[str, httpx.Client]
+
+DEFAULT_TTL = timedelta(minutes=30)
+MAX_TTL = timedelta(days=30)
+MAX_AMOUNT = Decimal("9999999.99")
+CENT = Decimal("0.01")
+SUPPORTED_CURRENCIES = frozenset({"SGD"})
+WEBHOOK_BODY_KEPT = 64 * 1024
+WEBHOOK_HEADERS_KEPT = (
+    "content-type",
+    "user-agent",
+    "stripe-signature",
+    "hitpay-signature",
+    "hitpay-event-type",
+    "hitpay-event-object",
+    "sandbox-signature",
+)
+
+
+class InvalidPayment(DomainError):
+    code = "invalid"
+    status = 400
+
+
+class PaymentClosed(Conflict):
+    code = "payment_closed"
+
+
+class GatewaysUnavailable(DomainError):
+    code = "gateways_unavailable"
+    status = 503
+
+
+class RefundNotAllowed(Conflict):
+    code = "refund_not_allowed"
+
+
+class RefundFailed(DomainError):
+    code = "refund_failed"
+    status = 502
+
+
+def _field_error(field: str, message: str, *, code: str = "invalid") -> InvalidPayment:
+    return InvalidPayment(
+        f"{field}: {message}", details=[{"field": field, "code": code, "message": message}]
+    )
+
+
+def _money(value: Any, field: str = "amount") -> Decimal:
+    """A positive amount with at most two decimal places, from a Decimal, int or string."""
+    if isinstance(value, float | bool):
+        raise _field_error(field, 'Send the amount as a string such as "12.50".')
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation as error:
+        raise _field_error(field, "Not a number.") from error
+    if not amount.is_finite():
+        raise _field_error(field, "Not a number.")
+    if amount != amount.quantize(CENT):
+        raise _field_error(field, "An amount has at most two decimal places (cents).")
+    if amount < CENT:
+        raise _field_error(field, "The amount must be at least 0.01.", code="too_small")
+    if amount > MAX_AMOUNT:
+        raise _field_error(field, f"The amount can be at most {MAX_AMOUNT}.", code="too_large")
+    return amount.quantize(CENT)
+
+
+def _currency(value: Any) -> str:
+    currency = str(value or "").strip().upper()
+    if currency not in SUPPORTED_CURRENCIES:
+        raise _field_error("currency", "Payments are taken in SGD.", code="unsupported_currency")
+    return currency
+
+
+def _payment_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
+    return {
+        "payment": payment.public_id,
+        "reference": payment.reference,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "status": payment.status,
+        "captured_amount": payment.captured_amount,
+        "refunded_amount": payment.refunded_amount,
+        **extra,
+    }
+
+
+# --- Payables -------------------------------------------------------------------------------
+
+
+def payment_create(
+    *,
+    company: Company,
+    reference: str,
+    amount: Any,
+    currency: str = "SGD",
+    description: str = "",
+    ttl: timedelta | None = None,
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> Payment:
+    """A payment for one payable: its reference (unique in the company), amount and expiry."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise _field_error("reference", "Name the payable, e.g. its order number.", code="required")
+    if len(reference) > 25 or not reference.isascii() or not reference.isprintable():
+        raise _field_error(
+            "reference",
+            "A reference has at most 25 plain (ASCII) characters: banking apps show it as is.",
+        )
+    money = _money(amount)
+    code = _currency(currency)
+    ttl = DEFAULT_TTL if ttl is None else ttl
+    if not timedelta(minutes=1) <= ttl <= MAX_TTL:
+        raise _field_error("ttl_seconds", "A payment stays open between 1 minute and 30 days.")
+    now = clock()
+    with tenant_context(company, user=actor or current_user_id()):
+        if Payment.objects.filter(reference=reference).exists():
+            raise Conflict(f"A payment for {reference} already exists.", code="duplicate_reference")
+        try:
+            with transaction.atomic():
+                payment = Payment.objects.create(
+                    company=company,
+                    reference=reference,
+                    description=(description or "").strip()[:200],
+                    amount=money,
+                    currency=code,
+                    expires_at=now + ttl,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as error:
+            raise Conflict(
+                f"A payment for {reference} already exists.", code="duplicate_reference"
+            ) from error
+        publish("payment.created", _payment_payload(payment, expires_at=payment.expires_at))
+    return payment
+
+
+def _locked(payment: Payment) -> Payment:
+    return Payment.objects.select_for_update().get(pk=payment.pk)
+
+
+def _expire(payment: Payment, now: datetime) -> None:
+    payment.move_to(PaymentStatus.EXPIRED, now)
+    payment.save(update_fields=["status", "updated_at"])
+    publish("payment.expired", _payment_payload(payment, expired_at=now))
+
+
+def payment_expire_if_due(payment: Payment, *, clock: Clock = timezone.now) -> Payment:
+    """Expire the payment now if it is past its expiry unpaid; how reads keep status true."""
+    now = clock()
+    if not payment.is_overdue(now) or payment.captured_amount > 0:
+        return payment
+    with tenant_context(payment.company_id, user=current_user_id()):
+        locked = _locked(payment)
+        if locked.is_overdue(now) and locked.captured_amount == 0:
+            _expire(locked, now)
+    return locked
+
+
+def payments_expire_overdue(*, clock: Clock = timezone.now, limit: int = 500) -> int:
+    """The periodic sweep: every unpaid payment past its expiry becomes expired."""
+    now = clock()
+    with system_access(reason="expire overdue payments"):
+        due = list(
+            Payment.objects.filter(status__in=OPEN_STATUSES, expires_at__lte=now, captured_amount=0)
+            .order_by("expires_at")
+            .values_list("company_id", "pk")[:limit]
+        )
+    expired = 0
+    for company_id, pk in due:
+        with tenant_context(company_id):
+            payment = (
+                Payment.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status__in=OPEN_STATUSES, expires_at__lte=now, captured_amount=0)
+                .first()
+            )
+            if payment is None:
+                continue
+            _expire(payment, now)
+        expired += 1
+    return expired
+
+
+def payment_cancel(*, payment: Payment, actor: User | None, clock: Clock = timezone.now) -> Payment:
+    """Stop waiting for a payment (the order was cancelled). Money arriving later is kept."""
+    now = clock()
+    with tenant_context(payment.company_id, user=actor or current_user_id()):
+        locked = _locked(payment)
+        if locked.status not in OPEN_STATUSES:
+            raise PaymentClosed(
+                f"A payment that is {locked.get_status_display().lower()} cannot be cancelled."
+            )
+        locked.move_to(PaymentStatus.CANCELLED, now)
+        locked.save(update_fields=["status", "updated_at"])
+        audit_record(action="payment.cancelled", obj=locked, actor=actor)
+        publish("payment.cancelled", _payment_payload(locked))
+    return locked
+
+
+# --- Gateways: settings and construction ------------------------------------------------------
+
+
+def _account_gateway(account: GatewayAccount, http: HttpClients | None = None) -> Gateway:
+    cls = gateway_class(account.gateway)
+    client = (http or {}).get(account.gateway)
+    return cls(unseal(account.credentials_encrypted), http=client, live=account.live)
+
+
+def gateway_account_save(
+    *,
+    company: Company,
+    gateway: str,
+    credentials: Mapping[str, str],
+    priority: int = 100,
+    is_active: bool = True,
+    live: bool = False,
+    actor: User | None = None,
+    clock: Clock = timezone.now,
+) -> GatewayAccount:
+    """Create or update a gateway's settings. Blank credential fields keep the stored value,
+    so a settings form never has to show a secret again to save other changes."""
+    try:
+        cls = gateway_class(gateway)
+    except KeyError as error:
+        raise _field_error("gateway", "Choose Stripe, HitPay, 2C2P or Sandbox.") from error
+    if not 0 <= int(priority) <= 1000:
+        raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
+    now = clock()
+    with tenant_context(company, user=actor or current_user_id()):
+        account = GatewayAccount.objects.select_for_update().filter(gateway=gateway).first()
+        stored = unseal(account.credentials_encrypted) if account else {}
+        merged = dict(stored)
+        for field in cls.credential_fields:
+            value = str(credentials.get(field.name, "") or "").strip()
+            if value:
+                merged[field.name] = value
+        missing = [f.label for f in cls.credential_fields if not merged.get(f.name)]
+        if missing and is_active:
+            raise InvalidPayment(
+                "Enter " + ", ".join(missing) + " to turn this gateway on.",
+                code="credentials_missing",
+                details=[
+                    {"field": f.name, "code": "required", "message": f"{f.label} is needed."}
+                    for f in cls.credential_fields
+                    if not merged.get(f.name)
+                ],
+            )
+        hints = {
+            f.name: hint(merged[f.name], secret=f.secret)
+            for f in cls.credential_fields
+            if merged.get(f.name)
+        }
+        before = (
+            {"priority": account.priority, "is_active": account.is_active, "live": account.live}
+            if account
+            else {"priority": None, "is_active": None, "live": None}
+        )
+        if account is None:
+            account = GatewayAccount(company=company, gateway=gateway, created_at=now)
+        credentials_changed = merged != stored
+        account.priority = int(priority)
+        account.is_active = is_active
+        account.live = live
+        account.credentials_encrypted = seal(merged)
+        account.credential_hints = hints
+        if credentials_changed:
+            account.credentials_rejected_at = None
+        account.updated_at = now
+        account.save()
+        changes = audit_changes(before, account, ["priority", "is_active", "live"])
+        if credentials_changed:
+            # Which fields changed, never their values.
+            changes["credentials"] = [
+                None,
+                sorted(name for name in merged if merged[name] != stored.get(name)),
+            ]
+        audit_record(action="payments.gateway_saved", obj=account, changes=changes, actor=actor)
+    return account
+
+
+def sandbox_enable(*, company: Company, actor: User | None = None) -> GatewayAccount:
+    """Turn on the sandbox gateway with a fresh signing secret (the demo and new shops)."""
+    return gateway_account_save(
+        company=company,
+        gateway=GatewayName.SANDBOX,
+        credentials={"signing_secret": "sbx_whsec_" + uuid.uuid4().hex},
+        priority=1000,
+        actor=actor,
+    )
+
+
+# --- Starting a payment: attempts across gateways --------------------------------------------
+
+
+def webhook_path(company: Company, gateway: str) -> str:
+    return f"/webhooks/{gateway}/{company.public_id}/"
+
+
+@dataclass(frozen=True)
+class StartResult:
+    payment: Payment
+    attempt: PaymentAttempt  # the attempt the shopper continues with
+    attempts: list[PaymentAttempt]  # every attempt made by this call, in order
+
+
+def payment_start(
+    *,
+    payment: Payment,
+    method: str,
+    base_url: str,
+    return_url: str,
+    clock: Clock = timezone.now,
+    http: HttpClients | None = None,
+) -> StartResult:
+    """Create the payment at the first configured gateway that takes it.
+
+    Gateways are tried in priority order among the active ones that offer the method; one that
+    times out or errors is recorded and the next is tried; one whose circuit is open is
+    skipped. Raises GatewaysUnavailable (with every attempt recorded) when none took it.
+    """
+    try:
+        wanted = Method(method)
+    except ValueError as error:
+        raise _field_error("method", "Choose paynow, card or grabpay.") from error
+    company = payment.company
+    now = clock()
+    payment = payment_expire_if_due(payment, clock=clock)
+    with tenant_context(company, user=current_user_id()):
+        payment.refresh_from_db()
+        if payment.status not in OPEN_STATUSES:
+            raise PaymentClosed(
+                f"This payment is {payment.get_status_display().lower()}; it cannot be paid again."
+            )
+        accounts = [
+            account
+            for account in GatewayAccount.objects.filter(is_active=True)
+            if wanted in gateway_class(account.gateway).methods
+        ]
+    if not accounts:
+        raise GatewaysUnavailable(
+            f"No payment gateway that takes {wanted.value} is set up for this shop.",
+            code="no_gateway",
+        )
+
+    attempts: list[PaymentAttempt] = []
+    for account in accounts:
+        attempt = _attempt(payment, account, wanted, base_url, return_url, now, http)
+        attempts.append(attempt)
+        if attempt.status == AttemptStatus.CREATED:
+            return StartResult(payment=payment, attempt=attempt, attempts=attempts)
+    raise GatewaysUnavailable(
+        "No payment gateway could take this payment just now; please try again shortly.",
+        details=[
+            {"gateway": a.gateway, "status": a.status, "error": a.error_message} for a in attempts
+        ],
+    )
+
+
+def _attempt(
+    payment: Payment,
+    account: GatewayAccount,
+    method: Method,
+    base_url: str,
+    return_url: str,
+    now: datetime,
+    http: HttpClients | None,
+) -> PaymentAttempt:
+    """One try at one gateway, recorded whatever happens."""
+    company = payment.company
+    key = f"pay_{payment.public_id.hex}_{uuid.uuid4().hex[:12]}"
+    with tenant_context(company, user=current_user_id()):
+        attempt = PaymentAttempt.objects.create(
+            company=company,
+            payment=payment,
+            gateway=account.gateway,
+            method=method,
+            status=AttemptStatus.SENDING,
+            idempotency_key=key,
+            created_at=now,
+        )
+    if circuit.is_open(company.pk, account.gateway):
+        return _finish_attempt(
+            attempt,
+            status=AttemptStatus.SKIPPED,
+            error_kind="circuit_open",
+            error_message="Skipped: this gateway failed repeatedly in the last minute.",
+        )
+    request = ChargeRequest(
+        payment_id=str(payment.public_id),
+        reference=payment.reference,
+        amount=payment.amount,
+        currency=payment.currency,
+        expires_at=payment.expires_at,
+        description=payment.description or payment.reference,
+        methods=(method,),
+        idempotency_key=key,
+        webhook_url=base_url.rstrip("/") + webhook_path(company, account.gateway),
+        return_url=return_url,
+        merchant_name=company.legal_name,
+        paynow_uen=company.uen,
+    )
+    started = time.monotonic()
+    try:
+        with tenant_context(company, user=current_user_id()):
+            gateway = _account_gateway(account, http)
+            result = gateway.create_charge(request)
+    except (GatewayError, UnreadableCredentials) as error:
+        circuit.record_failure(company.pk, account.gateway)
+        if isinstance(error, GatewayCredentialsInvalid | UnreadableCredentials):
+            _mark_credentials_rejected(account, now)
+        logger.warning(
+            "payments.attempt_failed",
+            gateway=account.gateway,
+            payment=str(payment.public_id),
+            error=type(error).__name__,
+        )
+        return _finish_attempt(
+            attempt,
+            status=AttemptStatus.ERROR,
+            error_kind=type(error).__name__,
+            error_message=str(error)[:500],
+            response=dict(getattr(error, "raw", {}) or {}),
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    circuit.record_success(company.pk, account.gateway)
+    return _finish_attempt(
+        attempt,
+        status=AttemptStatus.CREATED,
+        provider_reference=result.provider_reference,
+        checkout_url=result.checkout_url,
+        paynow_payload=result.paynow_payload,
+        response=dict(result.raw),
+        duration_ms=int((time.monotonic() - started) * 1000),
+        charge_status=result.status,
+    )
+
+
+def _finish_attempt(
+    attempt: PaymentAttempt,
+    *,
+    status: AttemptStatus,
+    charge_status: ChargeStatus | None = None,
+    **fields: Any,
+) -> PaymentAttempt:
+    with tenant_context(attempt.company_id, user=current_user_id()):
+        attempt.status = status
+        for name, value in fields.items():
+            setattr(attempt, name, value)
+        attempt.save()
+        if charge_status == ChargeStatus.FAILED:
+            # Refused at once (e.g. a declined card with the request): the payment stays open
+            # for another try, but staff see it failed.
+            payment = _locked(attempt.payment)
+            if payment.can_move_to(PaymentStatus.FAILED):
+                payment.move_to(PaymentStatus.FAILED, attempt.created_at)
+                payment.save(update_fields=["status", "updated_at"])
+                publish("payment.failed", _payment_payload(payment, gateway=attempt.gateway))
+    return attempt
+
+
+def _mark_credentials_rejected(account: GatewayAccount, now: datetime) -> None:
+    with tenant_context(account.company_id):
+        GatewayAccount.objects.filter(pk=account.pk).update(credentials_rejected_at=now)
+
+
+# --- Webhooks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status_code: int
+    outcome: WebhookOutcome
+    detail: str = ""
+
+
+def webhook_receive(
+    *,
+    company_public_id: str,
+    gateway: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    remote_addr: str | None = None,
+    clock: Clock = timezone.now,
+) -> WebhookResult:
+    """Verify, deduplicate and apply one inbound webhook; every call is logged.
+
+    A signature that does not verify, a stale timestamp or a malformed body: 400 and nothing
+    changed. An event already processed: 200 and nothing changed. Concurrent deliveries of
+    one event meet at the ProcessedWebhookEvent unique row: one applies it, the rest wait and
+    then find it done.
+    """
+    now = clock()
+    company = _webhook_company(company_public_id)
+    if company is None or gateway not in GatewayName.__members__.values():
+        raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
+    with tenant_context(company):
+        account = GatewayAccount.objects.filter(gateway=gateway).first()
+    if account is None:
+        _log_webhook(
+            company,
+            gateway,
+            now,
+            body,
+            headers,
+            remote_addr,
+            WebhookResult(404, WebhookOutcome.REJECTED, "This gateway is not set up."),
+        )
+        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
+
+    try:
+        with tenant_context(company):
+            event = _account_gateway(account).parse_webhook(body, headers, now=now)
+    except (WebhookRejected, UnreadableCredentials) as error:
+        result = WebhookResult(400, WebhookOutcome.REJECTED, f"{type(error).__name__}: {error}")
+        logger.warning(
+            "payments.webhook_rejected",
+            gateway=gateway,
+            company=company_public_id,
+            reason=type(error).__name__,
+            detail=str(error)[:200],
+            remote_addr=remote_addr,
+        )
+        _log_webhook(company, gateway, now, body, headers, remote_addr, result)
+        return result
+
+    payment_pk: int | None = None
+    with tenant_context(company):
+        try:
+            with transaction.atomic():
+                ProcessedWebhookEvent.objects.create(
+                    company=company, gateway=gateway, event_id=event.event_id, processed_at=now
+                )
+        except IntegrityError:
+            result = WebhookResult(200, WebhookOutcome.DUPLICATE, "Already processed.")
+        else:
+            result, payment_pk = _apply_event(company, gateway, event, now)
+    _log_webhook(company, gateway, now, body, headers, remote_addr, result, event, payment_pk)
+    return result
+
+
+def _webhook_company(public_id: str) -> Company | None:
+    try:
+        uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return Company.objects.filter(public_id=public_id).first()
+
+
+def _log_webhook(
+    company: Company,
+    gateway: str,
+    now: datetime,
+    body: bytes,
+    headers: Mapping[str, str],
+    remote_addr: str | None,
+    result: WebhookResult,
+    event: WebhookEvent | None = None,
+    payment_pk: int | None = None,
+) -> None:
+    kept_headers = {
+        name: value for name, value in headers.items() if name.lower() in WEBHOOK_HEADERS_KEPT
+    }
+    with tenant_context(company):
+        WebhookLog.objects.create(
+            company=company,
+            gateway=gateway,
+            received_at=now,
+            outcome=result.outcome,
+            detail=result.detail[:300],
+            event_id=event.event_id[:200] if event else "",
+            event_kind=event.kind.value if event else "",
+            payment_id=payment_pk,
+            headers=kept_headers,
+            body=body[:WEBHOOK_BODY_KEPT].decode("utf-8", errors="replace"),
+            remote_addr=remote_addr or None,
+        )
+
+
+def _find_payment(
+    gateway: str, event: WebhookEvent
+) -> tuple[Payment, PaymentAttempt | None] | None:
+    attempt = None
+    if event.provider_reference:
+        attempt = (
+            PaymentAttempt.objects.filter(
+                gateway=gateway, provider_reference=event.provider_reference
+            )
+            .select_related("payment")
+            .first()
+        )
+    if attempt is not None:
+        return _locked(attempt.payment), attempt
+    if event.payment_id:
+        try:
+            payment = Payment.objects.filter(public_id=uuid.UUID(event.payment_id)).first()
+        except ValueError:
+            payment = None
+        if payment is not None:
+            return _locked(payment), None
+    return None
+
+
+def _apply_event(
+    company: Company, gateway: str, event: WebhookEvent, now: datetime
+) -> tuple[WebhookResult, int | None]:
+    if event.kind in (EventKind.IGNORED, EventKind.DISPUTED):
+        detail = (
+            "A dispute was opened; answer it in the provider's dashboard."
+            if event.kind == EventKind.DISPUTED
+            else "Verified; nothing to do for this event type."
+        )
+        return WebhookResult(200, WebhookOutcome.IGNORED, detail), None
+    found = _find_payment(gateway, event)
+    if found is None:
+        # Acknowledged so the provider stops retrying; kept in the log for staff to look at.
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "No payment matches this event's reference."
+        ), None
+    payment, attempt = found
+    apply = {
+        EventKind.CAPTURED: _on_captured,
+        EventKind.AUTHORISED: _on_authorised,
+        EventKind.FAILED: _on_failed,
+        EventKind.CANCELLED: _on_failed,
+        EventKind.REFUNDED: _on_refunded,
+        EventKind.REFUND_FAILED: _on_refund_failed,
+    }[event.kind]
+    return apply(payment, attempt, gateway, event, now), payment.pk
+
+
+def _on_captured(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    amount = event.amount if event.amount is not None else payment.amount
+    provider_reference = event.provider_reference or (attempt.provider_reference if attempt else "")
+    if event.currency and event.currency.upper() != payment.currency:
+        # Kept for staff, never applied: the books cannot take a foreign-currency capture.
+        return WebhookResult(
+            200,
+            WebhookOutcome.UNMATCHED,
+            f"Captured in {event.currency.upper()}, but the payment is in {payment.currency}.",
+        )
+    try:
+        with transaction.atomic():
+            Capture.objects.create(
+                company_id=payment.company_id,
+                payment=payment,
+                attempt=attempt,
+                gateway=gateway,
+                provider_reference=provider_reference,
+                amount=amount,
+                currency=payment.currency,
+                created_at=now,
+            )
+    except IntegrityError:
+        # The same provider payment told again under another event id.
+        return WebhookResult(200, WebhookOutcome.DUPLICATE, "This capture is already recorded.")
+    before_status = payment.status
+    payment.captured_amount += amount
+    payment.captured_at = payment.captured_at or now
+    review = ReviewReason.NONE
+    if before_status == PaymentStatus.EXPIRED:
+        review = ReviewReason.CAPTURED_AFTER_EXPIRY
+    elif before_status == PaymentStatus.CANCELLED:
+        review = ReviewReason.CAPTURED_AFTER_CANCEL
+    elif before_status not in OPEN_STATUSES:
+        review = ReviewReason.PAID_TWICE
+    elif payment.captured_amount != payment.amount:
+        review = ReviewReason.AMOUNT_MISMATCH
+    payment.updated_at = now
+    if review:
+        payment.review_reason = review
+        payment.save()
+        publish(
+            "payment.review_needed",
+            _payment_payload(payment, gateway=gateway, review_reason=review, captured=amount),
+        )
+        return WebhookResult(
+            200, WebhookOutcome.PROCESSED, f"Capture kept for review: {review.label}."
+        )
+    payment.move_to(PaymentStatus.CAPTURED, now)
+    payment.save()
+    publish("payment.captured", _payment_payload(payment, gateway=gateway, captured=amount))
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Captured.")
+
+
+def _on_authorised(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    if not payment.can_move_to(PaymentStatus.AUTHORISED):
+        return _stale(payment)
+    payment.move_to(PaymentStatus.AUTHORISED, now)
+    payment.save(update_fields=["status", "updated_at"])
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Authorised.")
+
+
+def _on_failed(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    if payment.status == PaymentStatus.FAILED or not payment.can_move_to(PaymentStatus.FAILED):
+        return _stale(payment)
+    payment.move_to(PaymentStatus.FAILED, now)
+    payment.save(update_fields=["status", "updated_at"])
+    publish("payment.failed", _payment_payload(payment, gateway=gateway))
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Failed.")
+
+
+def _stale(payment: Payment) -> WebhookResult:
+    return WebhookResult(
+        200,
+        WebhookOutcome.STALE,
+        f"Arrived out of order; the payment stays {payment.get_status_display().lower()}.",
+    )
+
+
+def _on_refunded(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    refund = None
+    if event.provider_refund_id:
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(payment=payment, provider_refund_id=event.provider_refund_id)
+            .first()
+        )
+    if refund is None:
+        return _refund_made_elsewhere(payment, gateway, event, now)
+    if refund.status != RefundStatus.PENDING:
+        return WebhookResult(200, WebhookOutcome.DUPLICATE, "This refund is already settled.")
+    _refund_succeeded(payment, refund, now)
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund succeeded.")
+
+
+def _refund_made_elsewhere(
+    payment: Payment, gateway: str, event: WebhookEvent, now: datetime
+) -> WebhookResult:
+    """A refund made in the provider's own dashboard: record it so the books agree."""
+    capture = payment.captures.filter(gateway=gateway).first()
+    amount = event.amount
+    if capture is None or amount is None or amount > payment.refundable or amount < CENT:
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "A refund that matches no capture or balance here."
+        )
+    refund = Refund.objects.create(
+        company_id=payment.company_id,
+        payment=payment,
+        capture=capture,
+        amount=amount,
+        reason="Refunded at the provider",
+        idempotency_key=f"provider_{gateway}_{event.provider_refund_id or event.event_id}"[:64],
+        provider_refund_id=event.provider_refund_id,
+        created_at=now,
+        updated_at=now,
+    )
+    payment.refunded_amount += amount
+    _refund_succeeded(payment, refund, now)
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund made at the provider recorded.")
+
+
+def _on_refund_failed(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    refund = (
+        Refund.objects.select_for_update()
+        .filter(payment=payment, provider_refund_id=event.provider_refund_id)
+        .first()
+        if event.provider_refund_id
+        else None
+    )
+    if refund is None or refund.status != RefundStatus.PENDING:
+        return WebhookResult(200, WebhookOutcome.STALE, "No pending refund matches.")
+    refund.status = RefundStatus.FAILED
+    refund.updated_at = now
+    refund.save(update_fields=["status", "updated_at"])
+    payment.refunded_amount -= refund.amount
+    payment.updated_at = now
+    payment.save(update_fields=["refunded_amount", "updated_at"])
+    publish("payment.refund_failed", _payment_payload(payment, refund=refund.public_id))
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund failed; the balance is back.")
+
+
+# --- Refunds --------------------------------------------------------------------------------
+
+
+def _refund_succeeded(payment: Payment, refund: Refund, now: datetime) -> None:
+    refund.status = RefundStatus.SUCCEEDED
+    refund.updated_at = now
+    refund.save(update_fields=["status", "updated_at"])
+    settled = sum(
+        (r.amount for r in payment.refunds.filter(status=RefundStatus.SUCCEEDED)), Decimal(0)
+    )
+    target = (
+        PaymentStatus.REFUNDED
+        if settled >= payment.captured_amount
+        else PaymentStatus.PARTIALLY_REFUNDED
+    )
+    if payment.can_move_to(target):
+        payment.move_to(target, now)
+    payment.updated_at = now
+    payment.save()
+    publish(
+        "payment.refunded",
+        _payment_payload(
+            payment,
+            refund=refund.public_id,
+            refund_amount=refund.amount,
+            gateway=refund.capture.gateway,
+        ),
+    )
+
+
+def refund_create(
+    *,
+    payment: Payment,
+    amount: Any,
+    reason: str = "",
+    actor: User | None,
+    idempotency_key: str | None = None,
+    clock: Clock = timezone.now,
+    http: HttpClients | None = None,
+) -> Refund:
+    """Give money back through the gateway that captured it.
+
+    The payment row is locked from the balance check until the gateway has answered, so
+    concurrent refunds are taken one at a time and never exceed what was captured (the
+    database's CHECK on refunded <= captured is the second wall). A gateway error leaves
+    nothing changed.
+    """
+    money = _money(amount)
+    key = (idempotency_key or "").strip() or f"refund_{uuid.uuid4().hex}"
+    if len(key) > 64:
+        raise _field_error("idempotency_key", "An idempotency key has at most 64 characters.")
+    now = clock()
+    with tenant_context(payment.company_id, user=actor or current_user_id()):
+        locked = _locked(payment)
+        earlier = Refund.objects.filter(idempotency_key=key).first()
+        if earlier is not None:
+            if earlier.payment_id != locked.pk or earlier.amount != money:
+                raise Conflict(
+                    "This idempotency key was already used for a different refund.",
+                    code="idempotency_key_reused",
+                )
+            return earlier
+        if locked.captured_amount == 0:
+            raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
+        if money > locked.refundable:
+            raise RefundNotAllowed(
+                f"At most {locked.currency} {locked.refundable} can still be refunded.",
+                code="refund_exceeds_balance",
+                details=[
+                    {
+                        "field": "amount",
+                        "code": "exceeds_balance",
+                        "requested": str(money),
+                        "refundable": str(locked.refundable),
+                    }
+                ],
+            )
+        capture = _capture_for(locked, money)
+        refund = Refund.objects.create(
+            company_id=locked.company_id,
+            payment=locked,
+            capture=capture,
+            amount=money,
+            reason=(reason or "").strip()[:200],
+            idempotency_key=key,
+            requested_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        locked.refunded_amount += money
+        locked.updated_at = now
+        locked.save(update_fields=["refunded_amount", "updated_at"])
+        account = GatewayAccount.objects.filter(gateway=capture.gateway).first()
+        if account is None:
+            raise RefundFailed(
+                f"The {capture.get_gateway_display()} gateway that took this payment is no "
+                "longer set up; refund it in the provider's dashboard.",
+                code="gateway_not_configured",
+            )
+        try:
+            result = _account_gateway(account, http).refund(
+                RefundRequest(
+                    provider_reference=capture.provider_reference,
+                    amount=money,
+                    currency=locked.currency,
+                    idempotency_key=key,
+                    reason=refund.reason,
+                )
+            )
+        except (GatewayError, UnreadableCredentials) as error:
+            logger.warning("payments.refund_failed", gateway=capture.gateway, error=str(error))
+            # Raising rolls the refund and the balance back: nothing changed.
+            raise RefundFailed(
+                f"{capture.get_gateway_display()} did not take the refund: {error}",
+                code="gateway_unavailable" if isinstance(error, GatewayUnavailable) else None,
+            ) from error
+        refund.provider_refund_id = result.provider_refund_id
+        refund.response = dict(result.raw)
+        refund.save(update_fields=["provider_refund_id", "response"])
+        audit_record(
+            action="payment.refund_requested",
+            obj=locked,
+            changes={
+                "refunded_amount": [
+                    str(locked.refunded_amount - money),
+                    str(locked.refunded_amount),
+                ]
+            },
+            actor=actor,
+        )
+        if result.succeeded:
+            _refund_succeeded(locked, refund, now)
+    return refund
+
+
+def _capture_for(payment: Payment, amount: Decimal) -> Capture:
+    """The capture that still has `amount` left to refund (the first, in order)."""
+    for capture in payment.captures.all():
+        refunded = sum(
+            (r.amount for r in capture.refunds.exclude(status=RefundStatus.FAILED)),
+            Decimal(0),
+        )
+        if capture.amount - refunded >= amount:
+            return capture
+    raise RefundNotAllowed(
+        "No single capture has that much left; refund each capture separately.",
+        code="refund_exceeds_capture",
+    )
+
+
+# --- Staff review of money that arrived when it should not have -----------------------------
+
+
+def payment_review_accept(
+    *, payment: Payment, actor: User | None, clock: Clock = timezone.now
+) -> Payment:
+    """Keep the late or odd capture: the payment counts as captured."""
+    now = clock()
+    with tenant_context(payment.company_id, user=actor or current_user_id()):
+        locked = _locked(payment)
+        if not locked.review_reason:
+            raise Conflict("This payment has nothing waiting for review.", code="nothing_to_review")
+        reason = locked.review_reason
+        locked.review_reason = ReviewReason.NONE
+        if locked.can_move_to(PaymentStatus.CAPTURED):
+            locked.move_to(PaymentStatus.CAPTURED, now)
+        locked.updated_at = now
+        locked.save()
+        audit_record(
+            action="payment.review_accepted",
+            obj=locked,
+            changes={"review_reason": [reason, ""]},
+            actor=actor,
+        )
+        publish("payment.captured", _payment_payload(locked, accepted_after=reason))
+    return locked
+
+
+def payment_review_refund(
+    *,
+    payment: Payment,
+    actor: User | None,
+    clock: Clock = timezone.now,
+    http: HttpClients | None = None,
+) -> Refund:
+    """Give back everything still refundable on a payment waiting for review."""
+    with tenant_context(payment.company_id, user=actor or current_user_id()):
+        locked = _locked(payment)
+        if not locked.review_reason:
+            raise Conflict("This payment has nothing waiting for review.", code="nothing_to_review")
+        reason = locked.review_reason
+        refund = refund_create(
+            payment=locked,
+            amount=locked.refundable,
+            reason=f"Review: {ReviewReason(reason).label}",
+            actor=actor,
+            clock=clock,
+            http=http,
+        )
+        locked.refresh_from_db()
+        locked.review_reason = ReviewReason.NONE
+        locked.save(update_fields=["review_reason"])
+        audit_record(
+            action="payment.review_refunded",
+            obj=locked,
+            changes={"review_reason": [reason, ""]},
+            actor=actor,
+        )
+    return refund
+
+
+# --- The sandbox provider's side ---------------------------------------------------------------
+
+
+SANDBOX_OUTCOMES = ("paid", "failed")
+
+
+def sandbox_charge_settle(
+    *,
+    company: Company,
+    provider_reference: str,
+    outcome: str,
+    clock: Clock = timezone.now,
+    http: HttpClients | None = None,
+) -> int:
+    """What the sandbox checkout's "Pay" and "Fail" buttons do: the provider settles its charge
+    and notifies the shop's webhook over HTTP. Pressing the same button again resends the
+    notification (as a provider retries). Returns the shop's HTTP status."""
+    from pasar.payments.gateways.sandbox import SandboxGateway
+    from pasar.payments.models import SandboxCharge
+
+    if outcome not in SANDBOX_OUTCOMES:
+        raise _field_error("outcome", "Choose paid or failed.")
+    now = clock()
+    with tenant_context(company):
+        charge = (
+            SandboxCharge.objects.select_for_update()
+            .filter(provider_reference=provider_reference)
+            .first()
+        )
+        if charge is None:
+            raise NotFound("The sandbox has no such charge.", code="charge_not_found")
+        if charge.status not in ("pending", outcome):
+            raise Conflict(
+                f"This sandbox charge is already {charge.status}.", code="charge_settled"
+            )
+        charge.status = outcome
+        charge.save(update_fields=["status"])
+        account = GatewayAccount.objects.filter(gateway=GatewayName.SANDBOX).first()
+        if account is None:
+            raise NotFound("The sandbox gateway is not set up.", code="unknown_endpoint")
+        gateway = _account_gateway(account, http)
+    assert isinstance(gateway, SandboxGateway)
+    try:
+        response = gateway.notify(charge, outcome, now=now)
+    except httpx.HTTPError as error:
+        raise GatewaysUnavailable(
+            f"The sandbox could not reach the shop's webhook ({error}); press the button again.",
+            code="webhook_unreachable",
+        ) from error
+    return response.status_code
