@@ -16,6 +16,7 @@ from pasar.catalog.rules import gtin_check_digit
 from pasar.core.tenant import platform_access, tenant_context
 from pasar.inventory.models import Location, MovementKind, StockMovement, Transfer
 from pasar.inventory.selectors import low_stock_list, stock_drift
+from pasar.payments.models import Payment, PaymentStatus, ReviewReason, WebhookLog
 from pasar.tenancy.models import Company, Invitation, Membership, User
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +39,8 @@ def snapshot() -> dict[str, int]:
             "products": Product.objects.count(),
             "variants": Variant.objects.count(),
             "movements": StockMovement.objects.count(),
+            "payments": Payment.objects.count(),
+            "webhooks": WebhookLog.objects.count(),
         }
 
 
@@ -152,3 +155,22 @@ def test_lion_brew_gets_a_handful_of_its_own_products() -> None:
         assert StockMovement.objects.filter(kind=MovementKind.RECEIPT).exists()
     assert all(sku.startswith("LB-") for sku in skus)
     assert stock_drift(company=lion) == []
+
+
+def test_kopi_kakis_has_a_week_of_payments_in_every_state_through_the_sandbox() -> None:
+    seed()
+    company = Company.objects.get(shop_slug="kopi-kakis")
+    with tenant_context(company):
+        statuses = dict(Payment.objects.values_list("reference", "status"))
+        late = Payment.objects.get(reference="SO-000106")
+        logs = list(WebhookLog.objects.values_list("outcome", flat=True))
+    assert statuses["SO-000101"] == PaymentStatus.CAPTURED
+    assert statuses["SO-000102"] == PaymentStatus.PARTIALLY_REFUNDED
+    assert statuses["SO-000105"] == PaymentStatus.REFUNDED
+    assert statuses["SO-000104"] == PaymentStatus.EXPIRED
+    assert statuses["SO-000108"] == PaymentStatus.PENDING
+    assert late.status == PaymentStatus.EXPIRED
+    assert late.review_reason == ReviewReason.CAPTURED_AFTER_EXPIRY
+    # Every settled charge reached the shop as a verified webhook.
+    assert len(logs) == 6
+    assert set(logs) == {"processed"}

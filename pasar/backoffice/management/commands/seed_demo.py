@@ -1,5 +1,5 @@
-"""`manage.py seed_demo`: the demo companies, their staff, locations, catalog and six weeks of
-stock history. Safe to run again.
+"""`manage.py seed_demo`: the demo companies, their staff, locations, catalog, six weeks of
+stock history and a week of payments. Safe to run again.
 
 Two companies show the tenant walls: Kopi Kakis (every staff role has a login), a cafe and
 lifestyle shop with some 60 products, and Lion Brew, a taproom with a handful. Every login's
@@ -24,6 +24,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
+from pasar.backoffice.demo_payments import seed_payments
 from pasar.catalog import services as catalog_services
 from pasar.catalog.models import Category, ProductStatus, TaxCode, Variant
 from pasar.catalog.rules import gtin_check_digit
@@ -677,6 +678,7 @@ class DemoCompany:
     barcode_prefix: str = ""  # GS1 Singapore 888 and the company's number: 7 digits
     adjustments: list[DemoAdjustment] = field(default_factory=list)
     running_low: tuple[str, ...] = ()
+    payments: bool = False  # the sandbox gateway and a week of payments
 
 
 KOPI_KAKIS_UEN = local_company_uen(2018, 12345)
@@ -708,6 +710,7 @@ DEMO_COMPANIES = [
         barcode_prefix="8881234",
         adjustments=KOPI_KAKIS_ADJUSTMENTS,
         running_low=KOPI_KAKIS_RUNNING_LOW,
+        payments=True,
     ),
     DemoCompany(
         legal_name="Lion Brew Pte. Ltd.",
@@ -729,7 +732,10 @@ DEMO_COMPANIES = [
 
 
 class Command(BaseCommand):
-    help = "Adds the demo companies, staff logins, locations, catalog and stock (idempotent)."
+    help = (
+        "Adds the demo companies, staff logins, locations, catalog, stock and payments "
+        "(idempotent)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.created: list[str] = []
@@ -774,6 +780,8 @@ class Command(BaseCommand):
                     )
                     self.created.append(f"{location.name} ({location.kind}) of {demo.legal_name}")
             self._catalog(demo, company)
+        if demo.payments and (added := seed_payments(company, owner)):
+            self.created.append(added)
 
     def _catalog(self, demo: DemoCompany, company: Company) -> None:
         """The products, then their stock history; skipped once the first SKU exists."""
