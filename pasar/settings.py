@@ -187,6 +187,11 @@ PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", "10"))
 # Gateway credentials are encrypted at rest with this key (Fernet; derived from SECRET_KEY
 # when unset, which production should not rely on: rotating SECRET_KEY would lose them).
 PAYMENT_CREDENTIALS_KEY = os.environ.get("PAYMENT_CREDENTIALS_KEY", "")
+if PRODUCTION and not PAYMENT_CREDENTIALS_KEY:
+    raise ImproperlyConfigured(
+        "PAYMENT_CREDENTIALS_KEY must be set in production (a Fernet key: "
+        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+    )
 
 # Users and passwords
 AUTH_USER_MODEL = "tenancy.User"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from django.core import mail
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
@@ -122,6 +123,7 @@ def test_deploy_check_is_clean_under_production_settings() -> None:
         **os.environ,
         "PASAR_ENV": "production",
         "SECRET_KEY": secrets.token_urlsafe(60),
+        "PAYMENT_CREDENTIALS_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "shop.example",
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "DJANGO_SETTINGS_MODULE": "pasar.settings",
