@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/", include("pasar.api_urls")),
     path("office/products/", include("pasar.catalog.urls")),
+    path("office/payments/", include("pasar.payments.office_urls")),
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),

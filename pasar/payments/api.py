@@ -174,7 +174,7 @@ class GatewayInput(StrictSerializer):
 
 
 class WebhookLogOutput(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
+    id = serializers.UUIDField(source="public_id")
     gateway = serializers.CharField()
     received_at = serializers.DateTimeField()
     outcome = serializers.CharField()

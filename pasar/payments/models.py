@@ -280,7 +280,7 @@ class WebhookOutcome(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
-class WebhookLog(TenantModel):
+class WebhookLog(PublicIdMixin, TenantModel):
     """Every inbound webhook call, kept whether or not it verified."""
 
     gateway = models.CharField(max_length=10, choices=GatewayChoice.choices)

@@ -72,8 +72,12 @@ def webhook_logs(*, gateway: str = "", outcome: str = "") -> QuerySet[WebhookLog
     return logs.order_by("-received_at", "-id")
 
 
-def webhook_log(pk: int) -> WebhookLog | None:
-    return WebhookLog.objects.select_related("payment").filter(pk=pk).first()
+def webhook_log(public_id: str | uuid.UUID) -> WebhookLog | None:
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return WebhookLog.objects.select_related("payment").filter(public_id=key).first()
 
 
 def sandbox_charge(provider_reference: str) -> SandboxCharge | None:

@@ -290,6 +290,8 @@ def gateway_account_save(
         cls = gateway_class(gateway)
     except KeyError as error:
         raise _field_error("gateway", "Choose Stripe, HitPay, 2C2P or Sandbox.") from error
+    if live and gateway == GatewayName.SANDBOX:
+        raise _field_error("live", "The sandbox moves no money: it has no live mode.")
     if not 0 <= int(priority) <= 1000:
         raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
     now = clock()
@@ -403,6 +405,9 @@ def payment_start(
             for account in GatewayAccount.objects.filter(is_active=True)
             if wanted in gateway_class(account.gateway).methods
         ]
+        if any(account.live for account in accounts):
+            # A shop taking real money never falls back to the sandbox's pretend payments.
+            accounts = [a for a in accounts if a.gateway != GatewayName.SANDBOX]
     if not accounts:
         raise GatewaysUnavailable(
             f"No payment gateway that takes {wanted.value} is set up for this shop.",
@@ -703,6 +708,8 @@ def _on_captured(
     now: datetime,
 ) -> WebhookResult:
     amount = event.amount if event.amount is not None else payment.amount
+    if amount < CENT:
+        return WebhookResult(200, WebhookOutcome.UNMATCHED, "A capture of no money: not applied.")
     provider_reference = event.provider_reference or (attempt.provider_reference if attempt else "")
     if event.currency and event.currency.upper() != payment.currency:
         # Kept for staff, never applied: the books cannot take a foreign-currency capture.
@@ -905,8 +912,10 @@ def refund_create(
     idempotency_key: str | None = None,
     clock: Clock = timezone.now,
     http: HttpClients | None = None,
+    capture: Capture | None = None,
 ) -> Refund:
-    """Give money back through the gateway that captured it.
+    """Give money back through the gateway that captured it (`capture`, or the first with
+    enough left).
 
     The payment row is locked from the balance check until the gateway has answered, so
     concurrent refunds are taken one at a time and never exceed what was captured (the
@@ -943,7 +952,13 @@ def refund_create(
                     }
                 ],
             )
-        capture = _capture_for(locked, money)
+        if capture is None:
+            capture = _capture_for(locked, money)
+        elif capture.payment_id != locked.pk or _capture_refundable(capture) < money:
+            raise RefundNotAllowed(
+                "That capture does not have so much left to refund.",
+                code="refund_exceeds_capture",
+            )
         refund = Refund.objects.create(
             company_id=locked.company_id,
             payment=locked,
@@ -1001,14 +1016,40 @@ def refund_create(
     return refund
 
 
+def _capture_refundable(capture: Capture) -> Decimal:
+    refunded = sum(
+        (r.amount for r in capture.refunds.exclude(status=RefundStatus.FAILED)), Decimal(0)
+    )
+    return capture.amount - refunded
+
+
+def _review_refunds(payment: Payment) -> list[tuple[Capture, Decimal]]:
+    """What a review's "refund it" gives back, capture by capture: for a payment paid twice,
+    the money beyond what was owed (newest capture first); otherwise everything left."""
+    captures = list(payment.captures.order_by("-created_at", "-id"))
+    owed_back = payment.refundable
+    if payment.review_reason == ReviewReason.PAID_TWICE:
+        owed_back = min(owed_back, payment.captured_amount - payment.amount)
+    plan = []
+    for capture in captures:
+        if owed_back <= 0:
+            break
+        take = min(_capture_refundable(capture), owed_back)
+        if take > 0:
+            plan.append((capture, take))
+            owed_back -= take
+    return plan
+
+
+def review_refund_amount(payment: Payment) -> Decimal:
+    """What "refund it" on a payment under review would give back."""
+    return sum((amount for _, amount in _review_refunds(payment)), Decimal(0))
+
+
 def _capture_for(payment: Payment, amount: Decimal) -> Capture:
     """The capture that still has `amount` left to refund (the first, in order)."""
-    for capture in payment.captures.all():
-        refunded = sum(
-            (r.amount for r in capture.refunds.exclude(status=RefundStatus.FAILED)),
-            Decimal(0),
-        )
-        if capture.amount - refunded >= amount:
+    for capture in payment.captures.order_by("created_at", "id"):
+        if _capture_refundable(capture) >= amount:
             return capture
     raise RefundNotAllowed(
         "No single capture has that much left; refund each capture separately.",
@@ -1057,14 +1098,20 @@ def payment_review_refund(
         if not locked.review_reason:
             raise Conflict("This payment has nothing waiting for review.", code="nothing_to_review")
         reason = locked.review_reason
-        refund = refund_create(
-            payment=locked,
-            amount=locked.refundable,
-            reason=f"Review: {ReviewReason(reason).label}",
-            actor=actor,
-            clock=clock,
-            http=http,
-        )
+        refunds = [
+            refund_create(
+                payment=locked,
+                amount=amount,
+                reason=f"Review: {ReviewReason(reason).label}",
+                actor=actor,
+                clock=clock,
+                http=http,
+                capture=capture,
+            )
+            for capture, amount in _review_refunds(locked)
+        ]
+        if not refunds:
+            raise RefundNotAllowed("Nothing is left to refund on this payment.")
         locked.refresh_from_db()
         locked.review_reason = ReviewReason.NONE
         locked.save(update_fields=["review_reason"])
@@ -1074,7 +1121,7 @@ def payment_review_refund(
             changes={"review_reason": [reason, ""]},
             actor=actor,
         )
-    return refund
+    return refunds[-1]
 
 
 # --- The sandbox provider's side ---------------------------------------------------------------

@@ -100,6 +100,7 @@ def pay(request: HttpRequest, company: str, payment: str) -> HttpResponse:
     shop = _company(company)
     found = _payment(shop, payment)
     error = ""
+    error_status = 200
     if request.method == "POST":
         here = request.build_absolute_uri(request.path)
         try:
@@ -111,6 +112,8 @@ def pay(request: HttpRequest, company: str, payment: str) -> HttpResponse:
             )
         except DomainError as failure:
             error = failure.message
+            # The error's own status: 409 for a closed payment, 503 when no gateway took it.
+            error_status = failure.status
         else:
             if started.attempt.checkout_url:
                 return redirect(started.attempt.checkout_url)
@@ -128,7 +131,7 @@ def pay(request: HttpRequest, company: str, payment: str) -> HttpResponse:
             "attempt": attempt,
             "error": error,
         },
-        status=503 if error else 200,
+        status=error_status,
     )
 
 

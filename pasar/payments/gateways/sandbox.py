@@ -183,7 +183,7 @@ class SandboxGateway:
                 occurred_at=datetime.fromtimestamp(int(event["created"]), UTC),
                 raw=event,
             )
-        except (ValueError, KeyError, TypeError, InvalidOperation) as error:
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidOperation) as error:
             raise MalformedWebhook(f"The sandbox event could not be read: {error}") from error
 
     def _verify(self, body: bytes, header: str, now: datetime) -> None:
@@ -220,17 +220,15 @@ class SandboxGateway:
                 },
             }
         ).encode()
-        client = self.http or httpx.Client(
-            timeout=httpx.Timeout(
-                settings.PAYMENT_GATEWAY_TIMEOUT, connect=settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT
-            )
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Pasar-Sandbox/1.0",
+            SIGNATURE_HEADER: sign(body, self.secret, int(now.timestamp())),
+        }
+        if self.http is not None:
+            return self.http.post(charge.webhook_url, content=body, headers=headers)
+        timeout = httpx.Timeout(
+            settings.PAYMENT_GATEWAY_TIMEOUT, connect=settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT
         )
-        return client.post(
-            charge.webhook_url,
-            content=body,
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "Pasar-Sandbox/1.0",
-                SIGNATURE_HEADER: sign(body, self.secret, int(now.timestamp())),
-            },
-        )
+        with httpx.Client(timeout=timeout) as client:
+            return client.post(charge.webhook_url, content=body, headers=headers)

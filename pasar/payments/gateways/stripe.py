@@ -252,9 +252,10 @@ def _webhook_event(event: Mapping[str, Any], obj: Mapping[str, Any]) -> WebhookE
             **base,
         )
     if event_type == "charge.refunded":
-        # The charge's running total of refunds, not the amount of the refund just made.
+        # It carries the charge's running total and names no refund: acting on it would count
+        # a refund twice. Each refund also arrives as refund.created/updated, which name it.
         return WebhookEvent(
-            kind=EventKind.REFUNDED,
+            kind=EventKind.IGNORED,
             provider_reference=_text(obj, "payment_intent"),
             amount=_cents(obj, "amount_refunded"),
             **base,

@@ -1,0 +1,451 @@
+"""The payments back office: payments and their links, refunds and staff review, the gateway
+settings and the webhook log.
+
+The permission table decides who does what: sales may look at payments and make links,
+managers and finance cancel them, only the owner and finance give money back, and managers set
+up gateways. Writes go through `pasar.payments.services`, reads through its selectors; the
+tenant middleware has already set the company, so every query sees that company's rows only.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pasar.core.errors import DomainError
+from pasar.payments import selectors, services
+from pasar.payments.forms import GatewayAccountForm, PaymentLinkForm, RefundForm
+from pasar.payments.gateways.registry import gateway_class
+from pasar.payments.models import (
+    OPEN_STATUSES,
+    Capture,
+    GatewayAccount,
+    GatewayChoice,
+    Payment,
+    PaymentAttempt,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    ReviewReason,
+    WebhookOutcome,
+)
+from pasar.tenancy.decorators import company_required
+from pasar.tenancy.models import Company, User
+from pasar.tenancy.permissions import can
+
+PAYMENTS_PER_PAGE = 50
+WEBHOOKS_PER_PAGE = 50
+GATEWAY_LABELS = dict(GatewayChoice.choices)
+METHOD_LABELS = {"paynow": "PayNow", "card": "Card", "grabpay": "GrabPay"}
+
+# What a staff member should weigh before accepting or refunding money that arrived oddly.
+REVIEW_EXPLANATIONS = {
+    ReviewReason.CAPTURED_AFTER_EXPIRY: (
+        "The shopper paid after the payment link had expired. Accept the payment if you can "
+        "still fulfil the order; otherwise refund it."
+    ),
+    ReviewReason.CAPTURED_AFTER_CANCEL: (
+        "The money arrived after the payment was cancelled. Accept it only if the order goes "
+        "ahead after all; otherwise refund it."
+    ),
+    ReviewReason.AMOUNT_MISMATCH: (
+        "The gateway took a different amount than the payment asked for (compare Amount and "
+        "Captured). Accept it if the difference is settled another way, or refund it and send "
+        "a new payment link."
+    ),
+    ReviewReason.PAID_TWICE: (
+        "Money arrived for a payment that was already paid. Refund it gives back the extra "
+        "payment (the newest capture); Accept keeps both."
+    ),
+}
+
+
+def _company(request: HttpRequest) -> Company:
+    return request.company  # type: ignore[attr-defined]
+
+
+def _actor(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _may(request: HttpRequest, action: str) -> bool:
+    return can(request.membership.role, action)  # type: ignore[attr-defined]
+
+
+def _payment(public_id: uuid.UUID) -> Payment:
+    payment = selectors.payment(public_id)
+    if payment is None:
+        raise Http404("No such payment.")
+    return payment
+
+
+def _detail_url(payment: Payment) -> str:
+    return reverse("payments_office:payment_detail", kwargs={"public_id": payment.public_id})
+
+
+# -- payments ---------------------------------------------------------------------------------
+
+
+def _with_gateway(payments: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Marks each payment with the gateway that took it, else the one tried last
+    (`gateway_name`; None when no gateway was tried yet)."""
+    captured_by = Capture.objects.filter(payment=OuterRef("pk")).order_by("id").values("gateway")
+    tried_last = (
+        PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-id").values("gateway")
+    )
+    return payments.annotate(
+        gateway_name=Coalesce(Subquery(captured_by[:1]), Subquery(tried_last[:1]))
+    )
+
+
+@require_GET
+@company_required("payment.view")
+def payment_list(request: HttpRequest) -> HttpResponse:
+    """Payments newest first, filtered by status, reference text and "needs review"."""
+    status = request.GET.get("status", "")
+    if status not in PaymentStatus.values:
+        status = ""
+    query = request.GET.get("q", "").strip()
+    review = request.GET.get("review") == "1"
+    payments = _with_gateway(selectors.payments(status=status, query=query, review=review))
+    page = Paginator(payments, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "payments/office_payment_list.html",
+        {
+            "page": page,
+            "rows": [
+                (payment, GATEWAY_LABELS.get(getattr(payment, "gateway_name", None) or "", ""))
+                for payment in page
+            ],
+            "status": status,
+            "statuses": PaymentStatus.choices,
+            "query": query,
+            "review": review,
+            "filtered": bool(status or query or review),
+            "now": timezone.now(),
+            "open_statuses": OPEN_STATUSES,
+            "can_create": _may(request, "payment.create"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("payment.create")
+def payment_new(request: HttpRequest) -> HttpResponse:
+    form = PaymentLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            payment = services.payment_create(
+                company=_company(request),
+                reference=form.cleaned_data["reference"],
+                amount=form.cleaned_data["amount"],
+                description=form.cleaned_data["description"],
+                ttl=timedelta(minutes=form.cleaned_data["ttl_minutes"]),
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, f"The link for {payment.reference} is ready: send it to the shopper."
+            )
+            return redirect(_detail_url(payment))
+    return render(
+        request,
+        "payments/office_payment_new.html",
+        {"form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _payment_page(
+    request: HttpRequest,
+    payment: Payment,
+    *,
+    refund_form: RefundForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    company = _company(request)
+    pay_path = reverse("payments:pay", args=[company.public_id, payment.public_id])
+    return render(
+        request,
+        "payments/office_payment_detail.html",
+        {
+            "payment": payment,
+            **selectors.payment_detail(payment),
+            "pay_url": request.build_absolute_uri(pay_path),
+            "is_open": payment.status in OPEN_STATUSES,
+            "review_explanation": REVIEW_EXPLANATIONS.get(ReviewReason(payment.review_reason), "")
+            if payment.review_reason
+            else "",
+            # A refused refund keeps its form on the page, so its error is seen.
+            "can_refund": _may(request, "payment.refund")
+            and (payment.refundable > 0 or bool(refund_form and refund_form.errors)),
+            "refund_form": refund_form or RefundForm(refundable=payment.refundable),
+            "can_review": _may(request, "payment.review") and bool(payment.review_reason),
+            "review_refund_amount": services.review_refund_amount(payment)
+            if payment.review_reason
+            else None,
+            "can_cancel": _may(request, "payment.cancel") and payment.status in OPEN_STATUSES,
+            "can_view_webhooks": _may(request, "webhook.view"),
+            "error": error,
+        },
+        status=error.status if error else status,
+    )
+
+
+@require_GET
+@company_required("payment.view")
+def payment_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    # An unpaid payment past its expiry is expired as it is read, so the page tells the truth.
+    return _payment_page(request, services.payment_expire_if_due(_payment(public_id)))
+
+
+def _refund_message(refund: Refund) -> str:
+    if refund.status == RefundStatus.SUCCEEDED:
+        return f"S${refund.amount} refunded to the shopper."
+    return (
+        f"Refund of S${refund.amount} sent to {refund.capture.get_gateway_display()}; "
+        "the payment updates when the gateway confirms it."
+    )
+
+
+@require_POST
+@company_required("payment.refund")
+def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    payment = _payment(public_id)
+    form = RefundForm(request.POST, refundable=payment.refundable)
+    if form.is_valid():
+        try:
+            refund = services.refund_create(
+                payment=payment,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _refund_message(refund))
+            return redirect(_detail_url(payment))
+    return _payment_page(request, payment, refund_form=form, status=400)
+
+
+@require_POST
+@company_required("payment.review")
+def payment_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Settle a payment waiting for review: keep the money ("accept") or give it back."""
+    payment = _payment(public_id)
+    decision = request.POST.get("decision", "")
+    if decision not in ("accept", "refund"):
+        refused = DomainError("Choose whether to accept the payment or refund it.")
+        return _payment_page(request, payment, error=refused)
+    try:
+        if decision == "accept":
+            services.payment_review_accept(payment=payment, actor=_actor(request))
+            done = "the payment is accepted as captured."
+        else:
+            done = _refund_message(
+                services.payment_review_refund(payment=payment, actor=_actor(request))
+            )
+    except DomainError as error:
+        return _payment_page(request, payment, error=error)
+    messages.success(request, f"{payment.reference}: {done}")
+    return redirect(_detail_url(payment))
+
+
+@require_POST
+@company_required("payment.cancel")
+def payment_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    payment = _payment(public_id)
+    try:
+        services.payment_cancel(payment=payment, actor=_actor(request))
+    except DomainError as error:
+        return _payment_page(request, payment, error=error)
+    messages.success(
+        request,
+        f"{payment.reference} is cancelled; its link no longer takes payments. Money that still "
+        "arrives is kept for review.",
+    )
+    return redirect(_detail_url(payment))
+
+
+# -- gateway settings -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GatewayCard:
+    name: str
+    label: str
+    methods: list[str]
+    account: GatewayAccount | None
+    form: GatewayAccountForm
+    webhook_url: str
+    stored_hints: list[tuple[str, str]]  # (label, hint) of each stored credential
+
+
+def _gateway_form(
+    gateway: str, account: GatewayAccount | None, data: QueryDict | None = None
+) -> GatewayAccountForm:
+    return GatewayAccountForm(
+        data,
+        prefix=gateway,
+        credential_fields=gateway_class(gateway).credential_fields,
+        account=account,
+    )
+
+
+def _gateway_page(
+    request: HttpRequest, *, bound: GatewayAccountForm | None = None, status: int = 200
+) -> HttpResponse:
+    company = _company(request)
+    accounts = {account.gateway: account for account in selectors.gateway_accounts()}
+    cards = []
+    for name, label in GatewayChoice.choices:
+        account = accounts.get(name)
+        form = bound if bound is not None and bound.prefix == name else _gateway_form(name, account)
+        implementation = gateway_class(name)
+        hints = account.credential_hints if account is not None else {}
+        cards.append(
+            GatewayCard(
+                name=name,
+                label=label,
+                methods=[METHOD_LABELS[method] for method in implementation.methods],
+                account=account,
+                form=form,
+                webhook_url=request.build_absolute_uri(services.webhook_path(company, name)),
+                stored_hints=[
+                    (field.label, hints[field.name])
+                    for field in implementation.credential_fields
+                    if field.name in hints
+                ],
+            )
+        )
+    sandbox = accounts.get(GatewayChoice.SANDBOX)
+    return render(
+        request,
+        "payments/office_gateways.html",
+        {
+            "cards": cards,
+            "can_manage": _may(request, "gateway.manage"),
+            "sandbox_on": sandbox is not None and sandbox.is_active,
+            "any_active": any(account.is_active for account in accounts.values()),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@company_required("gateway.view")
+def gateway_settings(request: HttpRequest) -> HttpResponse:
+    return _gateway_page(request)
+
+
+@require_POST
+@company_required("gateway.manage")
+def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
+    if gateway not in GatewayChoice.values:
+        raise Http404("No such gateway.")
+    account = next((a for a in selectors.gateway_accounts() if a.gateway == gateway), None)
+    form = _gateway_form(gateway, account, request.POST)
+    if form.is_valid():
+        try:
+            services.gateway_account_save(
+                company=_company(request),
+                gateway=gateway,
+                credentials=form.credentials(),
+                priority=form.cleaned_data["priority"],
+                is_active=form.cleaned_data["is_active"],
+                live=form.cleaned_data["live"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{GATEWAY_LABELS[gateway]} settings saved.")
+            return redirect(reverse("payments_office:gateway_settings") + f"#gateway-{gateway}")
+    return _gateway_page(request, bound=form, status=400)
+
+
+@require_POST
+@company_required("gateway.manage")
+def sandbox_enable(request: HttpRequest) -> HttpResponse:
+    services.sandbox_enable(company=_company(request), actor=_actor(request))
+    messages.success(
+        request,
+        "The sandbox is on: payment pages offer PayNow and card through it, and no real money "
+        "moves. Turn it off once a real gateway is set up.",
+    )
+    return redirect(reverse("payments_office:gateway_settings") + "#gateway-sandbox")
+
+
+# -- webhook log ------------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("webhook.view")
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    """Every inbound webhook call, newest first, filtered by gateway and outcome."""
+    gateway = request.GET.get("gateway", "")
+    if gateway not in GatewayChoice.values:
+        gateway = ""
+    outcome = request.GET.get("outcome", "")
+    if outcome not in WebhookOutcome.values:
+        outcome = ""
+    logs = selectors.webhook_logs(gateway=gateway, outcome=outcome)
+    page = Paginator(logs, WEBHOOKS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "payments/office_webhook_list.html",
+        {
+            "page": page,
+            "gateway": gateway,
+            "gateways": GatewayChoice.choices,
+            "outcome": outcome,
+            "outcomes": WebhookOutcome.choices,
+            "filtered": bool(gateway or outcome),
+        },
+    )
+
+
+def readable_body(body: str) -> tuple[str, bool]:
+    """The body as shown: indented when it is JSON (and whether it was), else as received."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body, False
+    return json.dumps(parsed, indent=2, ensure_ascii=False), True
+
+
+@require_GET
+@company_required("webhook.view")
+def webhook_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    log = selectors.webhook_log(public_id)
+    if log is None:
+        raise Http404("No such webhook call.")
+    body, is_json = readable_body(log.body)
+    return render(
+        request,
+        "payments/office_webhook_detail.html",
+        {
+            "log": log,
+            "headers": sorted(log.headers.items()),
+            "body": body,
+            "is_json": is_json,
+            "can_view_payment": _may(request, "payment.view"),
+        },
+    )
