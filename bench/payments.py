@@ -186,8 +186,11 @@ def webhooks(company: Any, count: int, threads: int) -> dict[str, Any]:
     from pasar.wsgi import application
 
     path = reverse("payments:webhook", args=["sandbox", company.public_id])
-    sequential = prepare_payments(company, count, "S")
-    concurrent = prepare_payments(company, count, "C")
+    # References unique to this run, so a second run on the same database measures afresh.
+    run = uuid.uuid4().hex[:6].upper()
+    sequential_tag, concurrent_tag = f"S{run}", f"C{run}"
+    sequential = prepare_payments(company, count, sequential_tag)
+    concurrent = prepare_payments(company, count, concurrent_tag)
     # Warm up: the first requests load code and open connections.
     wsgi_post(application, path, b"{}", {"Sandbox-Signature": "t=0,v1=00"})
 
@@ -200,8 +203,8 @@ def webhooks(company: Any, count: int, threads: int) -> dict[str, Any]:
         ),
         "concurrent_duplicates": deliver(application, path, concurrent, threads),
     }
-    results["effects_sequential"] = check_once(company, "S")
-    results["effects_concurrent"] = check_once(company, "C")
+    results["effects_sequential"] = check_once(company, sequential_tag)
+    results["effects_concurrent"] = check_once(company, concurrent_tag)
     return results
 
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: GET /api/v1/me (JWT, tenant context, RLS) against /healthz on gunicorn, at 1 and
 # 50 concurrent clients; then the stock benchmark on the same gunicorn: a flash sale of
-# reservations, their SQL ceiling and product search. Figures go to bench/results/ (see
+# reservations, their SQL ceiling and product search; then the payments benchmark in-process:
+# signed webhook handling and PayNow QR generation. Figures go to bench/results/ (see
 # bench/README.md).
 #
 # Uses a database of its own beside DATABASE_URL's (or the embedded PostgreSQL's), named
 # <name>_bench and recreated on every run. Tunable from the environment:
 #   BENCH_WORKER_CLASS (gthread), BENCH_WORKERS (one per core: 2 on the reference machine),
 #   BENCH_THREADS (4), BENCH_DURATION (10 s measured), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (1,50),
-#   BENCH_PHASES (foundation,stock: either alone runs only that one)
+#   BENCH_PHASES (foundation,stock,payments: name some to run only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,7 @@ python=.venv/bin/python
 worker_class=${BENCH_WORKER_CLASS:-gthread}
 workers=${BENCH_WORKERS:-$(nproc)}
 threads=${BENCH_THREADS:-4}
-phases=,${BENCH_PHASES:-foundation,stock},
+phases=,${BENCH_PHASES:-foundation,stock,payments},
 
 DATABASE_URL=$($python scripts/dev_database.py)
 DATABASE_URL=$(DATABASE_URL=$DATABASE_URL $python -m bench.database)
@@ -90,5 +91,11 @@ if [[ $phases == *,stock,* ]]; then
     --base-url "http://127.0.0.1:$port" --token-file "$scratch/token" --server-pid "$gunicorn_pid" \
     --worker-class "$stock_class" --workers "$stock_workers" --threads "$stock_threads" \
     --results-dir bench/results || status=$?
+  stop
+fi
+if [[ $phases == *,payments,* ]]; then
+  echo
+  echo "Payments: signed webhooks (first and duplicate deliveries), PayNow QR generation ..."
+  $python -m bench.payments --results-dir bench/results || status=$?
 fi
 exit $status
