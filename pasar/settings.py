@@ -189,8 +189,8 @@ PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", "10"))
 PAYMENT_CREDENTIALS_KEY = os.environ.get("PAYMENT_CREDENTIALS_KEY", "")
 if PRODUCTION and not PAYMENT_CREDENTIALS_KEY:
     raise ImproperlyConfigured(
-        "PAYMENT_CREDENTIALS_KEY must be set in production (a Fernet key: "
-        "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')."
+        "PAYMENT_CREDENTIALS_KEY must be set in production: a Fernet key, made with "
+        "cryptography.fernet.Fernet.generate_key() (see docs/operations.md)."
     )
 
 # Users and passwords
