@@ -2,6 +2,10 @@
 
 Called by scripts/bench.sh with gunicorn running:
 
+0. Warm-up. Every worker thread serves a few reservations first (not measured), as a server
+   that has been up for a while has: the SQL ceiling's connections are open before its rounds
+   start, and the app's first requests would otherwise pay for loading Django, DRF and a
+   database connection per thread inside the first round.
 1. Flash sale. Buyers each `POST /api/v1/inventory/reservations` for one unit of one SKU, all
    released at the same instant: every buyer opens its connection first, then one event lets
    them all send. One round of 200 buyers for 50 units, then ten rounds of 40 buyers for 10
@@ -13,6 +17,8 @@ Called by scripts/bench.sh with gunicorn running:
    id order, one reservation and allocation row, the level's reserved, COMMIT. The app's
    reservations per second against this ceiling: goal at least 40%.
 3. Product search over 20,000 variants, in-process (`bench/search.py`): goal p95 under 50 ms.
+4. One reservation's cost in-process (`bench/reservation_cost.py`): app and database CPU and
+   SQL statements per request, which explain the ratio.
 
 Then `stock_drift` must find every level equal to the sum of its movements and its open
 allocations. Writes bench/results/stock-<UTC date>.json and stock-latest.json.
@@ -56,6 +62,9 @@ REQUEST_TIMEOUT_S = 60.0
 ROUNDS = [(200, 30, 20)] + [(40, 6, 4)] * 10
 # Connections the server must keep free for everyone else while the SQL ceiling runs.
 SPARE_CONNECTIONS = 20
+# Warm-up rounds, each of two buyers per worker thread, before the measured rounds.
+WARM_UP_ROUNDS = 2
+WARM_UP_SKU = "FLASH-WARMUP"
 
 
 @dataclass
@@ -266,6 +275,17 @@ async def http_round(base_url: str, token: str, sku: str, buyers: int) -> tuple[
     return await released_together(buyers, connect, buy, close)
 
 
+def warm_up(shop: Shop, base_url: str, token: str, slots: int) -> None:
+    """Reservations at twice the server's request slots, WARM_UP_ROUNDS times, so that every
+    worker thread has loaded the app and opened its database connection; not measured."""
+    buyers = 2 * slots
+    stock_sku(shop, WARM_UP_SKU, (buyers * WARM_UP_ROUNDS, buyers * WARM_UP_ROUNDS))
+    for _ in range(WARM_UP_ROUNDS):
+        outcomes, _ = asyncio.run(http_round(base_url, token, WARM_UP_SKU, buyers))
+        if outcomes.errors:
+            raise SystemExit(f"The warm-up failed: {dict(outcomes.errors)}")
+
+
 # --- In bare SQL ------------------------------------------------------------------------------
 
 LOCK_LEVELS = """
@@ -456,6 +476,11 @@ def table(report: dict[str, Any]) -> str:
         f"p95 {search['p95_ms']} ms over {search['calls']} calls (goal p95 < "
         f"{search['goal_p95_ms']} ms): {'PASS' if search['passed'] else 'FAIL'}"
     )
+    cost = report["request_cost"]
+    lines.append(
+        f"One reservation in-process: {cost['app_cpu_ms']} ms app CPU, "
+        f"{cost['postgresql_cpu_ms']} ms PostgreSQL CPU, {cost['sql_statements']} SQL statements"
+    )
     lines.append(f"Levels equal the sum of their movements and allocations: {not report['drift']}")
     if not report["quiet_machine"]:
         lines.append(
@@ -482,7 +507,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasar.settings")
     django.setup()
-    from bench import search
+    from bench import reservation_cost, search
     from pasar.inventory.selectors import stock_drift
 
     token = args.token_file.read_text().strip()
@@ -495,6 +520,8 @@ def main(argv: list[str]) -> int:
         return snapshot(args.server_pid, database)
 
     shop = open_shop()
+    print("Warming up the server ...", flush=True)
+    warm_up(shop, args.base_url, token, args.workers * args.threads)
     print("Flash sale over HTTP ...", flush=True)
     http_rows, http_cpu = measured(
         probe,
@@ -520,6 +547,10 @@ def main(argv: list[str]) -> int:
     before = probe()
     search_report = search.run(company=shop.company, variants=args.search_variants)
     search_cpu = cores_used(before, probe())
+    print("One reservation's cost in-process ...", flush=True)
+    request_cost = reservation_cost.cost_of_reserving(
+        reservation_cost.probe_sku(profile=False), token
+    )
     drift = [str(level) for level in stock_drift(company=shop.company)]
 
     http_totals, sql_totals = totals(http_rows), totals(sql_rows)
@@ -544,6 +575,7 @@ def main(argv: list[str]) -> int:
             },
             "client": "one asyncio process; every buyer's connection opened before an "
             "asyncio.Event releases them all; one request per connection",
+            "warm_up": f"{WARM_UP_ROUNDS} unmeasured rounds of two buyers per worker thread",
             "sql_ceiling": "psycopg, app role under RLS: BEGIN, set_config, level rows FOR "
             "UPDATE in id order, INSERT reservation and allocation, UPDATE reserved, COMMIT",
             "sql_connections_max": connections,
@@ -564,6 +596,7 @@ def main(argv: list[str]) -> int:
             "passed": ratio >= GOAL_CEILING_RATIO,
         },
         "search": {**search_report, "cpu_cores": search_cpu},
+        "request_cost": request_cost,
         "drift": drift,
     }
     # Not the SQL phase: its backends exit with each round, before the closing snapshot, so

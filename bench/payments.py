@@ -19,7 +19,6 @@ scripts/bench.sh against the prepared benchmark database, or alone:
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
@@ -35,39 +34,11 @@ from typing import Any
 import django
 
 from bench.http_load import percentile
+from bench.request_cost import wsgi_request
 from bench.run import machine
 
 NAME = "payments"
 QR_SAMPLES = 300
-
-
-def wsgi_post(
-    application: Callable[..., Iterable[bytes]], path: str, body: bytes, headers: dict[str, str]
-) -> int:
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1:8000",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()},
-    }
-    status: list[str] = []
-
-    def start_response(line: str, _headers: Any, _exc: Any = None) -> None:
-        status.append(line)
-
-    for _ in application(environ, start_response):
-        pass
-    return int(status[0].split(" ", 1)[0])
 
 
 def prepare_payments(company: Any, count: int, tag: str) -> list[tuple[str, bytes]]:
@@ -128,7 +99,9 @@ def deliver(
         try:
             for signature, body in share:
                 started = time.perf_counter()
-                code = wsgi_post(application, path, body, {"Sandbox-Signature": signature})
+                code, _ = wsgi_request(
+                    application, "POST", path, body=body, headers={"Sandbox-Signature": signature}
+                )
                 elapsed = time.perf_counter() - started
                 with lock:
                     latencies.append(elapsed)
@@ -192,7 +165,7 @@ def webhooks(company: Any, count: int, threads: int) -> dict[str, Any]:
     sequential = prepare_payments(company, count, sequential_tag)
     concurrent = prepare_payments(company, count, concurrent_tag)
     # Warm up: the first requests load code and open connections.
-    wsgi_post(application, path, b"{}", {"Sandbox-Signature": "t=0,v1=00"})
+    wsgi_request(application, "POST", path, body=b"{}", headers={"Sandbox-Signature": "t=0,v1=00"})
 
     results = {
         "sequential_first": deliver(application, path, sequential, 1),

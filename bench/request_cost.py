@@ -43,9 +43,19 @@ class StatementCounter:
         return execute(sql, params, many, context)
 
 
-def wsgi_get(application: Callable[..., Iterable[bytes]], path: str, token: str | None) -> None:
+def wsgi_request(
+    application: Callable[..., Iterable[bytes]],
+    method: str,
+    path: str,
+    *,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    token: str | None = None,
+) -> tuple[int, bytes]:
+    """One request through the WSGI application, as gunicorn's worker calls it; returns the
+    status code and the body."""
     environ = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": "",
         "SERVER_NAME": "127.0.0.1",
@@ -55,19 +65,28 @@ def wsgi_get(application: Callable[..., Iterable[bytes]], path: str, token: str 
         "HTTP_HOST": "127.0.0.1:8000",
         "HTTP_ACCEPT": "application/json",
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
+        "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
     }
+    if body:
+        environ["CONTENT_TYPE"] = "application/json"
+        environ["CONTENT_LENGTH"] = str(len(body))
     if token:
         environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    for name, value in (headers or {}).items():
+        environ[f"HTTP_{name.upper().replace('-', '_')}"] = value
     statuses: list[str] = []
 
     def start_response(status: str, headers: list[Any], exc_info: Any = None) -> None:
         statuses.append(status)
 
-    body = b"".join(application(environ, start_response))
-    if not statuses[0].startswith("200"):
-        raise SystemExit(f"{path} answered {statuses[0]}: {body[:300]!r}")
+    answer = b"".join(application(environ, start_response))
+    return int(statuses[0].split(" ", 1)[0]), answer
+
+
+def expect(status: int, answer: bytes, wanted: int, label: str) -> None:
+    if status != wanted:
+        raise SystemExit(f"{label} answered {status}: {answer[:300]!r}")
 
 
 def backend_ticks(pid: int) -> int | None:
@@ -80,47 +99,61 @@ def backend_ticks(pid: int) -> int | None:
     return int(fields[11]) + int(fields[12])
 
 
-def cost_of(path: str, token: str | None, *, profile: bool) -> dict[str, Any]:
+def cost_of_calls(
+    call: Callable[[], None],
+    label: str,
+    *,
+    profile: bool,
+    warmup: int = WARMUP_REQUESTS,
+    measured: int = MEASURED_REQUESTS,
+) -> dict[str, Any]:
+    """Per call of `call` (one request): app and PostgreSQL CPU, wall time, SQL statements."""
     from django.db import connection
 
-    from pasar.wsgi import application
-
-    for _ in range(WARMUP_REQUESTS):
-        wsgi_get(application, path, token)
+    for _ in range(warmup):
+        call()
     counter = StatementCounter()
     with connection.execute_wrapper(counter):
-        wsgi_get(application, path, token)
+        call()
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend_pid = cursor.fetchone()[0]
 
     database_before = backend_ticks(backend_pid)
     cpu_before, wall_before = time.process_time(), time.perf_counter()
-    for _ in range(MEASURED_REQUESTS):
-        wsgi_get(application, path, token)
+    for _ in range(measured):
+        call()
     cpu, wall = time.process_time() - cpu_before, time.perf_counter() - wall_before
     database_after = backend_ticks(backend_pid)
 
     database_ms = None
     if database_before is not None and database_after is not None:
-        database_ms = (database_after - database_before) / CLOCK_TICKS * 1000 / MEASURED_REQUESTS
+        database_ms = (database_after - database_before) / CLOCK_TICKS * 1000 / measured
     if profile:
 
         def requests() -> None:
-            for _ in range(MEASURED_REQUESTS):
-                wsgi_get(application, path, token)
+            for _ in range(measured):
+                call()
 
         profiler = cProfile.Profile(time.process_time)
         profiler.runcall(requests)
-        print(f"\n{path}: where the app's CPU goes ({MEASURED_REQUESTS} requests, profiled)")
+        print(f"\n{label}: where the app's CPU goes ({measured} requests, profiled)")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     return {
-        "path": path,
-        "app_cpu_ms": round(cpu * 1000 / MEASURED_REQUESTS, 3),
+        "app_cpu_ms": round(cpu * 1000 / measured, 3),
         "postgresql_cpu_ms": None if database_ms is None else round(database_ms, 3),
-        "wall_ms": round(wall * 1000 / MEASURED_REQUESTS, 3),
+        "wall_ms": round(wall * 1000 / measured, 3),
         "sql_statements": counter.count,
     }
+
+
+def cost_of(path: str, token: str | None, *, profile: bool) -> dict[str, Any]:
+    from pasar.wsgi import application
+
+    def get() -> None:
+        expect(*wsgi_request(application, "GET", path, token=token), 200, path)
+
+    return {"path": path, **cost_of_calls(get, path, profile=profile)}
 
 
 def main(argv: list[str]) -> int:

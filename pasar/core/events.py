@@ -2,23 +2,28 @@
 
 `publish()` writes an OutboxEvent row beside the change, so the event exists if and only if
 the change committed. The relay (`relay_pending()`, run by the Celery task
-`pasar.core.tasks.relay_outbox` and `manage.py relay_events`) hands each event to every
-handler subscribed to its topic, once per handler: an EventDelivery row, unique per event and
-handler, is written in the same savepoint as the handler's own work. docs/events.md explains
-how a context publishes and subscribes.
+`pasar.core.tasks.relay_outbox`, `manage.py relay_events` and, where no worker runs, a thread of
+the publishing process) hands each event to every handler subscribed to its topic, once per
+handler: an EventDelivery row, unique per event and handler, is written in the same savepoint
+as the handler's own work. docs/events.md explains how a context publishes and subscribes.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from django.db import IntegrityError, connection, models, transaction
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
@@ -34,6 +39,12 @@ ALL_TOPICS = "*"
 MAX_ATTEMPTS = 10
 RETRY_BASE_DELAY = timedelta(seconds=10)
 RETRY_MAX_DELAY = timedelta(hours=1)
+# How often the in-process relay looks for due retries between commits: beat's schedule.
+BACKGROUND_RELAY_INTERVAL_S = 5.0
+# How long it lets commits gather after a wake, so that a burst of them shares one pass.
+BACKGROUND_RELAY_GATHER_S = 0.1
+# How long a process that is exiting waits for its in-process relay to finish.
+BACKGROUND_RELAY_EXIT_WAIT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,13 +71,18 @@ def publish(
             "publish() must run inside the transaction that makes the change it announces."
         )
     company_id = current_company_id() if company is None else _pk(company)
-    with record_scope(company_id, reason="publish a platform event"):
-        event = OutboxEvent.objects.create(
-            company_id=company_id, topic=topic, payload=json_safe(payload)
-        )
+    event = OutboxEvent(company_id=company_id, topic=topic, payload=json_safe(payload))
+    if company_id is not None and company_id == current_company_id():
+        # Already in the company's context (a service's transaction): a plain insert. The
+        # savepoint that record_scope adds would cost two round trips, perhaps while the
+        # caller holds row locks.
+        event.save(force_insert=True)
+    else:
+        with record_scope(company_id, reason="publish a platform event"):
+            event.save(force_insert=True)
     # Deliver soon after the commit rather than at the next scheduled relay: with a worker
-    # this queues a relay task, in the embedded default (no Redis) it relays right here.
-    # A failure is only logged: the scheduled relay picks the event up anyway.
+    # this queues a relay task; without one, a thread of this process relays (see
+    # relays_in_background()). A failure is only logged: the next relay picks the event up.
     transaction.on_commit(_relay_soon, robust=True)
     return event
 
@@ -120,7 +136,12 @@ def relay_pending(limit: int = 100) -> int:
             .order_by("id")
             .select_for_update(skip_locked=True)[:limit]
         )
-        for event in events:
+        heard = [event for event in events if subscriptions_for(event.topic)]
+        if len(heard) < len(events):
+            # The rest have no handler to run: relayed as they are, in one statement.
+            unheard = {event.pk for event in events} - {event.pk for event in heard}
+            completed += OutboxEvent.objects.filter(pk__in=unheard).update(relayed_at=now)
+        for event in heard:
             completed += _relay(event)
     if events:
         logger.info("outbox.relayed", events=len(events), completed=completed)
@@ -192,10 +213,130 @@ def _deliver(event: OutboxEvent, subscription: Subscription) -> Exception | None
     return None
 
 
+def relays_in_background() -> bool:
+    """Whether commits hand their relay to a thread of this process rather than a task.
+
+    True where no broker carries tasks to a worker (no REDIS_URL: `make demo`, `make bench`),
+    so that a request does not run the relay itself before it answers. Tests (PASAR_ENV=test)
+    keep the eager task, run inline: they see its effects as soon as the commit is done.
+    """
+    return not settings.REDIS_URL and settings.PASAR_ENV != "test"
+
+
+class BackgroundRelay:
+    """One daemon thread per process that relays the outbox when woken, and every
+    BACKGROUND_RELAY_INTERVAL_S seconds once started (as beat would: due retries go out).
+
+    Commits made close together share one pass instead of each paying for its own. The thread
+    starts on the first wake; a process that exits waits up to BACKGROUND_RELAY_EXIT_WAIT_S
+    for the pass in hand, and anything left stays pending for the next relay, as a relay
+    that fails leaves it.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._woken = False
+        self._relaying = False
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        with self._condition:
+            self._woken = True
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="pasar-outbox-relay", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Block until no wake is outstanding and no pass runs; False if `timeout` ran out."""
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: not self._woken and not self._relaying, timeout=timeout
+            )
+
+    def stop(self, timeout: float) -> bool:
+        """Finish the pass in hand and end the thread; False if it is still running."""
+        with self._condition:
+            self._stopping = True
+            self._condition.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+    def _run(self) -> None:
+        try:
+            while self._next_pass():
+                try:
+                    self._relay_all()
+                except Exception:  # the thread outlives a failed pass: the next one retries
+                    logger.exception("outbox.background_relay_failed")
+                finally:
+                    with self._condition:
+                        self._relaying = False
+                        self._condition.notify_all()
+        finally:
+            connection.close()
+
+    def _next_pass(self) -> bool:
+        """Wait for a wake or the interval; False when the thread is to stop."""
+        with self._condition:
+            woken = self._condition.wait_for(
+                lambda: self._woken or self._stopping, timeout=BACKGROUND_RELAY_INTERVAL_S
+            )
+        if woken and not self._stopping:
+            time.sleep(BACKGROUND_RELAY_GATHER_S)
+        with self._condition:
+            if self._stopping:
+                self._woken = False
+                return False
+            self._woken = False
+            self._relaying = True
+            return True
+
+    @staticmethod
+    def _relay_all(limit: int = 100) -> None:
+        # Like a request, the thread drops a connection that broke or outlived CONN_MAX_AGE.
+        close_old_connections()
+        try:
+            while relay_pending(limit=limit) == limit:
+                pass
+        finally:
+            close_old_connections()
+
+
+background_relay = BackgroundRelay()
+
+
+def _forget_background_relay() -> None:
+    # A forked child (a gunicorn worker) has no copy of the parent's thread: it starts its own.
+    global background_relay
+    background_relay = BackgroundRelay()
+
+
+def _finish_background_relay() -> None:
+    if background_relay.started:
+        background_relay.wait_until_idle(BACKGROUND_RELAY_EXIT_WAIT_S)
+
+
+os.register_at_fork(after_in_child=_forget_background_relay)
+atexit.register(_finish_background_relay)
+
+
 def _relay_soon() -> None:
+    if relays_in_background():
+        background_relay.wake()
+        return
     from pasar.core.tasks import relay_outbox  # the task module imports this one
 
-    relay_outbox.delay()
+    relay_outbox.delay()  # a worker's queue; inline where tasks run eagerly (tests)
 
 
 def _pk(company: models.Model | int) -> int:

@@ -110,10 +110,15 @@ def _acting_for(request: Request) -> Company:
     return cast(Company, request.company)  # type: ignore[attr-defined]
 
 
-def _answer(request: Request, reservation: Reservation, code: int = status.HTTP_200_OK) -> Response:
+def _reservation_data(reservation: Reservation) -> Any:
+    """The reservation as the API shows it; its allocations should be prefetched."""
+    return ReservationOutput(reservation, context={"now": timezone.now()}).data
+
+
+def _answer(request: Request, reservation: Reservation) -> Response:
+    """The reservation as it now stands, read again with its allocations."""
     fresh = selectors.reservation_get(company=_acting_for(request), public_id=reservation.public_id)
-    output = ReservationOutput(fresh, context={"now": timezone.now()})
-    return Response(output.data, status=code)
+    return Response(_reservation_data(fresh))
 
 
 def _open_channel(kind: str) -> Channel:
@@ -150,7 +155,9 @@ class ReservationListView(APIView):
             ttl=timedelta(seconds=data["ttl_seconds"]),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        return _answer(request, reservation, status.HTTP_201_CREATED)
+        # stock_reserve hands back the reservation with its allocations: answering reads
+        # nothing more while the request's transaction still holds the level locks.
+        return Response(_reservation_data(reservation), status=status.HTTP_201_CREATED)
 
 
 class ReservationDetailView(APIView):
@@ -159,7 +166,9 @@ class ReservationDetailView(APIView):
     @extend_schema(responses={200: ReservationOutput}, summary="One reservation")
     def get(self, request: Request, public_id: str) -> Response:
         company = _acting_for(request)
-        return _answer(request, selectors.reservation_get(company=company, public_id=public_id))
+        return Response(
+            _reservation_data(selectors.reservation_get(company=company, public_id=public_id))
+        )
 
 
 class ReservationStepView(APIView):

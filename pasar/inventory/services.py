@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -16,8 +17,8 @@ from fractions import Fraction
 from typing import Any
 
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from pasar.catalog.models import ProductStatus, Variant, VariantStatus
@@ -25,7 +26,13 @@ from pasar.core import audit
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
 from pasar.core.models import OutboxEvent
-from pasar.core.tenant import current_user_id, system_access, tenant_context
+from pasar.core.tenant import (
+    bypass_active,
+    current_company_id,
+    current_user_id,
+    system_access,
+    tenant_context,
+)
 from pasar.inventory.models import (
     AllocationState,
     Channel,
@@ -319,32 +326,58 @@ def _levels_for(company: Company, pairs: Iterable[tuple[Variant, Location]]) -> 
     return ids
 
 
-def _reclaim_expired(levels: dict[int, StockLevel], *, now: datetime) -> None:
+# Finds and releases expired holds in one round trip while the level locks are held: the ORM
+# has no UPDATE ... RETURNING. The company's tenant context (RLS) applies as to any query.
+RECLAIM_EXPIRED_SQL = """
+UPDATE inventory_reservationallocation AS allocation
+SET state = %s
+FROM inventory_reservation AS reservation
+WHERE allocation.company_id = %s
+  AND allocation.level_id = ANY(%s)
+  AND allocation.state = %s
+  AND reservation.id = allocation.reservation_id
+  AND reservation.status = %s
+  AND reservation.expires_at <= %s
+RETURNING allocation.level_id, allocation.quantity
+"""
+
+
+def _reclaim_expired(levels: Mapping[int, StockLevel], *, now: datetime) -> None:
     """Free the units that expired pending reservations still hold on these locked levels.
 
     This is how an expiry takes effect before any sweep: every step that takes units away
     first gives back what expired holds occupy on the rows it has locked.
     """
-    expired = ReservationAllocation.objects.filter(
-        level_id__in=levels,
-        state=AllocationState.OPEN,
-        reservation__status=ReservationStatus.PENDING,
-        reservation__expires_at__lte=now,
-    )
-    reclaimed = list(expired.values_list("pk", "level_id", "quantity"))
-    for _, level_id, quantity in reclaimed:
-        levels[level_id].reserved -= quantity
-    if reclaimed:
-        ReservationAllocation.objects.filter(pk__in=[pk for pk, _, _ in reclaimed]).update(
-            state=AllocationState.RELEASED
+    if not levels:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            RECLAIM_EXPIRED_SQL,
+            [
+                AllocationState.RELEASED.value,
+                next(iter(levels.values())).company_id,
+                list(levels),
+                AllocationState.OPEN.value,
+                ReservationStatus.PENDING.value,
+                now,
+            ],
         )
+        for level_id, quantity in cursor.fetchall():
+            levels[level_id].reserved -= quantity
 
 
 def _save_levels(levels: Iterable[StockLevel], now: datetime) -> None:
     levels = list(levels)
     for level in levels:
         level.updated_at = now
-    StockLevel.objects.bulk_update(levels, ["on_hand", "reserved", "updated_at"])
+    if len(levels) == 1:
+        # The usual case, and a simpler statement than bulk_update's CASE per column.
+        (level,) = levels
+        StockLevel.objects.filter(pk=level.pk).update(
+            on_hand=level.on_hand, reserved=level.reserved, updated_at=now
+        )
+    elif levels:
+        StockLevel.objects.bulk_update(levels, ["on_hand", "reserved", "updated_at"])
 
 
 def _average_costs(variant_ids: Iterable[int]) -> dict[int, Decimal]:
@@ -783,14 +816,21 @@ def _requested_quantities(lines: Sequence[ReserveLine]) -> dict[str, int]:
 
 def _reservation_quantities(reservation: Reservation) -> dict[str, int]:
     quantities: dict[str, int] = {}
-    for sku, quantity in reservation.allocations.values_list("level__variant__sku", "quantity"):
-        quantities[sku] = quantities.get(sku, 0) + quantity
+    for allocation in reservation.allocations.all():
+        sku = allocation.level.variant.sku
+        quantities[sku] = quantities.get(sku, 0) + allocation.quantity
     return quantities
 
 
 def _replay(key: str, *, channel: Channel, requested: dict[str, int]) -> Reservation | None:
-    """The reservation made earlier under this idempotency key, if the request is the same."""
-    earlier = Reservation.objects.filter(idempotency_key=key).first()
+    """The reservation made earlier under this idempotency key, if the request is the same;
+    with its allocations at hand, as stock_reserve returns a new one."""
+    earlier = (
+        Reservation.objects.filter(idempotency_key=key)
+        .select_related("channel")
+        .prefetch_related("allocations__level__location", "allocations__level__variant")
+        .first()
+    )
     if earlier is None:
         return None
     if earlier.channel_id != channel.pk or _reservation_quantities(earlier) != requested:
@@ -843,7 +883,7 @@ def stock_reserve(
             f"The {channel} channel is closed.", code="channel_closed", status=409
         )
     try:
-        with tenant_context(company, user=current_user_id()):
+        with _acting_for(company):
             if key and (earlier := _replay(key, channel=channel, requested=requested)):
                 return earlier
             return _reserve(company, channel, requested, ttl, key, clock())
@@ -851,11 +891,23 @@ def stock_reserve(
         # Another request with the same key committed while this one waited for the rows.
         if not key:
             raise
-        with tenant_context(company, user=current_user_id()):
+        with _acting_for(company):
             earlier = _replay(key, channel=channel, requested=requested)
         if earlier is None:
             raise
         return earlier
+
+
+def _acting_for(company: Company) -> AbstractContextManager[None]:
+    """A transaction in the company's tenant context.
+
+    Inside a transaction that already acts for this company (an API request: the tenant
+    middleware has set it), a savepoint is enough; entering the same context again would cost
+    two more round trips, one of them while the level locks are held.
+    """
+    if connection.in_atomic_block and current_company_id() == company.pk and not bypass_active():
+        return transaction.atomic()
+    return tenant_context(company, user=current_user_id())
 
 
 def _reserve(
@@ -866,36 +918,20 @@ def _reserve(
     key: str,
     now: datetime,
 ) -> Reservation:
-    variants = {
-        variant.sku: variant
-        for variant in Variant.objects.filter(sku__in=requested).select_related("product")
-    }
-    unknown = sorted(set(requested) - set(variants))
-    if unknown:
-        raise UnknownSku(
-            "No product has the SKU " + ", ".join(unknown) + ".",
-            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
-        )
-    _refuse_unsellable(variants)
+    # Everything that does not depend on the levels' numbers is read before their locks are
+    # taken: from the locks to the commit, buyers of the same SKU go one at a time.
+    variants, buffers = _variants_for_sale(channel, requested)
     variant_ids = [variant.pk for variant in variants.values()]
-    levels = _lock_levels(variant_id__in=variant_ids)
+    levels = _lock_reservable_levels(variant_ids)
+    reserved_when_locked = {level.pk: level.reserved for level in levels.values()}
     _reclaim_expired(levels, now=now)
-    buffers = dict(
-        ChannelBuffer.objects.filter(channel=channel, variant_id__in=variant_ids).values_list(
-            "variant_id", "units"
-        )
-    )
 
     plan: list[tuple[StockLevel, int]] = []
     shortages = []
     for sku, quantity in sorted(requested.items()):
         variant = variants[sku]
         candidates = sorted(
-            (
-                level
-                for level in levels.values()
-                if level.variant_id == variant.pk and level.location.is_active
-            ),
+            (level for level in levels.values() if level.variant_id == variant.pk),
             key=lambda level: (level.location.allocation_priority, level.location.name, level.pk),
         )
         held_back = buffers.get(variant.pk, channel.buffer_units)
@@ -907,6 +943,7 @@ def _reserve(
         for level in candidates:
             take = min(level.available, remaining)
             if take > 0:
+                level.variant = variant
                 plan.append((level, take))
                 remaining -= take
             if remaining == 0:
@@ -922,24 +959,19 @@ def _reserve(
             details=shortages,
         )
 
-    reservation = Reservation.objects.create(
-        company=company,
-        channel=channel,
-        idempotency_key=key,
-        expires_at=now + ttl,
-        created_at=now,
-    )
-    ReservationAllocation.objects.bulk_create(
-        [
-            ReservationAllocation(
-                company=company, reservation=reservation, level=level, quantity=quantity
-            )
-            for level, quantity in plan
-        ]
-    )
     for level, quantity in plan:
         level.reserved += quantity
-    _save_levels(levels.values(), now)
+    reservation = _write_reservation(
+        company=company,
+        channel=channel,
+        key=key,
+        expires_at=now + ttl,
+        now=now,
+        plan=plan,
+        changed=[
+            level for level in levels.values() if level.reserved != reserved_when_locked[level.pk]
+        ],
+    )
     publish(
         "inventory.reservation.created",
         {**_reservation_payload(reservation), "lines": requested},
@@ -947,7 +979,162 @@ def _reserve(
     return reservation
 
 
-def _refuse_unsellable(variants: dict[str, Variant]) -> None:
+# The reservation, its allocations and the levels' new `reserved` in one round trip: this runs
+# while the level locks are held, the part of a flash sale that serves one buyer at a time,
+# where the ORM would send three statements. Row-level security applies as to any query.
+WRITE_RESERVATION_SQL = """
+WITH reservation AS (
+    INSERT INTO inventory_reservation
+        (public_id, company_id, channel_id, status, idempotency_key, expires_at, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    RETURNING id
+), allocation AS (
+    INSERT INTO inventory_reservationallocation
+        (company_id, reservation_id, level_id, quantity, state)
+    SELECT %s, reservation.id, taken.level_id, taken.quantity, %s
+    FROM reservation, unnest(%s::bigint[], %s::integer[]) AS taken (level_id, quantity)
+    RETURNING id, level_id
+), saved AS (
+    UPDATE inventory_stocklevel AS level
+    SET reserved = changed.reserved, updated_at = %s
+    FROM unnest(%s::bigint[], %s::integer[]) AS changed (level_id, reserved)
+    WHERE level.id = changed.level_id
+)
+SELECT reservation.id, allocation.id, allocation.level_id FROM reservation, allocation
+"""
+RESERVATION_COLUMNS = (
+    "id",
+    "company_id",
+    "public_id",
+    "channel_id",
+    "status",
+    "idempotency_key",
+    "expires_at",
+    "created_at",
+    "committed_at",
+    "fulfilled_at",
+    "released_at",
+)
+ALLOCATION_COLUMNS = ("id", "company_id", "reservation_id", "level_id", "quantity", "state")
+
+
+def _write_reservation(
+    *,
+    company: Company,
+    channel: Channel,
+    key: str,
+    expires_at: datetime,
+    now: datetime,
+    plan: Sequence[tuple[StockLevel, int]],
+    changed: Sequence[StockLevel],
+) -> Reservation:
+    """Write a pending reservation drawing `plan` (level, units) and save the `changed` levels'
+    reserved units; returns it holding its allocations, as prefetch_related would leave them,
+    so the API answers without reading them back while the locks are held."""
+    public_id = uuid.uuid4()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            WRITE_RESERVATION_SQL,
+            [
+                public_id,
+                company.pk,
+                channel.pk,
+                ReservationStatus.PENDING.value,
+                key,
+                expires_at,
+                now,
+                company.pk,
+                AllocationState.OPEN.value,
+                [level.pk for level, _ in plan],
+                [quantity for _, quantity in plan],
+                now,
+                [level.pk for level in changed],
+                [level.reserved for level in changed],
+            ],
+        )
+        rows = cursor.fetchall()
+    reservation_id = rows[0][0]
+    allocation_ids = {level_id: pk for _, pk, level_id in rows}
+    reservation = Reservation.from_db(
+        connection.alias,
+        RESERVATION_COLUMNS,
+        (
+            reservation_id,
+            company.pk,
+            public_id,
+            channel.pk,
+            ReservationStatus.PENDING.value,
+            key,
+            expires_at,
+            now,
+            None,
+            None,
+            None,
+        ),
+    )
+    reservation.channel = channel
+    allocations = []
+    for level, quantity in plan:
+        allocation = ReservationAllocation.from_db(
+            connection.alias,
+            ALLOCATION_COLUMNS,
+            (
+                allocation_ids[level.pk],
+                company.pk,
+                reservation_id,
+                level.pk,
+                quantity,
+                AllocationState.OPEN.value,
+            ),
+        )
+        allocation.level = level
+        allocations.append(allocation)
+    prefetched = ReservationAllocation.objects.filter(reservation=reservation)
+    prefetched._result_cache = allocations
+    reservation._prefetched_objects_cache = {"allocations": prefetched}  # type: ignore[attr-defined]
+    return reservation
+
+
+def _variants_for_sale(
+    channel: Channel, requested: Mapping[str, int]
+) -> tuple[dict[str, Variant], dict[int, int]]:
+    """The requested variants by SKU (with their products' status) and the units the channel
+    holds back from each, by variant id, where it has a buffer of its own: one query. Refuses
+    unknown SKUs and what is not for sale."""
+    buffer = ChannelBuffer.objects.filter(channel=channel, variant=OuterRef("pk")).values("units")
+    found = list(
+        Variant.objects.filter(sku__in=requested)
+        .select_related("product")
+        .only("sku", "status", "product__status")
+        .annotate(held_back=Subquery(buffer[:1]))
+    )
+    variants: dict[str, Variant] = {variant.sku: variant for variant in found}
+    buffers: dict[int, int] = {
+        variant.pk: variant.held_back for variant in found if variant.held_back is not None
+    }
+    unknown = sorted(set(requested) - set(variants))
+    if unknown:
+        raise UnknownSku(
+            "No product has the SKU " + ", ".join(unknown) + ".",
+            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
+        )
+    _refuse_unsellable(variants)
+    return variants, buffers
+
+
+def _lock_reservable_levels(variant_ids: Iterable[int]) -> dict[int, StockLevel]:
+    """Lock the variants' levels at active locations in id order (as _lock_levels does), with
+    the location that orders the allocation and nothing else."""
+    levels = (
+        StockLevel.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .filter(variant_id__in=set(variant_ids), location__is_active=True)
+        .order_by("id")
+    )
+    return {level.pk: level for level in levels}
+
+
+def _refuse_unsellable(variants: Mapping[str, Variant]) -> None:
     """Only active variants of active products may be promised to a buyer."""
     unsellable = sorted(
         sku

@@ -121,7 +121,19 @@ def test_same_idempotency_key_returns_the_same_reservation(stocked: Shop, owner_
         RESERVATIONS, body(stocked, quantity=1), format="json", HTTP_IDEMPOTENCY_KEY="cart-9"
     )
     assert first.json()["data"]["id"] == again.json()["data"]["id"]
+    assert again.json()["data"] == first.json()["data"]
     assert reservation_count(stocked) == 1
+
+
+def test_the_answer_shows_the_reservation_as_reading_it_back_does(
+    stocked: Shop, owner_client
+) -> None:
+    """The 201 is built from what the reservation just wrote, without reading it back."""
+    created = owner_client.post(RESERVATIONS, body(stocked, quantity=3), format="json")
+    assert created.status_code == 201, created.content
+
+    read_back = owner_client.get(f"{RESERVATIONS}/{created.json()['data']['id']}")
+    assert read_back.json()["data"] == created.json()["data"]
 
 
 def test_commit_fulfil_and_release_over_http(

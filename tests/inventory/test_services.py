@@ -11,9 +11,12 @@ from django.test import override_settings
 from pasar.core.errors import Conflict, NotFound
 from pasar.core.models import OutboxEvent
 from pasar.core.tenant import tenant_context
+from pasar.inventory import services
 from pasar.inventory.models import (
     AllocationState,
     MovementKind,
+    Reservation,
+    ReservationAllocation,
     ReservationStatus,
     StockLevel,
     StockMovement,
@@ -465,6 +468,17 @@ def test_a_shipped_reservation_cannot_be_released(shop: Shop) -> None:
     stock_fulfil(company=shop.company, reservation=reservation)
     with pytest.raises(ReservationClosed):
         stock_release(company=shop.company, reservation=reservation)
+
+
+def test_the_one_statement_reservation_write_names_every_column() -> None:
+    """stock_reserve writes a reservation and its allocations in one SQL statement and builds
+    them from its values in the models' column order; a column added to either model must be
+    added there too."""
+    for model, columns in (
+        (Reservation, services.RESERVATION_COLUMNS),
+        (ReservationAllocation, services.ALLOCATION_COLUMNS),
+    ):
+        assert columns == tuple(field.attname for field in model._meta.concrete_fields)
 
 
 def test_expired_reservation_stops_counting_before_any_sweep(

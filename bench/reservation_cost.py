@@ -1,0 +1,123 @@
+"""What one stock reservation costs inside the app, measured without HTTP or other load.
+
+Calls the WSGI application directly, as a gunicorn worker would, with the flash sale's
+request (`POST /api/v1/inventory/reservations`, one unit, a JWT) and reports per request: the
+app's CPU milliseconds, the PostgreSQL backend's CPU milliseconds, the wall milliseconds and
+the SQL statements sent, counting both the request's own and what runs after it in the same
+thread (the commit-time outbox relay, when it runs inline). `bench/flash_sale.py` records
+these beside the flash sale; on its own, against a migrated database with the benchmark's
+shop (`bench/prepare.py`):
+
+    python -m bench.reservation_cost <token file> [--profile]
+
+`--profile` also prints where the app's CPU goes (cProfile, by cumulative time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import django
+
+from bench.request_cost import cost_of_calls, expect, wsgi_request
+
+WARMUP_REQUESTS = 30
+MEASURED_REQUESTS = 300
+PATH = "/api/v1/inventory/reservations"
+COST_LOCATION = "Cost Probe Warehouse"
+
+
+def reservation_body(sku: str) -> bytes:
+    return json.dumps(
+        {"channel": "web", "ttl_seconds": 600, "lines": [{"sku": sku, "quantity": 1}]}
+    ).encode()
+
+
+def cost_of_reserving(sku: str, token: str, *, profile: bool = False) -> dict[str, Any]:
+    """Reserve one unit of `sku` again and again; it needs WARMUP + MEASURED units (twice
+    that with `profile`) at active locations."""
+    from pasar.wsgi import application
+
+    body = reservation_body(sku)
+
+    def reserve() -> None:
+        answer = wsgi_request(application, "POST", PATH, body=body, token=token)
+        expect(*answer, 201, PATH)
+
+    cost = cost_of_calls(
+        reserve, PATH, profile=profile, warmup=WARMUP_REQUESTS, measured=MEASURED_REQUESTS
+    )
+    return {"path": PATH, "method": "POST", **cost}
+
+
+def units_needed(*, profile: bool) -> int:
+    return (WARMUP_REQUESTS + 1 + MEASURED_REQUESTS * (2 if profile else 1)) * 2
+
+
+def probe_sku(*, profile: bool) -> str:
+    """A fresh sellable SKU of the benchmark's shop with enough units at one location."""
+    from bench.prepare import SHOP_SLUG
+    from pasar.catalog.models import ProductStatus, Variant
+    from pasar.catalog.services import product_create
+    from pasar.core.tenant import tenant_context
+    from pasar.inventory.models import Channel, ChannelKind, Location, LocationKind
+    from pasar.inventory.services import channel_create, location_create, stock_receive
+    from pasar.tenancy.models import Company
+
+    company = Company.objects.get(shop_slug=SHOP_SLUG)
+    with tenant_context(company):
+        location = Location.objects.filter(name=COST_LOCATION).first()
+        has_web = Channel.objects.filter(kind=ChannelKind.WEB).exists()
+    if location is None:
+        location = location_create(company=company, name=COST_LOCATION, kind=LocationKind.WAREHOUSE)
+    if not has_web:
+        channel_create(company=company, kind=ChannelKind.WEB)
+    sku = f"COST-{uuid.uuid4().hex[:8].upper()}"
+    product_create(
+        company=company,
+        name=f"Cost Probe {sku}",
+        status=ProductStatus.ACTIVE,
+        variants=[{"sku": sku, "price": "9.90", "cost": "3.0000"}],
+    )
+    with tenant_context(company):
+        variant = Variant.objects.get(sku=sku)
+    stock_receive(
+        company=company,
+        variant=variant,
+        location=location,
+        quantity=units_needed(profile=profile),
+        unit_cost=Decimal("3.0000"),
+        source_type="bench",
+    )
+    return sku
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("token_file", type=Path)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasar.settings")
+    django.setup()
+    token = args.token_file.read_text().strip()
+    cost = cost_of_reserving(probe_sku(profile=args.profile), token, profile=args.profile)
+    database = cost["postgresql_cpu_ms"]
+    print(f"\n{'endpoint':<34} {'app CPU ms':>10} {'db CPU ms':>9} {'wall ms':>8} {'SQL':>4}")
+    print(
+        f"{'POST ' + PATH:<34} {cost['app_cpu_ms']:>10.3f} "
+        f"{'-' if database is None else f'{database:.3f}':>9} {cost['wall_ms']:>8.3f} "
+        f"{cost['sql_statements']:>4}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
