@@ -139,21 +139,22 @@ class Model:
             left = self.captures[intent] - self.refunded_by_capture.get(intent, Decimal(0))
             take = min(left, owed)
             if take > 0:
-                assert self.refund(take) is None
+                assert self.refund(take, intent) is None
                 owed -= take
         return None
 
-    def refund(self, amount: Decimal) -> str | None:
-        """None when the refund goes through; otherwise the code it is refused with."""
+    def refund(self, amount: Decimal, intent: str | None = None) -> str | None:
+        """None when the refund goes through; otherwise the code it is refused with. Without
+        `intent`, the first capture with enough left is refunded, as the service does."""
         if self.captured == 0:
             return "refund_not_allowed"
         if amount > self.captured - self.refunded:
             return "refund_exceeds_balance"
-        capture = next(
+        capture = intent or next(
             (
-                intent
-                for intent, taken in self.captures.items()
-                if taken - self.refunded_by_capture.get(intent, Decimal(0)) >= amount
+                candidate
+                for candidate, taken in self.captures.items()
+                if taken - self.refunded_by_capture.get(candidate, Decimal(0)) >= amount
             ),
             None,
         )

@@ -753,3 +753,30 @@ def test_another_shops_signature_does_not_verify_here(
 
     assert post(client, company, body, headers).status_code == 400
     assert reloaded(theirs).status == PaymentStatus.PENDING
+
+
+def test_refunding_a_review_gives_back_every_capture(
+    company: Company,
+    sandbox: GatewayAccount,
+    make_payment: Callable[..., Payment],
+    to_app: dict[str, httpx.Client],
+) -> None:
+    payment = make_payment("18.00")
+    attempts = [start_at_sandbox(payment), start_at_sandbox(payment)]
+    services.payment_cancel(payment=payment, actor=None)
+    # Both charges are paid after the cancellation: kept for review, then all given back.
+    for attempt in attempts:
+        services.sandbox_charge_settle(
+            company=company,
+            provider_reference=attempt.provider_reference,
+            outcome="paid",
+            http=to_app,
+        )
+
+    refund = services.payment_review_refund(payment=payment, actor=None)
+
+    payment = reloaded(payment)
+    assert refund.amount == Decimal("18.00")
+    assert payment.captured_amount == Decimal("36.00")
+    assert payment.refunded_amount == Decimal("36.00")
+    assert payment.status == PaymentStatus.REFUNDED
