@@ -75,6 +75,12 @@ def _apply(state: TenantState) -> None:
 def _entered(state: TenantState) -> Iterator[None]:
     previous = _state.get()
     nested = connection.in_atomic_block
+    if nested and previous == state:
+        # Already acting so in this transaction (a service called from a request): the
+        # settings are in place, only the savepoint is needed.
+        with transaction.atomic():
+            yield
+        return
     with transaction.atomic():
         _apply(state)
         token = _state.set(state)
