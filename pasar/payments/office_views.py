@@ -16,8 +16,6 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,11 +28,9 @@ from pasar.payments.forms import GatewayAccountForm, PaymentLinkForm, RefundForm
 from pasar.payments.gateways.registry import gateway_class
 from pasar.payments.models import (
     OPEN_STATUSES,
-    Capture,
     GatewayAccount,
     GatewayChoice,
     Payment,
-    PaymentAttempt,
     PaymentStatus,
     Refund,
     RefundStatus,
@@ -98,18 +94,6 @@ def _detail_url(payment: Payment) -> str:
 # -- payments ---------------------------------------------------------------------------------
 
 
-def _with_gateway(payments: QuerySet[Payment]) -> QuerySet[Payment]:
-    """Marks each payment with the gateway that took it, else the one tried last
-    (`gateway_name`; None when no gateway was tried yet)."""
-    captured_by = Capture.objects.filter(payment=OuterRef("pk")).order_by("id").values("gateway")
-    tried_last = (
-        PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-id").values("gateway")
-    )
-    return payments.annotate(
-        gateway_name=Coalesce(Subquery(captured_by[:1]), Subquery(tried_last[:1]))
-    )
-
-
 @require_GET
 @company_required("payment.view")
 def payment_list(request: HttpRequest) -> HttpResponse:
@@ -119,7 +103,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         status = ""
     query = request.GET.get("q", "").strip()
     review = request.GET.get("review") == "1"
-    payments = _with_gateway(selectors.payments(status=status, query=query, review=review))
+    payments = selectors.payments(status=status, query=query, review=review, with_gateway=True)
     page = Paginator(payments, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,

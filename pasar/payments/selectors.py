@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from pasar.payments.models import (
+    Capture,
     GatewayAccount,
     Payment,
+    PaymentAttempt,
     PaymentStatus,
     SandboxCharge,
     WebhookLog,
@@ -25,9 +28,24 @@ def company_by_public_id(public_id: str | uuid.UUID) -> Company | None:
     return Company.objects.filter(public_id=key).first()
 
 
-def payments(*, status: str = "", query: str = "", review: bool = False) -> QuerySet[Payment]:
-    """The company's payments, newest first; `query` matches the reference or description."""
+def payments(
+    *, status: str = "", query: str = "", review: bool = False, with_gateway: bool = False
+) -> QuerySet[Payment]:
+    """The company's payments, newest first; `query` matches the reference or description.
+
+    `with_gateway` marks each with `gateway_name`: the gateway that took the money, else the
+    one tried last (None before any try), in the same query.
+    """
     found = Payment.objects.all()
+    if with_gateway:
+        captured_by = Capture.objects.filter(payment=OuterRef("pk")).order_by("id")
+        tried_last = PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-id")
+        found = found.annotate(
+            gateway_name=Coalesce(
+                Subquery(captured_by.values("gateway")[:1]),
+                Subquery(tried_last.values("gateway")[:1]),
+            )
+        )
     if status in PaymentStatus.values:
         found = found.filter(status=status)
     if review:
