@@ -565,35 +565,17 @@ def webhook_receive(
     company = _webhook_company(company_public_id)
     if company is None or gateway not in GatewayName.__members__.values():
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
+    # Two transactions: verify (and log a refusal), then apply and log together.
     with tenant_context(company):
         account = GatewayAccount.objects.filter(gateway=gateway).first()
+        refused = _verify_webhook(account, gateway, body, headers, now, company_public_id)
+        if isinstance(refused, WebhookResult):
+            _log_webhook(company, gateway, now, body, headers, remote_addr, refused)
     if account is None:
-        _log_webhook(
-            company,
-            gateway,
-            now,
-            body,
-            headers,
-            remote_addr,
-            WebhookResult(404, WebhookOutcome.REJECTED, "This gateway is not set up."),
-        )
         raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
-
-    try:
-        with tenant_context(company):
-            event = _account_gateway(account).parse_webhook(body, headers, now=now)
-    except (WebhookRejected, UnreadableCredentials) as error:
-        result = WebhookResult(400, WebhookOutcome.REJECTED, f"{type(error).__name__}: {error}")
-        logger.warning(
-            "payments.webhook_rejected",
-            gateway=gateway,
-            company=company_public_id,
-            reason=type(error).__name__,
-            detail=str(error)[:200],
-            remote_addr=remote_addr,
-        )
-        _log_webhook(company, gateway, now, body, headers, remote_addr, result)
-        return result
+    if isinstance(refused, WebhookResult):
+        return refused
+    event = refused
 
     payment_pk: int | None = None
     with tenant_context(company):
@@ -606,8 +588,32 @@ def webhook_receive(
             result = WebhookResult(200, WebhookOutcome.DUPLICATE, "Already processed.")
         else:
             result, payment_pk = _apply_event(company, gateway, event, now)
-    _log_webhook(company, gateway, now, body, headers, remote_addr, result, event, payment_pk)
+        _log_webhook(company, gateway, now, body, headers, remote_addr, result, event, payment_pk)
     return result
+
+
+def _verify_webhook(
+    account: GatewayAccount | None,
+    gateway: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    now: datetime,
+    company_public_id: str,
+) -> WebhookEvent | WebhookResult:
+    """The verified event, or the refusal to log and answer."""
+    if account is None:
+        return WebhookResult(404, WebhookOutcome.REJECTED, "This gateway is not set up.")
+    try:
+        return _account_gateway(account).parse_webhook(body, headers, now=now)
+    except (WebhookRejected, UnreadableCredentials) as error:
+        logger.warning(
+            "payments.webhook_rejected",
+            gateway=gateway,
+            company=company_public_id,
+            reason=type(error).__name__,
+            detail=str(error)[:200],
+        )
+        return WebhookResult(400, WebhookOutcome.REJECTED, f"{type(error).__name__}: {error}")
 
 
 def _webhook_company(public_id: str) -> Company | None:
