@@ -17,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -43,7 +42,7 @@ from pasar.inventory.models import (
 )
 from pasar.inventory.services import MAX_RESERVATION_TTL
 from pasar.tenancy.models import Company, User
-from pasar.tenancy.permissions import RoleAllows
+from pasar.tenancy.permissions import ReadWriteActions, RoleAllows
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
@@ -204,13 +203,9 @@ class ReservationReleaseView(ReservationStepView):
 # changing needs stock.manage (locations: location.manage).
 
 
-class OperationsView(APIView):
+class OperationsView(ReadWriteActions, APIView):
     read_action = "stock.view"
     write_action = "stock.manage"
-
-    def get_permissions(self) -> list[BasePermission]:
-        safe = self.request.method in SAFE_METHODS
-        return [RoleAllows.to(self.read_action if safe else self.write_action)()]
 
 
 class OperationsListView(OperationsView, ListAPIView):

@@ -316,14 +316,15 @@ def _levels_for(company: Company, pairs: Iterable[tuple[Variant, Location]]) -> 
         ],
         ignore_conflicts=True,
     )
-    ids = []
-    for variant, location in pairs:
-        ids.append(
-            StockLevel.objects.filter(variant=variant, location=location)
-            .values_list("pk", flat=True)
-            .get()
-        )
-    return ids
+    # One query for all of them (a count sheet or receipt has many lines), in the pairs' order.
+    found = {
+        (variant_id, location_id): pk
+        for pk, variant_id, location_id in StockLevel.objects.filter(
+            variant_id__in={variant.pk for variant, _ in pairs},
+            location_id__in={location.pk for _, location in pairs},
+        ).values_list("pk", "variant_id", "location_id")
+    }
+    return [found[(variant.pk, location.pk)] for variant, location in pairs]
 
 
 # Finds and releases expired holds in one round trip while the level locks are held: the ORM

@@ -7,7 +7,10 @@ import uuid
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from pasar.payments.gateways.base import GatewayName, Method
+from pasar.payments.gateways.registry import gateway_class
 from pasar.payments.models import (
+    AttemptStatus,
     Capture,
     GatewayAccount,
     Payment,
@@ -63,10 +66,6 @@ def payment(public_id: str | uuid.UUID) -> Payment | None:
     return Payment.objects.filter(public_id=key).first()
 
 
-def payment_by_reference(reference: str) -> Payment | None:
-    return Payment.objects.filter(reference=reference.strip()).first()
-
-
 def payment_detail(payment: Payment) -> dict[str, object]:
     """Everything the payment's page shows, in one place."""
     return {
@@ -79,6 +78,38 @@ def payment_detail(payment: Payment) -> dict[str, object]:
 
 def gateway_accounts() -> list[GatewayAccount]:
     return list(GatewayAccount.objects.order_by("priority", "gateway"))
+
+
+def gateway_account(gateway: str) -> GatewayAccount | None:
+    return GatewayAccount.objects.filter(gateway=gateway).first()
+
+
+def current_attempt(payment: Payment) -> PaymentAttempt | None:
+    """The newest attempt a gateway accepted: what the shopper continues with."""
+    return payment.attempts.filter(status=AttemptStatus.CREATED).order_by("-id").first()
+
+
+def current_qr_payload(payment: Payment) -> str:
+    """The PayNow payload of the newest attempt that has one ("" when none has)."""
+    attempt = payment.attempts.exclude(paynow_payload="").order_by("-id").first()
+    return attempt.paynow_payload if attempt else ""
+
+
+def active_gateways() -> list[GatewayAccount]:
+    """The gateways a payment is tried at, in priority order. A shop that takes real money
+    (any live gateway) never falls back to the sandbox's pretend payments."""
+    accounts = list(GatewayAccount.objects.filter(is_active=True).order_by("priority", "gateway"))
+    if any(account.live for account in accounts):
+        accounts = [account for account in accounts if account.gateway != GatewayName.SANDBOX]
+    return accounts
+
+
+def methods_offered() -> list[Method]:
+    """The ways to pay that at least one of those gateways takes, in a fixed order."""
+    offered = {
+        method for account in active_gateways() for method in gateway_class(account.gateway).methods
+    }
+    return [method for method in Method if method in offered]
 
 
 def webhook_logs(*, gateway: str = "", outcome: str = "") -> QuerySet[WebhookLog]:
@@ -100,11 +131,3 @@ def webhook_log(public_id: str | uuid.UUID) -> WebhookLog | None:
 
 def sandbox_charge(provider_reference: str) -> SandboxCharge | None:
     return SandboxCharge.objects.filter(provider_reference=provider_reference).first()
-
-
-def latest_checkout(payment: Payment) -> str:
-    """The checkout page of the payment's newest attempt that a gateway accepted."""
-    attempt = (
-        payment.attempts.filter(status="created").exclude(checkout_url="").order_by("-id").first()
-    )
-    return attempt.checkout_url if attempt else ""

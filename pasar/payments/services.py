@@ -24,7 +24,7 @@ from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
 from pasar.core.tenant import current_user_id, system_access, tenant_context
-from pasar.payments import circuit
+from pasar.payments import circuit, selectors
 from pasar.payments.credentials import UnreadableCredentials, hint, seal, unseal
 from pasar.payments.gateways.base import (
     ChargeRequest,
@@ -41,11 +41,13 @@ from pasar.payments.gateways.base import (
     WebhookRejected,
 )
 from pasar.payments.gateways.registry import gateway_class
+from pasar.payments.gateways.sandbox import SandboxGateway
 from pasar.payments.models import (
     OPEN_STATUSES,
     AttemptStatus,
     Capture,
     GatewayAccount,
+    GatewayChoice,
     Payment,
     PaymentAttempt,
     PaymentStatus,
@@ -53,6 +55,7 @@ from pasar.payments.models import (
     Refund,
     RefundStatus,
     ReviewReason,
+    SandboxCharge,
     WebhookLog,
     WebhookOutcome,
 )
@@ -290,6 +293,12 @@ def gateway_account_save(
         cls = gateway_class(gateway)
     except KeyError as error:
         raise _field_error("gateway", "Choose Stripe, HitPay, 2C2P or Sandbox.") from error
+    unknown = sorted(set(credentials) - {field.name for field in cls.credential_fields})
+    if unknown:
+        raise InvalidPayment(
+            "Unknown credential fields: " + ", ".join(unknown) + ".",
+            details=[{"field": f"credentials.{name}", "code": "unknown_field"} for name in unknown],
+        )
     if live and gateway == GatewayName.SANDBOX:
         raise _field_error("live", "The sandbox moves no money: it has no live mode.")
     if not 0 <= int(priority) <= 1000:
@@ -402,12 +411,9 @@ def payment_start(
             )
         accounts = [
             account
-            for account in GatewayAccount.objects.filter(is_active=True)
+            for account in selectors.active_gateways()
             if wanted in gateway_class(account.gateway).methods
         ]
-        if any(account.live for account in accounts):
-            # A shop taking real money never falls back to the sandbox's pretend payments.
-            accounts = [a for a in accounts if a.gateway != GatewayName.SANDBOX]
     if not accounts:
         raise GatewaysUnavailable(
             f"No payment gateway that takes {wanted.value} is set up for this shop.",
@@ -562,8 +568,8 @@ def webhook_receive(
     then find it done.
     """
     now = clock()
-    company = _webhook_company(company_public_id)
-    if company is None or gateway not in GatewayName.__members__.values():
+    company = selectors.company_by_public_id(company_public_id)
+    if company is None or gateway not in GatewayChoice.values:
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
     # Two transactions: verify (and log a refusal), then apply and log together.
     with tenant_context(company):
@@ -614,14 +620,6 @@ def _verify_webhook(
             detail=str(error)[:200],
         )
         return WebhookResult(400, WebhookOutcome.REJECTED, f"{type(error).__name__}: {error}")
-
-
-def _webhook_company(public_id: str) -> Company | None:
-    try:
-        uuid.UUID(str(public_id))
-    except ValueError:
-        return None
-    return Company.objects.filter(public_id=public_id).first()
 
 
 def _log_webhook(
@@ -1147,9 +1145,6 @@ def sandbox_charge_settle(
     """What the sandbox checkout's "Pay" and "Fail" buttons do: the provider settles its charge
     and notifies the shop's webhook over HTTP. Pressing the same button again resends the
     notification (as a provider retries). Returns the shop's HTTP status."""
-    from pasar.payments.gateways.sandbox import SandboxGateway
-    from pasar.payments.models import SandboxCharge
-
     if outcome not in SANDBOX_OUTCOMES:
         raise _field_error("outcome", "Choose paid or failed.")
     now = clock()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 from typing import cast
 
-import structlog
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,12 +28,11 @@ from pasar.core.errors import DomainError
 from pasar.core.tenant import tenant_context
 from pasar.payments import selectors, services
 from pasar.payments.gateways import paynow
-from pasar.payments.gateways.base import Method
-from pasar.payments.gateways.registry import gateway_class
-from pasar.payments.models import AttemptStatus, GatewayAccount, Payment
+from pasar.payments.models import OPEN_STATUSES, Payment, PaymentStatus
 from pasar.tenancy.models import Company
 
-logger = structlog.get_logger(__name__)
+# Statuses in which the shopper is offered a way to pay (again).
+OFFER_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 MAX_WEBHOOK_BYTES = 256 * 1024
 # The pay form redirects to a provider's hosted checkout; browsers apply form-action to that
 # redirect, so the pay page alone allows the providers' checkout hosts.
@@ -86,13 +84,6 @@ def _payment(company: Company, public_id: str) -> Payment:
     return services.payment_expire_if_due(payment)
 
 
-def _methods(company: Company) -> list[Method]:
-    with tenant_context(company):
-        accounts = list(GatewayAccount.objects.filter(is_active=True))
-    offered = {method for account in accounts for method in gateway_class(account.gateway).methods}
-    return [method for method in Method if method in offered]
-
-
 @never_cache
 @csp_override(PAY_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
@@ -120,14 +111,15 @@ def pay(request: HttpRequest, company: str, payment: str) -> HttpResponse:
             return redirect(here)
     with tenant_context(shop):
         found.refresh_from_db()
-        attempt = found.attempts.filter(status=AttemptStatus.CREATED).order_by("-id").first()
+        attempt = selectors.current_attempt(found)
+        methods = selectors.methods_offered()
     return render(
         request,
         "payments/pay.html",
         {
             "shop": shop,
             "payment": found,
-            "methods": _methods(shop) if found.status in ("pending", "failed") else [],
+            "methods": methods if found.status in OFFER_STATUSES else [],
             "attempt": attempt,
             "error": error,
         },
@@ -141,10 +133,10 @@ def pay_qr(request: HttpRequest, company: str, payment: str) -> HttpResponse:
     shop = _company(company)
     found = _payment(shop, payment)
     with tenant_context(shop):
-        attempt = found.attempts.exclude(paynow_payload="").order_by("-id").first()
-    if attempt is None or found.status not in ("pending", "failed", "authorised"):
+        payload = selectors.current_qr_payload(found)
+    if not payload or found.status not in OPEN_STATUSES:
         raise Http404("No QR to show.")
-    response = HttpResponse(paynow.render_svg(attempt.paynow_payload), content_type="image/svg+xml")
+    response = HttpResponse(paynow.render_svg(payload), content_type="image/svg+xml")
     response["Cache-Control"] = "no-store"
     return response
 

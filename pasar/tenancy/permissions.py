@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from pasar.tenancy.models import Role
 
@@ -91,3 +91,16 @@ class RoleAllows(BasePermission):
             )
             return False
         return can(role, self.action)
+
+
+class ReadWriteActions:
+    """For a view whose reads and writes need different actions: `read_action` for GET, HEAD
+    and OPTIONS, `write_action` for the rest."""
+
+    read_action = ""
+    write_action = ""
+
+    def get_permissions(self) -> list[BasePermission]:
+        request = getattr(self, "request")  # noqa: B009 - set by DRF before this is called
+        safe = request.method in SAFE_METHODS
+        return [RoleAllows.to(self.read_action if safe else self.write_action)()]
