@@ -5,6 +5,8 @@ refuses to start without SECRET_KEY and ALLOWED_HOSTS and turns on every transpo
 setting that `manage.py check --deploy` asks for.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 from datetime import timedelta
@@ -144,6 +146,13 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("TEST_DATABASE_NAME", "te
 PASAR_DB_APP_ROLE = os.environ.get("PASAR_DB_APP_ROLE", "pasar_app")
 PASAR_DB_APP_PASSWORD = os.environ.get("PASAR_DB_APP_PASSWORD", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Platform access (across companies) is proven to PostgreSQL with this key, which only the
+# tables' owner can read there (see pasar/core/rls.py). It is written at each migrate: after
+# changing it (or SECRET_KEY, from which it is derived when unset) run migrate before serving.
+PASAR_PLATFORM_DB_KEY = (
+    os.environ.get("PASAR_PLATFORM_DB_KEY")
+    or hmac.new(SECRET_KEY.encode(), b"pasar.platform-access", hashlib.sha256).hexdigest()
+)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -21,7 +21,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
+from django.conf import settings
 from django.db import connection, models, transaction
+
+from pasar.core import rls
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -57,18 +60,32 @@ def bypass_active() -> bool:
 
 
 def _apply(state: TenantState) -> None:
-    """Copy the state into the transaction-local PostgreSQL settings that RLS reads."""
+    """Copy the state into the transaction-local PostgreSQL settings that RLS reads.
+
+    Platform access needs a proof bound to this backend and this transaction (see
+    `pasar.core.rls`): the first statement reads what it is computed from.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('pasar.company_id', %s, true),"
             " set_config('pasar.user_id', %s, true),"
-            " set_config('pasar.rls_bypass', %s, true)",
+            " set_config(%s, '', true),"
+            " pg_backend_pid(),"
+            " (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint",
             [
                 "" if state.company_id is None else str(state.company_id),
                 "" if state.user_id is None else str(state.user_id),
-                "on" if state.bypass else "",
+                rls.PROOF_SETTING,
             ],
         )
+        if state.bypass:
+            _, _, _, backend_pid, transaction_start_us = cursor.fetchone()
+            proof = rls.platform_proof(
+                key=settings.PASAR_PLATFORM_DB_KEY,
+                backend_pid=backend_pid,
+                transaction_start_us=transaction_start_us,
+            )
+            cursor.execute("SELECT set_config(%s, %s, true)", [rls.PROOF_SETTING, proof])
 
 
 @contextmanager

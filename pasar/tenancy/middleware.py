@@ -2,7 +2,8 @@
 
 The company comes from the JWT's `company` claim (API clients) or from the session's active
 company (browsers). A user who is not a member of that company gets 403 and nothing runs.
-Each authenticated request is one transaction: the user and their memberships are read (and
+Each authenticated request is one transaction, rolled back when the request fails with an
+exception or any 5xx answer: the user and their memberships are read (and
 `pasar.user_id` set) by one lookup, the membership is checked, then the company's context is
 set for the rest of the request.
 """
@@ -42,6 +43,14 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
+def _rolled_back_if_failed(response: HttpResponse) -> HttpResponse:
+    """A request that failed writes nothing. Django turns a view's exception into a 500
+    response before it reaches this middleware, so the transaction would otherwise commit."""
+    if response.status_code >= 500:
+        transaction.set_rollback(True)
+    return response
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,7 +66,7 @@ class TenantMiddleware:
         with transaction.atomic():
             identity = selectors.request_identity(user_public_id=claim.user_public_id)
             if identity is not None:
-                return self._act(request, claim, identity)
+                return _rolled_back_if_failed(self._act(request, claim, identity))
         # An unknown or inactive user: DRF's authentication (or the login page) answers.
         return self.get_response(request)
 

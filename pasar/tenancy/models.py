@@ -230,6 +230,9 @@ class Flag(AbstractCompanyFlag):
     companies = models.ManyToManyField(
         Company, blank=True, related_name="flags", help_text="Companies that have this feature."
     )
+    # Which companies have a feature is the platform's to decide: readable by everyone,
+    # written only under platform access (see pasar.core.rls).
+    rls_platform_written_relations = ("companies",)
 
     class Meta(AbstractCompanyFlag.Meta):
         verbose_name = gettext_lazy("feature flag")

@@ -44,9 +44,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "payment.refund": frozenset({OWNER, FINANCE}),
     "payment.review": frozenset({OWNER, FINANCE}),
     "gateway.view": MANAGERS | {FINANCE},
-    "gateway.manage": MANAGERS,
+    # Where the shop's money is paid out to: the owner alone.
+    "gateway.manage": frozenset({OWNER}),
     "webhook.view": MANAGERS | {FINANCE},
 }
+
+
+# Actions that move money or change where it goes: a role that carries any of them is granted
+# by an owner alone, so a manager cannot hand themselves (or a friend) the power to refund.
+OWNER_GRANTED_ACTIONS = ("payment.refund", "gateway.manage")
 
 
 class UnknownAction(KeyError):
@@ -58,6 +64,13 @@ def can(role: str | None, action: str) -> bool:
     if action not in PERMISSIONS:
         raise UnknownAction(action)
     return role is not None and Role(role) in PERMISSIONS[action]
+
+
+def roles_only_owners_grant() -> frozenset[Role]:
+    """The owner role and every role that carries an owner-granted action."""
+    return frozenset(
+        {OWNER} | {role for action in OWNER_GRANTED_ACTIONS for role in PERMISSIONS[action]}
+    )
 
 
 def role_of(request: Any) -> str | None:

@@ -25,6 +25,9 @@ from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, Forbidden, InvalidToken, NotFound
@@ -42,7 +45,7 @@ from pasar.tenancy.models import (
     User,
     normalise_uen,
 )
-from pasar.tenancy.permissions import can
+from pasar.tenancy.permissions import can, roles_only_owners_grant
 
 # Words that end a Singapore legal name but say nothing about the shop.
 LEGAL_SUFFIXES = frozenset({"pte", "ltd", "private", "limited", "llp", "lp", "inc", "co"})
@@ -140,6 +143,16 @@ def _require_owner_for(role: Role | None, *roles: str) -> None:
         raise Forbidden("Only an owner can grant or remove the owner role.", code="owner_only")
 
 
+def _require_owner_to_grant(actor_role: Role | None, role: Role) -> None:
+    """Roles that refund money or change where it is paid out are handed out by owners only."""
+    if role in roles_only_owners_grant() and actor_role != Role.OWNER:
+        raise Forbidden(
+            f"Only an owner can give someone the {role.label.lower()} role: it can refund "
+            "money or change where payments go.",
+            code="owner_only",
+        )
+
+
 def _lock_owners() -> list[int]:
     """Lock the company's owner rows, in one order, before any other membership row.
 
@@ -215,6 +228,10 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
     serializer = TokenRefreshSerializer(data={"refresh": refresh})
     try:
         with transaction.atomic():
+            # Two refreshes of one token at once: the second waits here for the first to
+            # commit its blacklisting, then finds the token blacklisted and is refused.
+            jti = RefreshToken(refresh)[jwt_settings.JTI_CLAIM]  # type: ignore[arg-type]
+            list(OutstandingToken.objects.select_for_update().filter(jti=jti))
             serializer.is_valid(raise_exception=True)
     except (TokenError, AuthenticationFailed, User.DoesNotExist):
         raise InvalidToken() from None
@@ -472,10 +489,15 @@ def membership_change_role(*, membership: Membership, role: str, actor: User) ->
             .select_related("user")
             .get(pk=membership.pk)
         )
+        if membership.user_id == actor.pk:
+            raise Forbidden(
+                "You cannot change your own role; ask an owner to do it.", code="own_role"
+            )
         old_role = Role(membership.role)
         if old_role == new_role:
             return membership
         _require_owner_for(actor_role, old_role, new_role)
+        _require_owner_to_grant(actor_role, new_role)
         if old_role == Role.OWNER:
             _refuse_losing_last_owner(membership, owners)
         membership.role = new_role
@@ -560,6 +582,7 @@ def invitation_create(
         inviter_role = _role_of(invited_by)
         _require(inviter_role, "invitation.manage")
         _require_owner_for(inviter_role, new_role)
+        _require_owner_to_grant(inviter_role, new_role)
         if Membership.objects.filter(user__email=email).exists():
             raise _taken("email", f"{email} is already a member of this company.", "already_member")
         now = timezone.now()
@@ -660,6 +683,16 @@ def invitation_accept(*, company_public_id: str, token: str, user: User) -> Memb
             )
         if Membership.objects.filter(user=user).exists():
             raise Conflict("You are already a member of this company.", code="already_member")
+        if (
+            invitation.role in roles_only_owners_grant()
+            and _role_of(invitation.invited_by) != Role.OWNER
+        ):
+            # Sent by someone who is not (or no longer) an owner: it grants nothing.
+            raise Forbidden(
+                "This invitation needs to come from an owner of the company. Ask an owner to "
+                "invite you again.",
+                code="owner_only",
+            )
 
         membership = Membership.objects.create(company=company, user=user, role=invitation.role)
         invitation.accepted_at = timezone.now()

@@ -23,7 +23,6 @@ def outside_view(job_id: int, company_id: int) -> tuple[tuple[str, int, int], in
         port=db["PORT"] or None,
         autocommit=True,
     ) as outside:
-        outside.execute("SELECT set_config('pasar.rls_bypass', 'on', false)")
         job = outside.execute(
             "SELECT status, processed_rows, total_rows FROM catalog_importjob WHERE id = %s",
             [job_id],

@@ -13,6 +13,7 @@ from django.template import Context, Template
 from django.test import Client, RequestFactory
 from django.urls import include, path
 
+from pasar.core.tenant import platform_access
 from pasar.tenancy.flags import flag_is_active
 from pasar.tenancy.models import Company, Flag, Role, User
 from tests.conftest import authenticated_client, member
@@ -35,7 +36,9 @@ pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db]
 @pytest.fixture
 def flag_for_company(company: Company) -> Flag:
     flag = Flag.objects.create(name=FLAG, superusers=False)
-    flag.companies.add(company)
+    # Which companies have a flag is written under platform access only (the admin's way).
+    with platform_access(reason="test: switch the flag on for a company"):
+        flag.companies.add(company)
     return flag
 
 
@@ -143,15 +146,24 @@ def test_switching_companies_takes_effect_at_once(
 ) -> None:
     assert flag_is_active(other_company, FLAG) is False  # now cached
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        platform_access(reason="test: change the flag's companies"),
+    ):
         flag_for_company.companies.add(other_company)
     assert flag_is_active(other_company, FLAG) is True
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        platform_access(reason="test: change the flag's companies"),
+    ):
         company.flags.remove(flag_for_company)  # from the company's side
     assert flag_is_active(company, FLAG) is False
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        platform_access(reason="test: change the flag's companies"),
+    ):
         other_company.flags.clear()
     assert flag_is_active(other_company, FLAG) is False
 

@@ -98,7 +98,7 @@ ENDPOINTS = [
         "membership.manage",
         "patch",
         lambda s: f"/api/v1/memberships/{s.sales_membership.public_id}",
-        {"role": "finance"},
+        {"role": "warehouse"},
     ),
     Endpoint(
         "membership.manage",

@@ -332,13 +332,77 @@ def test_an_admin_changes_a_members_role_with_audit_and_event(company, owner) ->
     admin = member(company, Role.ADMIN)
     sales = member(company, Role.SALES)
     changed = services.membership_change_role(
-        membership=membership_of(company, sales), role=Role.FINANCE, actor=admin
+        membership=membership_of(company, sales), role=Role.WAREHOUSE, actor=admin
     )
-    assert changed.role == Role.FINANCE
-    assert role_in(company, sales) == Role.FINANCE
+    assert changed.role == Role.WAREHOUSE
+    assert role_in(company, sales) == Role.WAREHOUSE
     assert "membership.role_changed" in audit_actions(company)
     [event] = events(company, "membership.role_changed")
-    assert (event.payload["from"], event.payload["to"]) == ("sales", "finance")
+    assert (event.payload["from"], event.payload["to"]) == ("sales", "warehouse")
+
+
+@pytest.mark.django_db
+def test_nobody_changes_their_own_role(company, owner) -> None:
+    admin = member(company, Role.ADMIN)
+    second_owner = member(company, Role.OWNER)
+    before = counts()
+    for actor, role in ((admin, Role.FINANCE), (admin, Role.SALES), (second_owner, Role.ADMIN)):
+        with pytest.raises(Forbidden) as refused:
+            services.membership_change_role(
+                membership=membership_of(company, actor), role=role, actor=actor
+            )
+        assert refused.value.code == "own_role"
+    assert counts() == before
+    assert role_in(company, admin) == Role.ADMIN
+
+
+@pytest.mark.django_db
+def test_only_an_owner_grants_a_role_that_refunds_or_changes_gateways(company, owner) -> None:
+    admin = member(company, Role.ADMIN)
+    sales = member(company, Role.SALES)
+    before = counts()
+    with pytest.raises(Forbidden) as refused:
+        services.membership_change_role(
+            membership=membership_of(company, sales), role=Role.FINANCE, actor=admin
+        )
+    assert refused.value.code == "owner_only"
+    with pytest.raises(Forbidden) as refused:
+        services.invitation_create(
+            company=company, invited_by=admin, email="books@example.com", role=Role.FINANCE
+        )
+    assert refused.value.code == "owner_only"
+    assert counts() == before
+    services.membership_change_role(
+        membership=membership_of(company, sales), role=Role.FINANCE, actor=owner
+    )
+    assert role_in(company, sales) == Role.FINANCE
+
+
+@pytest.mark.django_db
+def test_an_invitation_to_finance_from_a_non_owner_grants_nothing(company, owner) -> None:
+    # Sent by an owner who has since been made an admin: the link no longer grants refunds.
+    inviter = member(company, Role.OWNER)
+    _, token = services.invitation_create(
+        company=company, invited_by=inviter, email="books@example.com", role=Role.FINANCE
+    )
+    services.membership_change_role(
+        membership=membership_of(company, inviter), role=Role.ADMIN, actor=owner
+    )
+    joiner = UserFactory(email="books@example.com")
+    with pytest.raises(Forbidden) as refused:
+        services.invitation_accept(
+            company_public_id=str(company.public_id), token=token, user=joiner
+        )
+    assert refused.value.code == "owner_only"
+    assert role_in(company, joiner) is None
+
+
+def test_gateway_changes_and_refunds_are_granted_by_owners_alone() -> None:
+    from pasar.tenancy.permissions import PERMISSIONS, roles_only_owners_grant
+
+    assert PERMISSIONS["gateway.manage"] == {Role.OWNER}
+    assert Role.ADMIN not in roles_only_owners_grant()
+    assert roles_only_owners_grant() >= {Role.OWNER, Role.FINANCE}
 
 
 @pytest.mark.django_db
@@ -374,22 +438,25 @@ def test_only_an_owner_removes_the_owner_role(company, owner) -> None:
 @pytest.mark.django_db
 def test_the_last_owner_can_be_neither_demoted_nor_removed(company, owner) -> None:
     before = counts()
-    with pytest.raises(Conflict) as refused:
+    # Nobody changes their own role, the last owner included ...
+    with pytest.raises(Forbidden) as refused:
         services.membership_change_role(
             membership=membership_of(company, owner), role=Role.ADMIN, actor=owner
         )
-    assert refused.value.code == "last_owner"
-    with pytest.raises(Conflict):
+    assert refused.value.code == "own_role"
+    # ... and the last owner cannot leave.
+    with pytest.raises(Conflict) as conflict:
         services.membership_remove(membership=membership_of(company, owner), actor=owner)
+    assert conflict.value.code == "last_owner"
     assert counts() == before
     assert role_in(company, owner) == Role.OWNER
 
 
 @pytest.mark.django_db
 def test_an_owner_may_step_down_while_another_owner_remains(company, owner) -> None:
-    member(company, Role.OWNER)
+    other_owner = member(company, Role.OWNER)
     services.membership_change_role(
-        membership=membership_of(company, owner), role=Role.ADMIN, actor=owner
+        membership=membership_of(company, owner), role=Role.ADMIN, actor=other_owner
     )
     assert role_in(company, owner) == Role.ADMIN
 
