@@ -1,8 +1,10 @@
 """Pasar settings: one module, configured from the environment.
 
-PASAR_ENV is `development` (the default: `make demo`), `test` or `production`. Production
-refuses to start without SECRET_KEY and ALLOWED_HOSTS and turns on every transport security
-setting that `manage.py check --deploy` asks for.
+PASAR_ENV is `development` (the default; `make demo` names it, which also turns DEBUG on),
+`test` or `production`. DEBUG is off unless PASAR_ENV=development is set or DEBUG=true.
+Production refuses to start without SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL or
+with DEBUG on, and turns on every transport security setting that `manage.py check --deploy`
+asks for.
 """
 
 import hashlib
@@ -39,7 +41,11 @@ if PASAR_ENV not in {"development", "test", "production"}:
     raise ImproperlyConfigured("PASAR_ENV must be development, test or production.")
 PRODUCTION = PASAR_ENV == "production"
 
-DEBUG = env_bool("DEBUG", default=PASAR_ENV == "development")
+# Debug pages show settings and code: on only where someone asked for development by name
+# (`make demo` does), never because PASAR_ENV was forgotten.
+DEBUG = env_bool("DEBUG", default=os.environ.get("PASAR_ENV") == "development")
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production: unset DEBUG or set it to false.")
 
 
 def _secret_key() -> str:
@@ -155,6 +161,10 @@ PASAR_PLATFORM_DB_KEY = (
 )
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Without it each process keeps its own cache (rate limits, circuit breakers, lockouts)
+    # and runs background work inside requests.
+    raise ImproperlyConfigured("REDIS_URL must be set in production.")
 if REDIS_URL:
     CACHES = {
         "default": {

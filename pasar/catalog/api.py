@@ -14,10 +14,16 @@ from typing import Any, cast
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
-from django.http import StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -39,6 +45,7 @@ from pasar.catalog.models import (
     Variant,
     VariantStatus,
 )
+from pasar.catalog.views import image_response
 from pasar.core.api import EnvelopeRenderer, StrictSerializer
 from pasar.core.errors import NotFound
 from pasar.core.tenant import tenant_context
@@ -87,12 +94,27 @@ class VariantOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class ImageFileUrl(serializers.Field):
+    """Where one size of an image is served: the image view, keyed by the image's public id
+    (storage paths carry internal ids and are never handed out)."""
+
+    def __init__(self, size: str, **kwargs: Any) -> None:
+        self.size = size
+        super().__init__(source="public_id", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        path = reverse("api-catalog-image-file", args=[value, self.size])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
 class ImageOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     variant = serializers.UUIDField(source="variant.public_id", allow_null=True, default=None)
-    original = serializers.FileField(use_url=True)
-    thumbnail_large = serializers.FileField(use_url=True, help_text="At most 400 x 400, WebP.")
-    thumbnail_small = serializers.FileField(use_url=True, help_text="At most 100 x 100, WebP.")
+    original = ImageFileUrl("original", help_text="The uploaded file.")
+    thumbnail_large = ImageFileUrl("large", help_text="At most 400 x 400, WebP.")
+    thumbnail_small = ImageFileUrl("small", help_text="At most 100 x 100, WebP.")
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     alt_text = serializers.CharField()
@@ -481,6 +503,18 @@ class ProductImagesView(CatalogView):
         return Response(
             ImageOutput(image, context={"request": request}).data, status=status.HTTP_201_CREATED
         )
+
+
+class ImageFileView(CatalogView):
+    @extend_schema(
+        responses={(200, "image/*"): OpenApiTypes.BINARY},
+        summary="One size of an image: original, large (400 px) or small (100 px)",
+    )
+    def get(self, request: Request, public_id: str, size: str) -> FileResponse:
+        found = selectors.image_file(company=_company(request), public_id=public_id, size=size)
+        if found is None:
+            raise NotFound("There is no such image.", code="not_found")
+        return image_response(found)
 
 
 class ImageDetailView(CatalogView):

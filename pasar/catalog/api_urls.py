@@ -25,6 +25,11 @@ urlpatterns = [
     ),
     path("variants/<str:public_id>", api.VariantDetailView.as_view(), name="api-catalog-variant"),
     path("images/<str:public_id>", api.ImageDetailView.as_view(), name="api-catalog-image"),
+    path(
+        "images/<str:public_id>/<str:size>",
+        api.ImageFileView.as_view(),
+        name="api-catalog-image-file",
+    ),
     path("search", api.SearchView.as_view(), name="api-catalog-search"),
     path("imports", api.ImportListView.as_view(), name="api-catalog-imports"),
     path("imports/<str:public_id>", api.ImportDetailView.as_view(), name="api-catalog-import"),

@@ -3,13 +3,16 @@ tenant context (the request's, or one the caller opens)."""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import F, Func, Prefetch, QuerySet
+from django.db.models.fields.files import FieldFile
 
 from pasar.catalog import csv_io
 from pasar.catalog.models import (
@@ -167,3 +170,31 @@ def catalog_export_rows(*, company: Company, option_names: list[str]) -> Iterato
         for name in option_names:
             row[csv_io.OPTION_PREFIX + name] = variant.options.get(name, "")
         yield row
+
+
+# The sizes an image is served in, and the file field that holds each.
+IMAGE_FILES = {"original": "original", "large": "thumbnail_large", "small": "thumbnail_small"}
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    file: FieldFile
+    content_type: str
+
+
+def image_file(*, company: Company, public_id: Any, size: str) -> ImageFile | None:
+    """One size of a company's product image, or None when there is no such file."""
+    if size not in IMAGE_FILES:
+        return None
+    try:
+        image = ProductImage.objects.filter(company=company).get(public_id=public_id)
+    except (ProductImage.DoesNotExist, ValidationError, ValueError):
+        return None
+    picture = getattr(image, IMAGE_FILES[size])
+    if not picture.name:
+        return None
+    if size == "original":
+        content_type = mimetypes.guess_type(picture.name)[0] or "application/octet-stream"
+    else:
+        content_type = "image/webp"
+    return ImageFile(file=picture, content_type=content_type)

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -30,7 +31,6 @@ from pasar.catalog.models import (
     ImportJob,
     ImportStatus,
     Product,
-    ProductImage,
     ProductStatus,
     Variant,
 )
@@ -42,7 +42,6 @@ from pasar.tenancy.permissions import can
 PRODUCTS_PER_PAGE = 25
 RECENT_IMPORTS = 10
 PRODUCT_FIELDS = ("name", "category", "status", "tax_code", "price_includes_gst", "description")
-THUMBNAILS = {"small": "thumbnail_small", "large": "thumbnail_large"}
 
 
 def _company(request: HttpRequest) -> Company:
@@ -250,20 +249,20 @@ def image_upload(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 @company_required("catalog.view")
-def image_file(request: HttpRequest, public_id: uuid.UUID, size: str) -> HttpResponse:
-    """A product photo's thumbnail, read through the storage API for this company only."""
-    if size not in THUMBNAILS:
-        raise Http404("No such picture size.")
-    image = get_object_or_404(
-        ProductImage.objects.filter(company=_company(request)), public_id=public_id
-    )
-    picture = getattr(image, THUMBNAILS[size])
-    if not picture.name:
-        raise Http404("This photo has no thumbnail.")
-    # Thumbnails are small WebP files (at most 400x400), so they are read whole.
-    with picture.open("rb") as thumbnail:
-        response = HttpResponse(thumbnail.read(), content_type="image/webp")
+def image_file(request: HttpRequest, public_id: uuid.UUID, size: str) -> HttpResponseBase:
+    """A product photo (the upload or a thumbnail) of this company, for the back office."""
+    found = selectors.image_file(company=_company(request), public_id=public_id, size=size)
+    if found is None:
+        raise Http404("No such picture.")
+    return image_response(found)
+
+
+def image_response(found: selectors.ImageFile) -> FileResponse:
+    """Streamed from storage (an upload may be 10 MB); the address is a public id, so the
+    storage path, which carries internal ids, never leaves the server."""
+    response = FileResponse(found.file.open("rb"), content_type=found.content_type)
     response["Cache-Control"] = "private, max-age=86400"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import uuid
 
 import pytest
@@ -172,7 +173,9 @@ def test_image_upload(owner_client, company) -> None:
     )
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
-    assert data["thumbnail_large"].endswith("400.webp")
+    assert data["thumbnail_large"] == (
+        f"http://testserver/api/v1/catalog/images/{data['id']}/large"
+    )
     assert (
         owner_client.get(f"{PRODUCTS}/{tee.public_id}").json()["data"]["images"][0]["id"]
         == (data["id"])
@@ -235,3 +238,46 @@ def test_export_streams_csv(owner_client, company) -> None:
 
 def test_export_is_for_members_only(api_client) -> None:
     assert api_client.get("/api/v1/catalog/export").status_code == 401
+
+
+def _integers_and_paths(value: object, key: str = "") -> list[str]:
+    """Every integer id and storage path in a response body."""
+    if isinstance(value, dict):
+        return [found for name, item in value.items() for found in _integers_and_paths(item, name)]
+    if isinstance(value, list):
+        return [found for item in value for found in _integers_and_paths(item, key)]
+    integer_id = key in {"id", "company", "company_id", "product", "variant"} and isinstance(
+        value, int
+    )
+    storage_path = isinstance(value, str) and bool(
+        "/media/" in value or re.search(r"catalog/\d+/", value)
+    )
+    return [f"{key}={value}"] if integer_id or storage_path else []
+
+
+def test_image_urls_carry_public_ids_and_are_served(owner_client, company, other_company) -> None:
+    tee = product(company, "Tee")
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), "navy").save(buffer, format="PNG")
+    upload = SimpleUploadedFile("tee.png", buffer.getvalue(), content_type="image/png")
+    created = owner_client.post(
+        f"{PRODUCTS}/{tee.public_id}/images", {"image": upload}, format="multipart"
+    ).json()["data"]
+
+    detail = owner_client.get(f"{PRODUCTS}/{tee.public_id}").json()
+    listing = owner_client.get(PRODUCTS).json()
+    for body in (created, detail, listing):
+        assert _integers_and_paths(body) == []
+    [image] = detail["data"]["images"]
+    assert str(company.pk) not in image["original"].removeprefix("http://testserver")
+
+    original = owner_client.get(image["original"])
+    assert original.status_code == 200
+    assert original["Content-Type"] == "image/png"
+    assert b"".join(original.streaming_content) == buffer.getvalue()
+    small = owner_client.get(image["thumbnail_small"])
+    assert (small.status_code, small["Content-Type"]) == (200, "image/webp")
+
+    # Another company's staff get nothing for the same address.
+    stranger = authenticated_client(member(other_company, Role.OWNER), other_company)
+    assert stranger.get(image["original"]).status_code == 404

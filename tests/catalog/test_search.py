@@ -124,3 +124,20 @@ def test_near_spellings_are_offered_only_when_no_word_matches(company, cafe_menu
     assert [(hit.variant.sku, hit.match) for hit in spelled_as_the_cup] == [("CUP-1", "words")]
     assert "CUP-1" in {hit.variant.sku for hit in typo}
     assert {hit.match for hit in typo} == {"similar"}
+
+
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [
+        ("Kopi <limited> Blend", ["limited", "kopi blend", "blend limited"]),
+        ("Mug <Limited Edition> Blue", ["edition", "mug blue", "limited edition"]),
+        ("Tom &amp; Jerry Mug", ["jerry", "tom mug"]),
+        ("Teh <b>Tarik</b> 5<6>2", ["tarik", "teh"]),
+    ],
+)
+def test_words_in_angle_brackets_and_entities_are_still_words(
+    company, name: str, queries: list[str]
+) -> None:
+    product(company, name, {"sku": "ODD-1", "price": "3.00"})
+    for query in queries:
+        assert search(company, query) == ["ODD-1"], query

@@ -242,7 +242,7 @@ def test_a_photo_upload_shows_its_thumbnail(company: Company, latte: Product) ->
     thumbnail = client.get(thumbnail_url)
     assert thumbnail.status_code == 200
     assert thumbnail["Content-Type"] == "image/webp"
-    picture = Image.open(io.BytesIO(thumbnail.content))
+    picture = Image.open(io.BytesIO(b"".join(thumbnail.streaming_content)))
     assert max(picture.size) <= 400
     assert (
         client.get(reverse("catalog:image_file", args=[image.public_id, "huge"])).status_code == 404

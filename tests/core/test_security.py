@@ -126,6 +126,7 @@ def test_deploy_check_is_clean_under_production_settings() -> None:
         "PAYMENT_CREDENTIALS_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "shop.example",
         "DATABASE_URL": os.environ["DATABASE_URL"],
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DJANGO_SETTINGS_MODULE": "pasar.settings",
     }
     # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests in this process, never in production.
@@ -276,3 +277,58 @@ def test_auth_rate_limit_is_kept_in_redis(owner: User, redis_url: str) -> None:
     keys = list(server.scan_iter(f"{prefix}:*throttle_auth_*"))
     assert keys, "the throttle's history is not in Redis"
     server.delete(*keys)
+
+
+def _settings_in(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Load the settings in a fresh interpreter with exactly these PASAR_ENV-related values."""
+    clean = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"PASAR_ENV", "DEBUG", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"}
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print('DEBUG', settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "pasar.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+PRODUCTION_ENV = {
+    "PASAR_ENV": "production",
+    "SECRET_KEY": "x" * 60,
+    "ALLOWED_HOSTS": "shop.example",
+    "DATABASE_URL": "postgres://pasar@db.internal/pasar",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "PAYMENT_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+}
+
+
+def test_debug_is_off_when_pasar_env_is_unset() -> None:
+    result = _settings_in({})
+    assert result.returncode == 0, result.stderr
+    assert "DEBUG False" in result.stdout
+    assert "DEBUG True" in _settings_in({"PASAR_ENV": "development"}).stdout
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"REDIS_URL": ""}, "REDIS_URL must be set in production"),
+        ({"DEBUG": "true"}, "DEBUG must be off in production"),
+    ],
+)
+def test_production_refuses_to_start_without_redis_or_with_debug(
+    change: dict[str, str], message: str
+) -> None:
+    result = _settings_in({**PRODUCTION_ENV, **change})
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert _settings_in(PRODUCTION_ENV).returncode == 0

@@ -6,7 +6,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
@@ -174,3 +174,13 @@ def test_kopi_kakis_has_a_week_of_payments_in_every_state_through_the_sandbox() 
     # Every settled charge reached the shop as a verified webhook.
     assert len(logs) == 6
     assert set(logs) == {"processed"}
+
+
+def test_it_refuses_to_run_in_production(settings) -> None:
+    settings.PASAR_ENV = "production"
+    before = snapshot()
+    with pytest.raises(CommandError, match="PASAR_ENV=production"):
+        seed()
+    assert snapshot() == before
+    with platform_access(reason="test: no demo superuser"):
+        assert not User.objects.filter(email="platform@pasar.example").exists()

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.test.utils import override_settings
@@ -733,11 +734,20 @@ DEMO_COMPANIES = [
 
 class Command(BaseCommand):
     help = (
-        "Adds the demo companies, staff logins, locations, catalog, stock and payments "
-        "(idempotent)."
+        "Adds the demo companies (Kopi Kakis, Lion Brew), staff logins and a platform "
+        f'superuser (platform@pasar.example), all with the published password "{DEMO_PASSWORD}", '
+        "and their locations, catalog, stock and payments (idempotent). Refuses to run in "
+        "production."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PASAR_ENV == "production":
+            # Its logins, the platform superuser among them, share a password printed in the
+            # README: they must never exist where real companies work.
+            raise CommandError(
+                "seed_demo adds logins with a published password, including a platform "
+                "superuser; it does not run with PASAR_ENV=production."
+            )
         self.created: list[str] = []
         # The invitations that bring staff in would email each demo address; drop those
         # emails rather than print them over the demo's start-up output.
