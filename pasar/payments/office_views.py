@@ -368,11 +368,15 @@ def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
 @require_POST
 @company_required("gateway.manage")
 def sandbox_enable(request: HttpRequest) -> HttpResponse:
-    services.sandbox_enable(company=_company(request), actor=_actor(request))
+    try:
+        services.sandbox_enable(company=_company(request), actor=_actor(request))
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect(reverse("payments_office:gateway_settings"))
     messages.success(
         request,
         "The sandbox is on: payment pages offer PayNow and card through it, and no real money "
-        "moves. Turn it off once a real gateway is set up.",
+        "moves. Setting up a real gateway turns it off for good.",
     )
     return redirect(reverse("payments_office:gateway_settings") + "#gateway-sandbox")
 

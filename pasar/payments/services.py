@@ -305,6 +305,12 @@ def gateway_account_save(
         raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
     now = clock()
     with tenant_context(company, user=actor or current_user_id()):
+        if gateway == GatewayName.SANDBOX and is_active and not selectors.sandbox_allowed():
+            raise Conflict(
+                "The sandbox is for demos and tests: it cannot be turned on in production or "
+                "next to a real gateway.",
+                code="sandbox_not_allowed",
+            )
         account = GatewayAccount.objects.select_for_update().filter(gateway=gateway).first()
         stored = unseal(account.credentials_encrypted) if account else {}
         merged = dict(stored)
@@ -571,14 +577,16 @@ def webhook_receive(
     company = selectors.company_by_public_id(company_public_id)
     if company is None or gateway not in GatewayChoice.values:
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
+    with tenant_context(company):
+        account = selectors.webhook_account(gateway)
+    if account is None:
+        # Not set up, switched off, or a sandbox that is not allowed: nothing is written.
+        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
     # Two transactions: verify (and log a refusal), then apply and log together.
     with tenant_context(company):
-        account = GatewayAccount.objects.filter(gateway=gateway).first()
         refused = _verify_webhook(account, gateway, body, headers, now, company_public_id)
         if isinstance(refused, WebhookResult):
             _log_webhook(company, gateway, now, body, headers, remote_addr, refused)
-    if account is None:
-        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
     if isinstance(refused, WebhookResult):
         return refused
     event = refused
@@ -599,7 +607,7 @@ def webhook_receive(
 
 
 def _verify_webhook(
-    account: GatewayAccount | None,
+    account: GatewayAccount,
     gateway: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -607,8 +615,6 @@ def _verify_webhook(
     company_public_id: str,
 ) -> WebhookEvent | WebhookResult:
     """The verified event, or the refusal to log and answer."""
-    if account is None:
-        return WebhookResult(404, WebhookOutcome.REJECTED, "This gateway is not set up.")
     try:
         return _account_gateway(account).parse_webhook(body, headers, now=now)
     except (WebhookRejected, UnreadableCredentials) as error:
@@ -655,25 +661,21 @@ def _log_webhook(
 def _find_payment(
     gateway: str, event: WebhookEvent
 ) -> tuple[Payment, PaymentAttempt | None] | None:
+    """The payment an event is about, only through an attempt made at that same gateway: a
+    payment id alone never lets one gateway's secret settle a payment tried elsewhere."""
+    attempts = PaymentAttempt.objects.filter(gateway=gateway).select_related("payment")
     attempt = None
     if event.provider_reference:
-        attempt = (
-            PaymentAttempt.objects.filter(
-                gateway=gateway, provider_reference=event.provider_reference
-            )
-            .select_related("payment")
-            .first()
-        )
-    if attempt is not None:
-        return _locked(attempt.payment), attempt
-    if event.payment_id:
+        attempt = attempts.filter(provider_reference=event.provider_reference).first()
+    if attempt is None and event.payment_id:
         try:
-            payment = Payment.objects.filter(public_id=uuid.UUID(event.payment_id)).first()
+            payment_key = uuid.UUID(event.payment_id)
         except ValueError:
-            payment = None
-        if payment is not None:
-            return _locked(payment), None
-    return None
+            return None
+        attempt = attempts.filter(payment__public_id=payment_key).order_by("-id").first()
+    if attempt is None:
+        return None
+    return _locked(attempt.payment), attempt
 
 
 def _apply_event(
@@ -1149,6 +1151,9 @@ def sandbox_charge_settle(
         raise _field_error("outcome", "Choose paid or failed.")
     now = clock()
     with tenant_context(company):
+        account = selectors.webhook_account(GatewayName.SANDBOX)
+        if account is None:
+            raise NotFound("The sandbox is not available for this shop.", code="unknown_endpoint")
         charge = (
             SandboxCharge.objects.select_for_update()
             .filter(provider_reference=provider_reference)
@@ -1162,9 +1167,6 @@ def sandbox_charge_settle(
             )
         charge.status = outcome
         charge.save(update_fields=["status"])
-        account = GatewayAccount.objects.filter(gateway=GatewayName.SANDBOX).first()
-        if account is None:
-            raise NotFound("The sandbox gateway is not set up.", code="unknown_endpoint")
         gateway = _account_gateway(account, http)
     assert isinstance(gateway, SandboxGateway)
     try:
