@@ -7,6 +7,7 @@ keeps two refunds at once from both passing.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -137,6 +138,23 @@ def _currency(value: Any) -> str:
     if currency not in SUPPORTED_CURRENCIES:
         raise _field_error("currency", "Payments are taken in SGD.", code="unsupported_currency")
     return currency
+
+
+def derived_key(*identity: object) -> str:
+    """An idempotency key from what an operation is: the SHA-256 of its full identity, 64 hex
+    characters whatever the parts' lengths. Never cut: two long ids sharing a prefix must not
+    share a key."""
+    text = "\x1f".join(str(part) for part in identity)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+EVENT_ID_KEPT = 200
+
+
+def _event_key(event_id: str) -> str:
+    """The deduplication key of a provider event: its id, or a digest of an id too long to
+    store (never the id cut short, which could make two events one)."""
+    return event_id if len(event_id) <= EVENT_ID_KEPT else derived_key("event", event_id)
 
 
 def _payment_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
@@ -451,17 +469,19 @@ def _attempt(
 ) -> PaymentAttempt:
     """One try at one gateway, recorded whatever happens."""
     company = payment.company
-    key = f"pay_{payment.public_id.hex}_{uuid.uuid4().hex[:12]}"
+    attempt = PaymentAttempt(
+        company=company,
+        payment=payment,
+        gateway=account.gateway,
+        method=method,
+        status=AttemptStatus.SENDING,
+        created_at=now,
+    )
+    # One key per attempt, from the attempt's own identity: a resend of it repeats the key.
+    key = derived_key("attempt", payment.public_id, attempt.public_id)
+    attempt.idempotency_key = key
     with tenant_context(company, user=current_user_id()):
-        attempt = PaymentAttempt.objects.create(
-            company=company,
-            payment=payment,
-            gateway=account.gateway,
-            method=method,
-            status=AttemptStatus.SENDING,
-            idempotency_key=key,
-            created_at=now,
-        )
+        attempt.save()
     if circuit.is_open(company.pk, account.gateway):
         return _finish_attempt(
             attempt,
@@ -596,7 +616,10 @@ def webhook_receive(
         try:
             with transaction.atomic():
                 ProcessedWebhookEvent.objects.create(
-                    company=company, gateway=gateway, event_id=event.event_id, processed_at=now
+                    company=company,
+                    gateway=gateway,
+                    event_id=_event_key(event.event_id),
+                    processed_at=now,
                 )
         except IntegrityError:
             result = WebhookResult(200, WebhookOutcome.DUPLICATE, "Already processed.")
@@ -649,7 +672,7 @@ def _log_webhook(
             received_at=now,
             outcome=result.outcome,
             detail=result.detail[:300],
-            event_id=event.event_id[:200] if event else "",
+            event_id=_event_key(event.event_id) if event else "",
             event_kind=event.kind.value if event else "",
             payment_id=payment_pk,
             headers=kept_headers,
@@ -843,7 +866,9 @@ def _refund_made_elsewhere(
         capture=capture,
         amount=amount,
         reason="Refunded at the provider",
-        idempotency_key=f"provider_{gateway}_{event.provider_refund_id or event.event_id}"[:64],
+        idempotency_key=derived_key(
+            "provider_refund", gateway, event.provider_refund_id or event.event_id
+        ),
         provider_refund_id=event.provider_refund_id,
         created_at=now,
         updated_at=now,
