@@ -842,12 +842,72 @@ def _on_refunded(
             .filter(payment=payment, provider_refund_id=event.provider_refund_id)
             .first()
         )
+    if refund is None and event.amount_is_refunded_total:
+        return _refunded_total(payment, attempt, gateway, event, now)
     if refund is None:
         return _refund_made_elsewhere(payment, gateway, event, now)
     if refund.status != RefundStatus.PENDING:
         return WebhookResult(200, WebhookOutcome.DUPLICATE, "This refund is already settled.")
     _refund_succeeded(payment, refund, now)
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund succeeded.")
+
+
+def _refunded_total(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    """A provider's running total of refunds for one capture (HitPay names no refund): settle
+    Pasar's own refunds pending there that the total explains, oldest first, and book only
+    what is still unexplained as a refund made at the provider. The same total told again
+    changes nothing."""
+    reference = event.provider_reference or (attempt.provider_reference if attempt else "")
+    capture = (
+        payment.captures.filter(gateway=gateway, provider_reference=reference).first()
+        or payment.captures.filter(gateway=gateway).order_by("created_at", "id").first()
+    )
+    total = event.amount
+    if capture is None or total is None:
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "A refund total that matches no capture here."
+        )
+    refunds = list(Refund.objects.select_for_update().filter(capture=capture).order_by("id"))
+    settled = sum((r.amount for r in refunds if r.status == RefundStatus.SUCCEEDED), Decimal(0))
+    unexplained = total - settled
+    settled_now = []
+    for pending in (r for r in refunds if r.status == RefundStatus.PENDING):
+        if CENT <= pending.amount <= unexplained:
+            settled_now.append(pending)
+            unexplained -= pending.amount
+    still_pending = sum(
+        (r.amount for r in refunds if r.status == RefundStatus.PENDING and r not in settled_now),
+        Decimal(0),
+    )
+    extra = unexplained - still_pending
+    if not settled_now and extra < CENT:
+        return WebhookResult(200, WebhookOutcome.DUPLICATE, "This refund total is already booked.")
+    if extra > payment.refundable:
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "The refund total is more than is left to refund."
+        )
+    for pending in settled_now:
+        _refund_succeeded(payment, pending, now)
+    if extra >= CENT:
+        refund = Refund.objects.create(
+            company_id=payment.company_id,
+            payment=payment,
+            capture=capture,
+            amount=extra,
+            reason="Refunded at the provider",
+            idempotency_key=derived_key("provider_refund_total", gateway, reference, total),
+            created_at=now,
+            updated_at=now,
+        )
+        payment.refunded_amount += extra
+        _refund_succeeded(payment, refund, now)
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund total reconciled.")
 
 
 def _refund_made_elsewhere(
