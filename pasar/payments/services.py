@@ -1,8 +1,10 @@
 """Every write of the payments context: payables, attempts across gateways, webhooks, expiry,
 refunds, staff review and gateway settings. docs/payments.md explains the rules.
 
-Gateway calls are made with no payment row locked, except for refunds, where the lock is what
-keeps two refunds at once from both passing.
+No gateway is called with a database transaction open (`ensure_no_transaction` checks): what
+is about to be asked is recorded and committed first, the provider is called, and its answer is
+recorded in a new transaction. Refunds hold their amount against the balance before the call,
+which is what keeps two refunds at once from both passing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from django.utils import timezone
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
-from pasar.core.tenant import current_user_id, system_access, tenant_context
+from pasar.core.tenant import (
+    between_transactions,
+    current_user_id,
+    system_access,
+    tenant_context,
+)
+from pasar.core.transactions import ensure_no_transaction
 from pasar.payments import circuit, selectors
 from pasar.payments.credentials import UnreadableCredentials, hint, seal, unseal
 from pasar.payments.gateways.base import (
@@ -424,6 +432,7 @@ def payment_start(
         wanted = Method(method)
     except ValueError as error:
         raise _field_error("method", "Choose paynow, card or grabpay.") from error
+    ensure_no_transaction("Starting a payment (it calls the payment gateways)")
     company = payment.company
     now = clock()
     payment = payment_expire_if_due(payment, clock=clock)
@@ -505,8 +514,10 @@ def _attempt(
     )
     started = time.monotonic()
     try:
-        with tenant_context(company, user=current_user_id()):
-            gateway = _account_gateway(account, http)
+        gateway = _account_gateway(account, http)
+        # The attempt is committed above; the provider is called with nothing open or locked.
+        ensure_no_transaction("A gateway call")
+        with between_transactions(company, user=current_user_id()):
             result = gateway.create_charge(request)
     except (GatewayError, UnreadableCredentials) as error:
         circuit.record_failure(company.pk, account.gateway)
@@ -1008,103 +1019,134 @@ def refund_create(
     """Give money back through the gateway that captured it (`capture`, or the first with
     enough left).
 
-    The payment row is locked from the balance check until the gateway has answered, so
-    concurrent refunds are taken one at a time and never exceed what was captured (the
-    database's CHECK on refunded <= captured is the second wall). A gateway error leaves
-    nothing changed.
+    Three steps, no transaction open around the provider: the refund is recorded and its
+    amount held against the balance (under the payment's row lock, so concurrent refunds never
+    exceed what was captured; the CHECK on refunded <= captured is the second wall) and
+    committed; the provider is called with the refund's idempotency key; the answer is
+    recorded. The key is the caller's, else derived from the refund row, so a resend of the
+    same refund can never pay out twice. A gateway that refuses or errors leaves nothing
+    changed (the refund and its hold are removed) and raises RefundFailed.
     """
     money = _money(amount)
-    key = (idempotency_key or "").strip() or f"refund_{uuid.uuid4().hex}"
+    key = (idempotency_key or "").strip()
     if len(key) > 64:
         raise _field_error("idempotency_key", "An idempotency key has at most 64 characters.")
+    ensure_no_transaction("A refund (it calls the payment gateway)")
     now = clock()
-    with tenant_context(payment.company_id, user=actor or current_user_id()):
+    user = actor or current_user_id()
+    with tenant_context(payment.company_id, user=user):
         locked = _locked(payment)
-        earlier = Refund.objects.filter(idempotency_key=key).first()
+        earlier = Refund.objects.filter(idempotency_key=key).first() if key else None
         if earlier is not None:
-            if earlier.payment_id != locked.pk or earlier.amount != money:
+            if (
+                earlier.payment_id != locked.pk
+                or earlier.amount != money
+                or (capture is not None and earlier.capture_id != capture.pk)
+            ):
                 raise Conflict(
                     "This idempotency key was already used for a different refund.",
                     code="idempotency_key_reused",
                 )
+            # The same refund asked again (a retry, or a second request racing the first,
+            # whose call may still be under way): never sent twice.
             return earlier
-        if locked.captured_amount == 0:
-            raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
-        if money > locked.refundable:
-            raise RefundNotAllowed(
-                f"At most {locked.currency} {locked.refundable} can still be refunded.",
-                code="refund_exceeds_balance",
-                details=[
-                    {
-                        "field": "amount",
-                        "code": "exceeds_balance",
-                        "requested": str(money),
-                        "refundable": str(locked.refundable),
-                    }
-                ],
-            )
-        if capture is None:
-            capture = _capture_for(locked, money)
-        elif capture.payment_id != locked.pk or _capture_refundable(capture) < money:
-            raise RefundNotAllowed(
-                "That capture does not have so much left to refund.",
-                code="refund_exceeds_capture",
-            )
-        refund = Refund.objects.create(
+        capture = _refund_capture(locked, money, capture)
+        refund = Refund(
             company_id=locked.company_id,
             payment=locked,
             capture=capture,
             amount=money,
             reason=(reason or "").strip()[:200],
-            idempotency_key=key,
             requested_by=actor,
             created_at=now,
             updated_at=now,
         )
+        refund.idempotency_key = key or derived_key("refund", refund.public_id)
+        refund.save()
+        # Held against the balance before the call; updated_at moves with the answer.
         locked.refunded_amount += money
-        locked.updated_at = now
-        locked.save(update_fields=["refunded_amount", "updated_at"])
+        locked.save(update_fields=["refunded_amount"])
         account = GatewayAccount.objects.filter(gateway=capture.gateway).first()
         if account is None:
+            # Raising here rolls the refund back: nothing was sent.
             raise RefundFailed(
                 f"The {capture.get_gateway_display()} gateway that took this payment is no "
                 "longer set up; refund it in the provider's dashboard.",
                 code="gateway_not_configured",
             )
-        try:
-            result = _account_gateway(account, http).refund(
-                RefundRequest(
-                    provider_reference=capture.provider_reference,
-                    amount=money,
-                    currency=locked.currency,
-                    idempotency_key=key,
-                    reason=refund.reason,
-                )
-            )
-        except (GatewayError, UnreadableCredentials) as error:
-            logger.warning("payments.refund_failed", gateway=capture.gateway, error=str(error))
-            # Raising rolls the refund and the balance back: nothing changed.
-            raise RefundFailed(
-                f"{capture.get_gateway_display()} did not take the refund: {error}",
-                code="gateway_unavailable" if isinstance(error, GatewayUnavailable) else None,
-            ) from error
+    request = RefundRequest(
+        provider_reference=capture.provider_reference,
+        amount=money,
+        currency=locked.currency,
+        idempotency_key=refund.idempotency_key,
+        reason=refund.reason,
+    )
+    try:
+        gateway = _account_gateway(account, http)
+        ensure_no_transaction("A gateway call")
+        with between_transactions(locked.company_id, user=user):
+            result = gateway.refund(request)
+    except (GatewayError, UnreadableCredentials) as error:
+        logger.warning("payments.refund_failed", gateway=capture.gateway, error=str(error))
+        _refund_not_taken(refund, now, user)
+        raise RefundFailed(
+            f"{capture.get_gateway_display()} did not take the refund: {error}",
+            code="gateway_unavailable" if isinstance(error, GatewayUnavailable) else None,
+        ) from error
+    with tenant_context(payment.company_id, user=user):
+        locked = _locked(payment)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
         refund.provider_refund_id = result.provider_refund_id
         refund.response = dict(result.raw)
         refund.save(update_fields=["provider_refund_id", "response"])
+        locked.updated_at = now
+        locked.save(update_fields=["updated_at"])
         audit_record(
             action="payment.refund_requested",
             obj=locked,
-            changes={
-                "refunded_amount": [
-                    str(locked.refunded_amount - money),
-                    str(locked.refunded_amount),
-                ]
-            },
+            changes={"refund": [None, str(refund.public_id)], "amount": [None, str(money)]},
             actor=actor,
         )
-        if result.succeeded:
+        if result.succeeded and refund.status == RefundStatus.PENDING:
             _refund_succeeded(locked, refund, now)
     return refund
+
+
+def _refund_capture(payment: Payment, money: Decimal, capture: Capture | None) -> Capture:
+    """The capture a new refund goes back through, after the balance checks."""
+    if payment.captured_amount == 0:
+        raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
+    if money > payment.refundable:
+        raise RefundNotAllowed(
+            f"At most {payment.currency} {payment.refundable} can still be refunded.",
+            code="refund_exceeds_balance",
+            details=[
+                {
+                    "field": "amount",
+                    "code": "exceeds_balance",
+                    "requested": str(money),
+                    "refundable": str(payment.refundable),
+                }
+            ],
+        )
+    if capture is None:
+        return _capture_for(payment, money)
+    if capture.payment_id != payment.pk or _capture_refundable(capture) < money:
+        raise RefundNotAllowed(
+            "That capture does not have so much left to refund.",
+            code="refund_exceeds_capture",
+        )
+    return capture
+
+
+def _refund_not_taken(refund: Refund, now: datetime, user: int | User | None) -> None:
+    """The provider refused or failed: remove the refund and give its hold back, so nothing
+    changed. A resend of the same refund derives the same key again."""
+    with tenant_context(refund.company_id, user=user):
+        locked = _locked(refund.payment)
+        if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).delete()[0]:
+            locked.refunded_amount -= refund.amount
+            locked.save(update_fields=["refunded_amount"])
 
 
 def _capture_refundable(capture: Capture) -> Decimal:
@@ -1114,13 +1156,36 @@ def _capture_refundable(capture: Capture) -> Decimal:
     return capture.amount - refunded
 
 
+def _review_key(payment: Payment, capture: Capture) -> str:
+    """The idempotency key of a review's refund of one capture: (payment, capture, purpose),
+    the purpose being the review and its reason."""
+    return derived_key(
+        "review_refund",
+        payment.public_id,
+        capture.gateway,
+        capture.provider_reference,
+        payment.review_reason,
+    )
+
+
 def _review_refunds(payment: Payment) -> list[tuple[Capture, Decimal]]:
-    """What a review's "refund it" gives back, capture by capture: for a payment paid twice,
-    the money beyond what was owed (newest capture first); otherwise everything left."""
+    """What a review's "refund it" still gives back, capture by capture: for a payment paid
+    twice, the money beyond what was owed (newest capture first); otherwise everything left.
+    For a payment paid twice, what an earlier, interrupted "refund it" already gave back
+    counts as given."""
     captures = list(payment.captures.order_by("-created_at", "-id"))
     owed_back = payment.refundable
     if payment.review_reason == ReviewReason.PAID_TWICE:
-        owed_back = min(owed_back, payment.captured_amount - payment.amount)
+        given = sum(
+            (
+                r.amount
+                for r in Refund.objects.filter(
+                    payment=payment, idempotency_key__in=[_review_key(payment, c) for c in captures]
+                ).exclude(status=RefundStatus.FAILED)
+            ),
+            Decimal(0),
+        )
+        owed_back = min(owed_back, payment.captured_amount - payment.amount - given)
     plan = []
     for capture in captures:
         if owed_back <= 0:
@@ -1183,35 +1248,46 @@ def payment_review_refund(
     clock: Clock = timezone.now,
     http: HttpClients | None = None,
 ) -> Refund:
-    """Give back everything still refundable on a payment waiting for review."""
-    with tenant_context(payment.company_id, user=actor or current_user_id()):
+    """Give back what a payment waiting for review owes back, one refund per capture.
+
+    Each refund is recorded, sent and committed on its own with a key derived from (payment,
+    capture, purpose): if one fails, those before it stay done and the review stays open, and
+    "refund it" again sends only what is left, under the same keys.
+    """
+    ensure_no_transaction("A review refund (it calls the payment gateway)")
+    user = actor or current_user_id()
+    with tenant_context(payment.company_id, user=user):
         locked = _locked(payment)
         if not locked.review_reason:
             raise Conflict("This payment has nothing waiting for review.", code="nothing_to_review")
         reason = locked.review_reason
-        refunds = [
-            refund_create(
-                payment=locked,
-                amount=amount,
-                reason=f"Review: {ReviewReason(reason).label}",
-                actor=actor,
-                clock=clock,
-                http=http,
-                capture=capture,
-            )
-            for capture, amount in _review_refunds(locked)
-        ]
-        if not refunds:
-            raise RefundNotAllowed("Nothing is left to refund on this payment.")
-        locked.refresh_from_db()
-        locked.review_reason = ReviewReason.NONE
-        locked.save(update_fields=["review_reason"])
-        audit_record(
-            action="payment.review_refunded",
-            obj=locked,
-            changes={"review_reason": [reason, ""]},
+        plan = _review_refunds(locked)
+    if not plan:
+        raise RefundNotAllowed("Nothing is left to refund on this payment.")
+    refunds = [
+        refund_create(
+            payment=locked,
+            amount=amount,
+            reason=f"Review: {ReviewReason(reason).label}",
             actor=actor,
+            idempotency_key=_review_key(locked, capture),
+            clock=clock,
+            http=http,
+            capture=capture,
         )
+        for capture, amount in plan
+    ]
+    with tenant_context(payment.company_id, user=user):
+        locked = _locked(payment)
+        if locked.review_reason == reason:
+            locked.review_reason = ReviewReason.NONE
+            locked.save(update_fields=["review_reason"])
+            audit_record(
+                action="payment.review_refunded",
+                obj=locked,
+                changes={"review_reason": [reason, ""]},
+                actor=actor,
+            )
     return refunds[-1]
 
 
@@ -1252,8 +1328,10 @@ def sandbox_charge_settle(
             )
         charge.status = outcome
         charge.save(update_fields=["status"])
-        gateway = _account_gateway(account, http)
-    assert isinstance(gateway, SandboxGateway)
+        gateway = SandboxGateway(
+            unseal(account.credentials_encrypted), http=(http or {}).get(GatewayName.SANDBOX)
+        )
+    ensure_no_transaction("The sandbox's webhook call")
     try:
         response = gateway.notify(charge, outcome, now=now)
     except httpx.HTTPError as error:

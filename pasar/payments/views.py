@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pasar.core.errors import DomainError
 from pasar.core.tenant import tenant_context
+from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.gateways import paynow
 from pasar.payments.models import OPEN_STATUSES, Payment, PaymentStatus
@@ -48,6 +49,7 @@ PAY_PAGE_CSP: dict[str, list[str]] = {
 }
 
 
+@no_request_transaction
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
@@ -84,6 +86,7 @@ def _payment(company: Company, public_id: str) -> Payment:
     return services.payment_expire_if_due(payment)
 
 
+@no_request_transaction
 @never_cache
 @csp_override(PAY_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
@@ -141,6 +144,7 @@ def pay_qr(request: HttpRequest, company: str, payment: str) -> HttpResponse:
     return response
 
 
+@no_request_transaction
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request: HttpRequest, company: str, charge: str) -> HttpResponse:
