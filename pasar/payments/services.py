@@ -178,6 +178,27 @@ def _payment_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
     }
 
 
+def _announce_capture(payment: Payment, capture: Capture, now: datetime) -> None:
+    """Publish `payment.captured` for one capture the shop keeps: once per capture, in one
+    shape (docs/events.md). Inside the caller's transaction, under the payment's lock."""
+    if capture.announced_at is not None:
+        return
+    capture.announced_at = now
+    capture.save(update_fields=["announced_at"])
+    publish(
+        "payment.captured",
+        {
+            "capture": capture.public_id,
+            "payment": payment.public_id,
+            "reference": payment.reference,
+            "company": payment.company.public_id,
+            "amount": capture.amount,
+            "currency": capture.currency,
+            "gateway": capture.gateway,
+        },
+    )
+
+
 # --- Payables -------------------------------------------------------------------------------
 
 
@@ -760,7 +781,7 @@ def _on_captured(
         )
     try:
         with transaction.atomic():
-            Capture.objects.create(
+            capture = Capture.objects.create(
                 company_id=payment.company_id,
                 payment=payment,
                 attempt=attempt,
@@ -798,7 +819,7 @@ def _on_captured(
         )
     payment.move_to(PaymentStatus.CAPTURED, now)
     payment.save()
-    publish("payment.captured", _payment_payload(payment, gateway=gateway, captured=amount))
+    _announce_capture(payment, capture, now)
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Captured.")
 
 
@@ -1237,7 +1258,11 @@ def payment_review_accept(
             changes={"review_reason": [reason, ""]},
             actor=actor,
         )
-        publish("payment.captured", _payment_payload(locked, accepted_after=reason))
+        # The money kept is announced capture by capture, each once: a payment paid twice
+        # announces only its second capture here. What a review refunded in full is not.
+        for capture in locked.captures.filter(announced_at__isnull=True).order_by("id"):
+            if _capture_refundable(capture) > 0:
+                _announce_capture(locked, capture, now)
     return locked
 
 
