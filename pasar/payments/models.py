@@ -296,7 +296,9 @@ class WebhookLog(PublicIdMixin, TenantModel):
         Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
     )
     headers = models.JSONField(default=dict)
+    # Kept only for calls that verified: anyone can post unsigned junk here.
     body = models.TextField(blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):

@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 import structlog
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -82,6 +84,7 @@ MAX_AMOUNT = Decimal("9999999.99")
 CENT = Decimal("0.01")
 SUPPORTED_CURRENCIES = frozenset({"SGD"})
 WEBHOOK_BODY_KEPT = 64 * 1024
+WEBHOOK_HEADER_CHARS_KEPT = 200
 WEBHOOK_HEADERS_KEPT = (
     "content-type",
     "user-agent",
@@ -609,6 +612,30 @@ class WebhookResult:
     detail: str = ""
 
 
+def webhook_rate_limited(remote_addr: str | None) -> int | None:
+    """Count one webhook call from this client address; the seconds to wait when it is over
+    PAYMENT_WEBHOOK_RATE_LIMIT calls in PAYMENT_WEBHOOK_RATE_WINDOW seconds, else None.
+
+    The count lives in the cache. A cache that fails lets the call through: a Redis outage
+    must never cost a shop a real provider's webhook."""
+    limit = int(settings.PAYMENT_WEBHOOK_RATE_LIMIT)
+    window = int(settings.PAYMENT_WEBHOOK_RATE_WINDOW)
+    if limit <= 0 or window <= 0:
+        return None
+    now = int(time.time())
+    window_start = now - now % window
+    key = f"payments:webhook_rate:{remote_addr or 'unknown'}:{window_start}"
+    try:
+        cache.add(key, 0, timeout=window + 1)
+        count = cache.incr(key)
+    except Exception as error:
+        logger.warning("payments.webhook_rate_cache_failed", error=type(error).__name__)
+        return None
+    if count <= limit:
+        return None
+    return max(1, window_start + window - now)
+
+
 def webhook_receive(
     *,
     company_public_id: str,
@@ -694,9 +721,14 @@ def _log_webhook(
     event: WebhookEvent | None = None,
     payment_pk: int | None = None,
 ) -> None:
+    # A summary: the headers that matter, each cut for display (they are not keys).
     kept_headers = {
-        name: value for name, value in headers.items() if name.lower() in WEBHOOK_HEADERS_KEPT
+        name: value[:WEBHOOK_HEADER_CHARS_KEPT]
+        for name, value in headers.items()
+        if name.lower() in WEBHOOK_HEADERS_KEPT
     }
+    # A refused call keeps no body: only why, the headers summary and the size.
+    verified = result.outcome != WebhookOutcome.REJECTED
     with tenant_context(company):
         WebhookLog.objects.create(
             company=company,
@@ -708,7 +740,8 @@ def _log_webhook(
             event_kind=event.kind.value if event else "",
             payment_id=payment_pk,
             headers=kept_headers,
-            body=body[:WEBHOOK_BODY_KEPT].decode("utf-8", errors="replace"),
+            body=body[:WEBHOOK_BODY_KEPT].decode("utf-8", errors="replace") if verified else "",
+            body_bytes=len(body),
             remote_addr=remote_addr or None,
         )
 

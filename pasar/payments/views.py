@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
+from pasar.core.observability import client_ip
 from pasar.core.tenant import tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
@@ -53,6 +54,14 @@ PAY_PAGE_CSP: dict[str, list[str]] = {
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
+    address = client_ip(request)
+    wait = services.webhook_rate_limited(address)
+    if wait is not None:
+        refused = JsonResponse(
+            {"received": False, "error": "Too many webhook calls from this address."}, status=429
+        )
+        refused["Retry-After"] = str(wait)
+        return refused
     if len(request.body) > MAX_WEBHOOK_BYTES:
         return JsonResponse({"received": False, "error": "body too large"}, status=413)
     try:
@@ -61,7 +70,7 @@ def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
             gateway=gateway,
             body=request.body,
             headers=dict(request.headers),
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=address,
         )
     except DomainError as error:
         return JsonResponse({"received": False, "error": error.message}, status=error.status)
