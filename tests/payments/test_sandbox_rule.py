@@ -229,3 +229,20 @@ def test_the_sandbox_cannot_be_turned_on_next_to_a_real_gateway(company: Company
     with tenant_context(company):
         assert not GatewayAccount.objects.filter(gateway="sandbox").exists()
         assert not WebhookLog.objects.exists()
+
+
+def test_the_office_button_cannot_turn_the_sandbox_on_next_to_a_real_gateway(
+    company: Company, owner: Any
+) -> None:
+    services.gateway_account_save(
+        company=company, gateway="stripe", credentials=STRIPE_CREDENTIALS, is_active=False
+    )
+    client = Client()
+    client.force_login(owner)
+
+    answer = client.post("/office/payments/gateways/sandbox/enable/", follow=True)
+
+    assert answer.status_code == 200
+    assert "sandbox is for demos and tests" in answer.content.decode()
+    with tenant_context(company):
+        assert not GatewayAccount.objects.filter(gateway="sandbox").exists()
