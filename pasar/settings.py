@@ -185,7 +185,8 @@ CELERY_BEAT_SCHEDULE = {
 PAYMENT_GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_CONNECT_TIMEOUT", "3"))
 PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", "10"))
 # Inbound webhooks per client address: at most this many calls per window (seconds); more
-# answer 429 with Retry-After. Providers send from a few addresses, so keep it generous.
+# answer 429 with Retry-After. Providers send from a few addresses, so keep it generous; 0
+# turns the limit off.
 PAYMENT_WEBHOOK_RATE_LIMIT = int(os.environ.get("PAYMENT_WEBHOOK_RATE_LIMIT", "300"))
 PAYMENT_WEBHOOK_RATE_WINDOW = int(os.environ.get("PAYMENT_WEBHOOK_RATE_WINDOW", "60"))
 # Gateway credentials are encrypted at rest with this key (Fernet; derived from SECRET_KEY
