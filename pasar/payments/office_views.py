@@ -231,6 +231,7 @@ def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 actor=_actor(request),
+                idempotency_key=form.cleaned_data.get("request_key") or None,
             )
         except DomainError as error:
             form.add_service_error(error)

@@ -293,3 +293,29 @@ def test_a_retried_refund_under_its_key_is_never_sent_twice(
 
     assert [r.idempotency_key for r in sent] == ["k-1", "k-1"]
     assert reloaded(paid).refunded_amount == Decimal("5.00")
+
+
+def test_the_office_refund_form_resent_sends_the_same_key_and_refunds_once(
+    company: Company,
+    owner: User,
+    make_payment: Callable[..., Payment],
+    pay: Callable[[Payment], Payment],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    paid = pay(make_payment("30.00"))
+    sent: list[RefundRequest] = []
+    # The first call times out (the money may or may not have left), the resend goes through.
+    monkeypatch.setattr(
+        services, "_account_gateway", lambda account, http=None: FailsSecond(sent, 1)
+    )
+    client = signed_in(owner)
+    page = client.get(f"/office/payments/{paid.public_id}/").content.decode()
+    key = page.split('name="request_key" value="', 1)[1].split('"', 1)[0]
+    form = {"amount": "5.00", "reason": "Returned", "request_key": key}
+    url = f"/office/payments/{paid.public_id}/refund/"
+
+    answers = [client.post(url, form).status_code for _ in range(3)]
+
+    assert answers == [400, 302, 302]
+    assert [r.idempotency_key for r in sent] == [key, key]
+    assert reloaded(paid).refunded_amount == Decimal("5.00")
