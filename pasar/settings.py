@@ -203,6 +203,11 @@ CELERY_BEAT_SCHEDULE = {
 # Payment gateways: how long one call may take before the next gateway is tried.
 PAYMENT_GATEWAY_CONNECT_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_CONNECT_TIMEOUT", "3"))
 PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("PAYMENT_GATEWAY_TIMEOUT", "10"))
+# Inbound webhooks per client address: at most this many calls per window (seconds); more
+# answer 429 with Retry-After. Providers send from a few addresses, so keep it generous; 0
+# turns the limit off.
+PAYMENT_WEBHOOK_RATE_LIMIT = int(os.environ.get("PAYMENT_WEBHOOK_RATE_LIMIT", "300"))
+PAYMENT_WEBHOOK_RATE_WINDOW = int(os.environ.get("PAYMENT_WEBHOOK_RATE_WINDOW", "60"))
 # Gateway credentials are encrypted at rest with this key (Fernet; derived from SECRET_KEY
 # when unset, which production should not rely on: rotating SECRET_KEY would lose them).
 PAYMENT_CREDENTIALS_KEY = os.environ.get("PAYMENT_CREDENTIALS_KEY", "")

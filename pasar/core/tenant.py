@@ -39,6 +39,9 @@ class TenantState:
     company_id: int | None = None
     user_id: int | None = None
     bypass: bool = False
+    # Named for transactions still to come (between_transactions): not yet in any database
+    # settings, so the next context must apply it even inside a test's wrapping transaction.
+    pending: bool = False
 
 
 _state: ContextVar[TenantState] = ContextVar(
@@ -134,6 +137,23 @@ def user_context(user: models.Model | int) -> Iterator[None]:
     """Act for a signed-in user before a company is chosen: they see their own memberships."""
     with _entered(TenantState(user_id=_pk(user))):
         yield
+
+
+@contextmanager
+def between_transactions(
+    company: models.Model | int | None, user: models.Model | int | None = None
+) -> Iterator[None]:
+    """Name the company and user that transactions opened inside the block act for, with none
+    open now: for work that calls another system and records before and after in short
+    transactions of its own (`tenant_context` inside applies them)."""
+    from pasar.core.transactions import ensure_no_transaction
+
+    ensure_no_transaction("between_transactions()")
+    token = _state.set(TenantState(company_id=_pk(company), user_id=_pk(user), pending=True))
+    try:
+        yield
+    finally:
+        _state.reset(token)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ record as it now stands; the rules live in `pasar.payments.services`.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any, cast
 
@@ -21,6 +22,8 @@ from rest_framework.views import APIView
 
 from pasar.core.api import StrictSerializer
 from pasar.core.errors import NotFound
+from pasar.core.tenant import tenant_context
+from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.gateways.base import Method
 from pasar.payments.models import (
@@ -49,6 +52,12 @@ def _company(request: Request) -> Company:
 
 def _actor(request: Request) -> User:
     return cast(User, request.user)
+
+
+def _in_company(request: Request) -> AbstractContextManager[None]:
+    """A short transaction acting for the request's company, for the views that run with no
+    request-wide transaction because they call a payment gateway."""
+    return tenant_context(_company(request), user=_actor(request))
 
 
 def _payment(request: Request, public_id: Any) -> Payment:
@@ -242,6 +251,7 @@ class PaymentDetailView(APIView):
         return Response(PaymentDetailOutput(payment, context={"request": request}).data)
 
 
+@no_request_transaction
 class PaymentStartView(APIView):
     permission_classes = (RoleAllows.to("payment.create"),)
 
@@ -254,7 +264,8 @@ class PaymentStartView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         data = _valid(StartInput, request)
-        payment = _payment(request, public_id)
+        with _in_company(request):
+            payment = _payment(request, public_id)
         pay_path = reverse("payments:pay", args=[_company(request).public_id, payment.public_id])
         started = services.payment_start(
             payment=payment,
@@ -276,6 +287,7 @@ class PaymentCancelView(APIView):
         return Response(PaymentOutput(payment, context={"request": request}).data)
 
 
+@no_request_transaction
 class RefundListView(APIView):
     permission_classes = (RoleAllows.to("payment.refund"),)
 
@@ -288,16 +300,20 @@ class RefundListView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         data = _valid(RefundInput, request)
+        with _in_company(request):
+            payment = _payment(request, public_id)
         refund = services.refund_create(
-            payment=_payment(request, public_id),
+            payment=payment,
             amount=data["amount"],
             reason=data.get("reason", ""),
             actor=_actor(request),
             idempotency_key=request.headers.get("Idempotency-Key"),
         )
-        return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)
+        with _in_company(request):
+            return Response(RefundOutput(refund).data, status=status.HTTP_201_CREATED)
 
 
+@no_request_transaction
 class ReviewView(APIView):
     permission_classes = (RoleAllows.to("payment.review"),)
 
@@ -308,13 +324,15 @@ class ReviewView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         decision = _valid(ReviewInput, request)["decision"]
-        payment = _payment(request, public_id)
+        with _in_company(request):
+            payment = _payment(request, public_id)
         if decision == "accept":
             services.payment_review_accept(payment=payment, actor=_actor(request))
         else:
             services.payment_review_refund(payment=payment, actor=_actor(request))
-        payment.refresh_from_db()
-        return Response(PaymentOutput(payment, context={"request": request}).data)
+        with _in_company(request):
+            payment.refresh_from_db()
+            return Response(PaymentOutput(payment, context={"request": request}).data)
 
 
 class GatewayListView(APIView):

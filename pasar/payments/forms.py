@@ -7,6 +7,7 @@ whose errors land next to the field they concern.
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -101,8 +102,16 @@ class RefundForm(ServiceForm):
         help_text="Kept with the refund, e.g. “1 bag arrived torn”.",
     )
 
+    # One key per form shown, sent back with it: pressing "Refund" again (after a timeout, or
+    # twice) is the same refund, which the service and the provider take once.
+    request_key = forms.RegexField(
+        regex=r"^office-[0-9a-f]{32}$", required=False, widget=forms.HiddenInput
+    )
+
     def __init__(self, *args: Any, refundable: Decimal, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"amount": refundable})
+        kwargs.setdefault(
+            "initial", {"amount": refundable, "request_key": f"office-{uuid.uuid4().hex}"}
+        )
         super().__init__(*args, **kwargs)
         self.fields["amount"].help_text = f"Up to S${refundable} can still be refunded."
 

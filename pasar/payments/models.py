@@ -187,7 +187,7 @@ class PaymentAttempt(PublicIdMixin, TenantModel):
         ]
 
 
-class Capture(TenantModel):
+class Capture(PublicIdMixin, TenantModel):
     """Money a gateway took for a payment. One per provider payment, however often told."""
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="captures")
@@ -199,6 +199,9 @@ class Capture(TenantModel):
     amount = money_field()
     currency = models.CharField(max_length=3)
     created_at = models.DateTimeField()
+    # When `payment.captured` was published for it: once, when the shop keeps the money (at
+    # once, or when staff accept it after review). None while it waits or was given back.
+    announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):
         ordering: ClassVar[list[str]] = ["created_at", "id"]
@@ -293,7 +296,9 @@ class WebhookLog(PublicIdMixin, TenantModel):
         Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
     )
     headers = models.JSONField(default=dict)
+    # Kept only for calls that verified: anyone can post unsigned junk here.
     body = models.TextField(blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta(TenantModel.Meta):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -23,6 +24,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
+from pasar.core.tenant import tenant_context
+from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.forms import GatewayAccountForm, PaymentLinkForm, RefundForm
 from pasar.payments.gateways.registry import gateway_class
@@ -78,6 +81,12 @@ def _actor(request: HttpRequest) -> User:
 
 def _may(request: HttpRequest, action: str) -> bool:
     return can(request.membership.role, action)  # type: ignore[attr-defined]
+
+
+def _in_company(request: HttpRequest) -> AbstractContextManager[None]:
+    """A short transaction acting for the request's company, for views that run with no
+    request-wide transaction because they call a payment gateway."""
+    return tenant_context(_company(request), user=_actor(request))
 
 
 def _payment(public_id: uuid.UUID) -> Payment:
@@ -208,10 +217,12 @@ def _refund_message(refund: Refund) -> str:
     )
 
 
+@no_request_transaction
 @require_POST
 @company_required("payment.refund")
 def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    payment = _payment(public_id)
+    with _in_company(request):
+        payment = _payment(public_id)
     form = RefundForm(request.POST, refundable=payment.refundable)
     if form.is_valid():
         try:
@@ -220,34 +231,45 @@ def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 amount=form.cleaned_data["amount"],
                 reason=form.cleaned_data["reason"],
                 actor=_actor(request),
+                idempotency_key=form.cleaned_data.get("request_key") or None,
             )
         except DomainError as error:
             form.add_service_error(error)
         else:
-            messages.success(request, _refund_message(refund))
+            with _in_company(request):
+                messages.success(request, _refund_message(refund))
             return redirect(_detail_url(payment))
-    return _payment_page(request, payment, refund_form=form, status=400)
+    with _in_company(request):
+        return _payment_page(request, payment, refund_form=form, status=400)
 
 
+@no_request_transaction
 @require_POST
 @company_required("payment.review")
 def payment_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Settle a payment waiting for review: keep the money ("accept") or give it back."""
-    payment = _payment(public_id)
+    with _in_company(request):
+        payment = _payment(public_id)
     decision = request.POST.get("decision", "")
+    error: DomainError | None = None
     if decision not in ("accept", "refund"):
-        refused = DomainError("Choose whether to accept the payment or refund it.")
-        return _payment_page(request, payment, error=refused)
-    try:
-        if decision == "accept":
-            services.payment_review_accept(payment=payment, actor=_actor(request))
-            done = "the payment is accepted as captured."
-        else:
-            done = _refund_message(
-                services.payment_review_refund(payment=payment, actor=_actor(request))
-            )
-    except DomainError as error:
-        return _payment_page(request, payment, error=error)
+        error = DomainError("Choose whether to accept the payment or refund it.")
+    else:
+        try:
+            if decision == "accept":
+                services.payment_review_accept(payment=payment, actor=_actor(request))
+                done = "the payment is accepted as captured."
+            else:
+                refund = services.payment_review_refund(payment=payment, actor=_actor(request))
+                with _in_company(request):
+                    done = _refund_message(refund)
+        except DomainError as failure:
+            error = failure
+    if error is not None:
+        with _in_company(request):
+            # What an interrupted "refund it" did stays done: show the payment as it now is.
+            payment.refresh_from_db()
+            return _payment_page(request, payment, error=error)
     messages.success(request, f"{payment.reference}: {done}")
     return redirect(_detail_url(payment))
 
@@ -368,11 +390,15 @@ def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
 @require_POST
 @company_required("gateway.manage")
 def sandbox_enable(request: HttpRequest) -> HttpResponse:
-    services.sandbox_enable(company=_company(request), actor=_actor(request))
+    try:
+        services.sandbox_enable(company=_company(request), actor=_actor(request))
+    except DomainError as refused:
+        messages.error(request, refused.message)
+        return redirect(reverse("payments_office:gateway_settings"))
     messages.success(
         request,
         "The sandbox is on: payment pages offer PayNow and card through it, and no real money "
-        "moves. Turn it off once a real gateway is set up.",
+        "moves. Setting up a real gateway turns it off for good.",
     )
     return redirect(reverse("payments_office:gateway_settings") + "#gateway-sandbox")
 

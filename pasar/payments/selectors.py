@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -95,11 +96,28 @@ def current_qr_payload(payment: Payment) -> str:
     return attempt.paynow_payload if attempt else ""
 
 
+def sandbox_allowed() -> bool:
+    """The one rule for the sandbox: it is for demos and tests, so never in production settings
+    and never once the company has any real gateway account (live or test mode, on or off),
+    which keeps the sandbox from standing in when a real gateway is down or switched off."""
+    if settings.PASAR_ENV == "production":
+        return False
+    return not GatewayAccount.objects.exclude(gateway=GatewayName.SANDBOX).exists()
+
+
+def webhook_account(gateway: str) -> GatewayAccount | None:
+    """The account whose webhooks are accepted: set up, switched on, and for the sandbox only
+    while the sandbox is allowed."""
+    account = GatewayAccount.objects.filter(gateway=gateway, is_active=True).first()
+    if account is None or (gateway == GatewayName.SANDBOX and not sandbox_allowed()):
+        return None
+    return account
+
+
 def active_gateways() -> list[GatewayAccount]:
-    """The gateways a payment is tried at, in priority order. A shop that takes real money
-    (any live gateway) never falls back to the sandbox's pretend payments."""
+    """The gateways a payment is tried at, in priority order; the sandbox only while allowed."""
     accounts = list(GatewayAccount.objects.filter(is_active=True).order_by("priority", "gateway"))
-    if any(account.live for account in accounts):
+    if not sandbox_allowed():
         accounts = [account for account in accounts if account.gateway != GatewayName.SANDBOX]
     return accounts
 
@@ -130,4 +148,7 @@ def webhook_log(public_id: str | uuid.UUID) -> WebhookLog | None:
 
 
 def sandbox_charge(provider_reference: str) -> SandboxCharge | None:
+    """A sandbox charge to show on its checkout page; none while the sandbox is not allowed."""
+    if webhook_account(GatewayName.SANDBOX) is None:
+        return None
     return SandboxCharge.objects.filter(provider_reference=provider_reference).first()

@@ -1,12 +1,15 @@
 """Every write of the payments context: payables, attempts across gateways, webhooks, expiry,
 refunds, staff review and gateway settings. docs/payments.md explains the rules.
 
-Gateway calls are made with no payment row locked, except for refunds, where the lock is what
-keeps two refunds at once from both passing.
+No gateway is called with a database transaction open (`ensure_no_transaction` checks): what
+is about to be asked is recorded and committed first, the provider is called, and its answer is
+recorded in a new transaction. Refunds hold their amount against the balance before the call,
+which is what keeps two refunds at once from both passing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -17,13 +20,21 @@ from typing import Any
 
 import httpx
 import structlog
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
-from pasar.core.tenant import current_user_id, system_access, tenant_context
+from pasar.core.tenant import (
+    between_transactions,
+    current_user_id,
+    system_access,
+    tenant_context,
+)
+from pasar.core.transactions import ensure_no_transaction
 from pasar.payments import circuit, selectors
 from pasar.payments.credentials import UnreadableCredentials, hint, seal, unseal
 from pasar.payments.gateways.base import (
@@ -73,6 +84,7 @@ MAX_AMOUNT = Decimal("9999999.99")
 CENT = Decimal("0.01")
 SUPPORTED_CURRENCIES = frozenset({"SGD"})
 WEBHOOK_BODY_KEPT = 64 * 1024
+WEBHOOK_HEADER_CHARS_KEPT = 200
 WEBHOOK_HEADERS_KEPT = (
     "content-type",
     "user-agent",
@@ -139,6 +151,23 @@ def _currency(value: Any) -> str:
     return currency
 
 
+def derived_key(*identity: object) -> str:
+    """An idempotency key from what an operation is: the SHA-256 of its full identity, 64 hex
+    characters whatever the parts' lengths. Never cut: two long ids sharing a prefix must not
+    share a key."""
+    text = "\x1f".join(str(part) for part in identity)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+EVENT_ID_KEPT = 200
+
+
+def _event_key(event_id: str) -> str:
+    """The deduplication key of a provider event: its id, or a digest of an id too long to
+    store (never the id cut short, which could make two events one)."""
+    return event_id if len(event_id) <= EVENT_ID_KEPT else derived_key("event", event_id)
+
+
 def _payment_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
     return {
         "payment": payment.public_id,
@@ -150,6 +179,27 @@ def _payment_payload(payment: Payment, **extra: Any) -> dict[str, Any]:
         "refunded_amount": payment.refunded_amount,
         **extra,
     }
+
+
+def _announce_capture(payment: Payment, capture: Capture, now: datetime) -> None:
+    """Publish `payment.captured` for one capture the shop keeps: once per capture, in one
+    shape (docs/events.md). Inside the caller's transaction, under the payment's lock."""
+    if capture.announced_at is not None:
+        return
+    capture.announced_at = now
+    capture.save(update_fields=["announced_at"])
+    publish(
+        "payment.captured",
+        {
+            "capture": capture.public_id,
+            "payment": payment.public_id,
+            "reference": payment.reference,
+            "company": payment.company.public_id,
+            "amount": capture.amount,
+            "currency": capture.currency,
+            "gateway": capture.gateway,
+        },
+    )
 
 
 # --- Payables -------------------------------------------------------------------------------
@@ -305,6 +355,12 @@ def gateway_account_save(
         raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
     now = clock()
     with tenant_context(company, user=actor or current_user_id()):
+        if gateway == GatewayName.SANDBOX and is_active and not selectors.sandbox_allowed():
+            raise Conflict(
+                "The sandbox is for demos and tests: it cannot be turned on in production or "
+                "next to a real gateway.",
+                code="sandbox_not_allowed",
+            )
         account = GatewayAccount.objects.select_for_update().filter(gateway=gateway).first()
         stored = unseal(account.credentials_encrypted) if account else {}
         merged = dict(stored)
@@ -400,6 +456,7 @@ def payment_start(
         wanted = Method(method)
     except ValueError as error:
         raise _field_error("method", "Choose paynow, card or grabpay.") from error
+    ensure_no_transaction("Starting a payment (it calls the payment gateways)")
     company = payment.company
     now = clock()
     payment = payment_expire_if_due(payment, clock=clock)
@@ -445,17 +502,19 @@ def _attempt(
 ) -> PaymentAttempt:
     """One try at one gateway, recorded whatever happens."""
     company = payment.company
-    key = f"pay_{payment.public_id.hex}_{uuid.uuid4().hex[:12]}"
+    attempt = PaymentAttempt(
+        company=company,
+        payment=payment,
+        gateway=account.gateway,
+        method=method,
+        status=AttemptStatus.SENDING,
+        created_at=now,
+    )
+    # One key per attempt, from the attempt's own identity: a resend of it repeats the key.
+    key = derived_key("attempt", payment.public_id, attempt.public_id)
+    attempt.idempotency_key = key
     with tenant_context(company, user=current_user_id()):
-        attempt = PaymentAttempt.objects.create(
-            company=company,
-            payment=payment,
-            gateway=account.gateway,
-            method=method,
-            status=AttemptStatus.SENDING,
-            idempotency_key=key,
-            created_at=now,
-        )
+        attempt.save()
     if circuit.is_open(company.pk, account.gateway):
         return _finish_attempt(
             attempt,
@@ -479,8 +538,10 @@ def _attempt(
     )
     started = time.monotonic()
     try:
-        with tenant_context(company, user=current_user_id()):
-            gateway = _account_gateway(account, http)
+        gateway = _account_gateway(account, http)
+        # The attempt is committed above; the provider is called with nothing open or locked.
+        ensure_no_transaction("A gateway call")
+        with between_transactions(company, user=current_user_id()):
             result = gateway.create_charge(request)
     except (GatewayError, UnreadableCredentials) as error:
         circuit.record_failure(company.pk, account.gateway)
@@ -551,6 +612,30 @@ class WebhookResult:
     detail: str = ""
 
 
+def webhook_rate_limited(remote_addr: str | None) -> int | None:
+    """Count one webhook call from this client address; the seconds to wait when it is over
+    PAYMENT_WEBHOOK_RATE_LIMIT calls in PAYMENT_WEBHOOK_RATE_WINDOW seconds, else None.
+
+    The count lives in the cache. A cache that fails lets the call through: a Redis outage
+    must never cost a shop a real provider's webhook."""
+    limit = int(settings.PAYMENT_WEBHOOK_RATE_LIMIT)
+    window = int(settings.PAYMENT_WEBHOOK_RATE_WINDOW)
+    if limit <= 0 or window <= 0:
+        return None
+    now = int(time.time())
+    window_start = now - now % window
+    key = f"payments:webhook_rate:{remote_addr or 'unknown'}:{window_start}"
+    try:
+        cache.add(key, 0, timeout=window + 1)
+        count = cache.incr(key)
+    except Exception as error:
+        logger.warning("payments.webhook_rate_cache_failed", error=type(error).__name__)
+        return None
+    if count <= limit:
+        return None
+    return max(1, window_start + window - now)
+
+
 def webhook_receive(
     *,
     company_public_id: str,
@@ -571,14 +656,16 @@ def webhook_receive(
     company = selectors.company_by_public_id(company_public_id)
     if company is None or gateway not in GatewayChoice.values:
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
+    with tenant_context(company):
+        account = selectors.webhook_account(gateway)
+    if account is None:
+        # Not set up, switched off, or a sandbox that is not allowed: nothing is written.
+        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
     # Two transactions: verify (and log a refusal), then apply and log together.
     with tenant_context(company):
-        account = GatewayAccount.objects.filter(gateway=gateway).first()
         refused = _verify_webhook(account, gateway, body, headers, now, company_public_id)
         if isinstance(refused, WebhookResult):
             _log_webhook(company, gateway, now, body, headers, remote_addr, refused)
-    if account is None:
-        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
     if isinstance(refused, WebhookResult):
         return refused
     event = refused
@@ -588,7 +675,10 @@ def webhook_receive(
         try:
             with transaction.atomic():
                 ProcessedWebhookEvent.objects.create(
-                    company=company, gateway=gateway, event_id=event.event_id, processed_at=now
+                    company=company,
+                    gateway=gateway,
+                    event_id=_event_key(event.event_id),
+                    processed_at=now,
                 )
         except IntegrityError:
             result = WebhookResult(200, WebhookOutcome.DUPLICATE, "Already processed.")
@@ -599,7 +689,7 @@ def webhook_receive(
 
 
 def _verify_webhook(
-    account: GatewayAccount | None,
+    account: GatewayAccount,
     gateway: str,
     body: bytes,
     headers: Mapping[str, str],
@@ -607,8 +697,6 @@ def _verify_webhook(
     company_public_id: str,
 ) -> WebhookEvent | WebhookResult:
     """The verified event, or the refusal to log and answer."""
-    if account is None:
-        return WebhookResult(404, WebhookOutcome.REJECTED, "This gateway is not set up.")
     try:
         return _account_gateway(account).parse_webhook(body, headers, now=now)
     except (WebhookRejected, UnreadableCredentials) as error:
@@ -633,9 +721,14 @@ def _log_webhook(
     event: WebhookEvent | None = None,
     payment_pk: int | None = None,
 ) -> None:
+    # A summary: the headers that matter, each cut for display (they are not keys).
     kept_headers = {
-        name: value for name, value in headers.items() if name.lower() in WEBHOOK_HEADERS_KEPT
+        name: value[:WEBHOOK_HEADER_CHARS_KEPT]
+        for name, value in headers.items()
+        if name.lower() in WEBHOOK_HEADERS_KEPT
     }
+    # A refused call keeps no body: only why, the headers summary and the size.
+    verified = result.outcome != WebhookOutcome.REJECTED
     with tenant_context(company):
         WebhookLog.objects.create(
             company=company,
@@ -643,11 +736,12 @@ def _log_webhook(
             received_at=now,
             outcome=result.outcome,
             detail=result.detail[:300],
-            event_id=event.event_id[:200] if event else "",
+            event_id=_event_key(event.event_id) if event else "",
             event_kind=event.kind.value if event else "",
             payment_id=payment_pk,
             headers=kept_headers,
-            body=body[:WEBHOOK_BODY_KEPT].decode("utf-8", errors="replace"),
+            body=body[:WEBHOOK_BODY_KEPT].decode("utf-8", errors="replace") if verified else "",
+            body_bytes=len(body),
             remote_addr=remote_addr or None,
         )
 
@@ -655,25 +749,21 @@ def _log_webhook(
 def _find_payment(
     gateway: str, event: WebhookEvent
 ) -> tuple[Payment, PaymentAttempt | None] | None:
+    """The payment an event is about, only through an attempt made at that same gateway: a
+    payment id alone never lets one gateway's secret settle a payment tried elsewhere."""
+    attempts = PaymentAttempt.objects.filter(gateway=gateway).select_related("payment")
     attempt = None
     if event.provider_reference:
-        attempt = (
-            PaymentAttempt.objects.filter(
-                gateway=gateway, provider_reference=event.provider_reference
-            )
-            .select_related("payment")
-            .first()
-        )
-    if attempt is not None:
-        return _locked(attempt.payment), attempt
-    if event.payment_id:
+        attempt = attempts.filter(provider_reference=event.provider_reference).first()
+    if attempt is None and event.payment_id:
         try:
-            payment = Payment.objects.filter(public_id=uuid.UUID(event.payment_id)).first()
+            payment_key = uuid.UUID(event.payment_id)
         except ValueError:
-            payment = None
-        if payment is not None:
-            return _locked(payment), None
-    return None
+            return None
+        attempt = attempts.filter(payment__public_id=payment_key).order_by("-id").first()
+    if attempt is None:
+        return None
+    return _locked(attempt.payment), attempt
 
 
 def _apply_event(
@@ -724,7 +814,7 @@ def _on_captured(
         )
     try:
         with transaction.atomic():
-            Capture.objects.create(
+            capture = Capture.objects.create(
                 company_id=payment.company_id,
                 payment=payment,
                 attempt=attempt,
@@ -762,7 +852,7 @@ def _on_captured(
         )
     payment.move_to(PaymentStatus.CAPTURED, now)
     payment.save()
-    publish("payment.captured", _payment_payload(payment, gateway=gateway, captured=amount))
+    _announce_capture(payment, capture, now)
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Captured.")
 
 
@@ -817,12 +907,72 @@ def _on_refunded(
             .filter(payment=payment, provider_refund_id=event.provider_refund_id)
             .first()
         )
+    if refund is None and event.amount_is_refunded_total:
+        return _refunded_total(payment, attempt, gateway, event, now)
     if refund is None:
         return _refund_made_elsewhere(payment, gateway, event, now)
     if refund.status != RefundStatus.PENDING:
         return WebhookResult(200, WebhookOutcome.DUPLICATE, "This refund is already settled.")
     _refund_succeeded(payment, refund, now)
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund succeeded.")
+
+
+def _refunded_total(
+    payment: Payment,
+    attempt: PaymentAttempt | None,
+    gateway: str,
+    event: WebhookEvent,
+    now: datetime,
+) -> WebhookResult:
+    """A provider's running total of refunds for one capture (HitPay names no refund): settle
+    Pasar's own refunds pending there that the total explains, oldest first, and book only
+    what is still unexplained as a refund made at the provider. The same total told again
+    changes nothing."""
+    reference = event.provider_reference or (attempt.provider_reference if attempt else "")
+    capture = (
+        payment.captures.filter(gateway=gateway, provider_reference=reference).first()
+        or payment.captures.filter(gateway=gateway).order_by("created_at", "id").first()
+    )
+    total = event.amount
+    if capture is None or total is None:
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "A refund total that matches no capture here."
+        )
+    refunds = list(Refund.objects.select_for_update().filter(capture=capture).order_by("id"))
+    settled = sum((r.amount for r in refunds if r.status == RefundStatus.SUCCEEDED), Decimal(0))
+    unexplained = total - settled
+    settled_now = []
+    for pending in (r for r in refunds if r.status == RefundStatus.PENDING):
+        if CENT <= pending.amount <= unexplained:
+            settled_now.append(pending)
+            unexplained -= pending.amount
+    still_pending = sum(
+        (r.amount for r in refunds if r.status == RefundStatus.PENDING and r not in settled_now),
+        Decimal(0),
+    )
+    extra = unexplained - still_pending
+    if not settled_now and extra < CENT:
+        return WebhookResult(200, WebhookOutcome.DUPLICATE, "This refund total is already booked.")
+    if extra > payment.refundable:
+        return WebhookResult(
+            200, WebhookOutcome.UNMATCHED, "The refund total is more than is left to refund."
+        )
+    for pending in settled_now:
+        _refund_succeeded(payment, pending, now)
+    if extra >= CENT:
+        refund = Refund.objects.create(
+            company_id=payment.company_id,
+            payment=payment,
+            capture=capture,
+            amount=extra,
+            reason="Refunded at the provider",
+            idempotency_key=derived_key("provider_refund_total", gateway, reference, total),
+            created_at=now,
+            updated_at=now,
+        )
+        payment.refunded_amount += extra
+        _refund_succeeded(payment, refund, now)
+    return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund total reconciled.")
 
 
 def _refund_made_elsewhere(
@@ -841,7 +991,9 @@ def _refund_made_elsewhere(
         capture=capture,
         amount=amount,
         reason="Refunded at the provider",
-        idempotency_key=f"provider_{gateway}_{event.provider_refund_id or event.event_id}"[:64],
+        idempotency_key=derived_key(
+            "provider_refund", gateway, event.provider_refund_id or event.event_id
+        ),
         provider_refund_id=event.provider_refund_id,
         created_at=now,
         updated_at=now,
@@ -921,103 +1073,134 @@ def refund_create(
     """Give money back through the gateway that captured it (`capture`, or the first with
     enough left).
 
-    The payment row is locked from the balance check until the gateway has answered, so
-    concurrent refunds are taken one at a time and never exceed what was captured (the
-    database's CHECK on refunded <= captured is the second wall). A gateway error leaves
-    nothing changed.
+    Three steps, no transaction open around the provider: the refund is recorded and its
+    amount held against the balance (under the payment's row lock, so concurrent refunds never
+    exceed what was captured; the CHECK on refunded <= captured is the second wall) and
+    committed; the provider is called with the refund's idempotency key; the answer is
+    recorded. The key is the caller's, else derived from the refund row, so a resend of the
+    same refund can never pay out twice. A gateway that refuses or errors leaves nothing
+    changed (the refund and its hold are removed) and raises RefundFailed.
     """
     money = _money(amount)
-    key = (idempotency_key or "").strip() or f"refund_{uuid.uuid4().hex}"
+    key = (idempotency_key or "").strip()
     if len(key) > 64:
         raise _field_error("idempotency_key", "An idempotency key has at most 64 characters.")
+    ensure_no_transaction("A refund (it calls the payment gateway)")
     now = clock()
-    with tenant_context(payment.company_id, user=actor or current_user_id()):
+    user = actor or current_user_id()
+    with tenant_context(payment.company_id, user=user):
         locked = _locked(payment)
-        earlier = Refund.objects.filter(idempotency_key=key).first()
+        earlier = Refund.objects.filter(idempotency_key=key).first() if key else None
         if earlier is not None:
-            if earlier.payment_id != locked.pk or earlier.amount != money:
+            if (
+                earlier.payment_id != locked.pk
+                or earlier.amount != money
+                or (capture is not None and earlier.capture_id != capture.pk)
+            ):
                 raise Conflict(
                     "This idempotency key was already used for a different refund.",
                     code="idempotency_key_reused",
                 )
+            # The same refund asked again (a retry, or a second request racing the first,
+            # whose call may still be under way): never sent twice.
             return earlier
-        if locked.captured_amount == 0:
-            raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
-        if money > locked.refundable:
-            raise RefundNotAllowed(
-                f"At most {locked.currency} {locked.refundable} can still be refunded.",
-                code="refund_exceeds_balance",
-                details=[
-                    {
-                        "field": "amount",
-                        "code": "exceeds_balance",
-                        "requested": str(money),
-                        "refundable": str(locked.refundable),
-                    }
-                ],
-            )
-        if capture is None:
-            capture = _capture_for(locked, money)
-        elif capture.payment_id != locked.pk or _capture_refundable(capture) < money:
-            raise RefundNotAllowed(
-                "That capture does not have so much left to refund.",
-                code="refund_exceeds_capture",
-            )
-        refund = Refund.objects.create(
+        capture = _refund_capture(locked, money, capture)
+        refund = Refund(
             company_id=locked.company_id,
             payment=locked,
             capture=capture,
             amount=money,
             reason=(reason or "").strip()[:200],
-            idempotency_key=key,
             requested_by=actor,
             created_at=now,
             updated_at=now,
         )
+        refund.idempotency_key = key or derived_key("refund", refund.public_id)
+        refund.save()
+        # Held against the balance before the call; updated_at moves with the answer.
         locked.refunded_amount += money
-        locked.updated_at = now
-        locked.save(update_fields=["refunded_amount", "updated_at"])
+        locked.save(update_fields=["refunded_amount"])
         account = GatewayAccount.objects.filter(gateway=capture.gateway).first()
         if account is None:
+            # Raising here rolls the refund back: nothing was sent.
             raise RefundFailed(
                 f"The {capture.get_gateway_display()} gateway that took this payment is no "
                 "longer set up; refund it in the provider's dashboard.",
                 code="gateway_not_configured",
             )
-        try:
-            result = _account_gateway(account, http).refund(
-                RefundRequest(
-                    provider_reference=capture.provider_reference,
-                    amount=money,
-                    currency=locked.currency,
-                    idempotency_key=key,
-                    reason=refund.reason,
-                )
-            )
-        except (GatewayError, UnreadableCredentials) as error:
-            logger.warning("payments.refund_failed", gateway=capture.gateway, error=str(error))
-            # Raising rolls the refund and the balance back: nothing changed.
-            raise RefundFailed(
-                f"{capture.get_gateway_display()} did not take the refund: {error}",
-                code="gateway_unavailable" if isinstance(error, GatewayUnavailable) else None,
-            ) from error
+    request = RefundRequest(
+        provider_reference=capture.provider_reference,
+        amount=money,
+        currency=locked.currency,
+        idempotency_key=refund.idempotency_key,
+        reason=refund.reason,
+    )
+    try:
+        gateway = _account_gateway(account, http)
+        ensure_no_transaction("A gateway call")
+        with between_transactions(locked.company_id, user=user):
+            result = gateway.refund(request)
+    except (GatewayError, UnreadableCredentials) as error:
+        logger.warning("payments.refund_failed", gateway=capture.gateway, error=str(error))
+        _refund_not_taken(refund, now, user)
+        raise RefundFailed(
+            f"{capture.get_gateway_display()} did not take the refund: {error}",
+            code="gateway_unavailable" if isinstance(error, GatewayUnavailable) else None,
+        ) from error
+    with tenant_context(payment.company_id, user=user):
+        locked = _locked(payment)
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
         refund.provider_refund_id = result.provider_refund_id
         refund.response = dict(result.raw)
         refund.save(update_fields=["provider_refund_id", "response"])
+        locked.updated_at = now
+        locked.save(update_fields=["updated_at"])
         audit_record(
             action="payment.refund_requested",
             obj=locked,
-            changes={
-                "refunded_amount": [
-                    str(locked.refunded_amount - money),
-                    str(locked.refunded_amount),
-                ]
-            },
+            changes={"refund": [None, str(refund.public_id)], "amount": [None, str(money)]},
             actor=actor,
         )
-        if result.succeeded:
+        if result.succeeded and refund.status == RefundStatus.PENDING:
             _refund_succeeded(locked, refund, now)
     return refund
+
+
+def _refund_capture(payment: Payment, money: Decimal, capture: Capture | None) -> Capture:
+    """The capture a new refund goes back through, after the balance checks."""
+    if payment.captured_amount == 0:
+        raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
+    if money > payment.refundable:
+        raise RefundNotAllowed(
+            f"At most {payment.currency} {payment.refundable} can still be refunded.",
+            code="refund_exceeds_balance",
+            details=[
+                {
+                    "field": "amount",
+                    "code": "exceeds_balance",
+                    "requested": str(money),
+                    "refundable": str(payment.refundable),
+                }
+            ],
+        )
+    if capture is None:
+        return _capture_for(payment, money)
+    if capture.payment_id != payment.pk or _capture_refundable(capture) < money:
+        raise RefundNotAllowed(
+            "That capture does not have so much left to refund.",
+            code="refund_exceeds_capture",
+        )
+    return capture
+
+
+def _refund_not_taken(refund: Refund, now: datetime, user: int | User | None) -> None:
+    """The provider refused or failed: remove the refund and give its hold back, so nothing
+    changed. A resend of the same refund derives the same key again."""
+    with tenant_context(refund.company_id, user=user):
+        locked = _locked(refund.payment)
+        if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).delete()[0]:
+            locked.refunded_amount -= refund.amount
+            locked.save(update_fields=["refunded_amount"])
 
 
 def _capture_refundable(capture: Capture) -> Decimal:
@@ -1027,13 +1210,36 @@ def _capture_refundable(capture: Capture) -> Decimal:
     return capture.amount - refunded
 
 
+def _review_key(payment: Payment, capture: Capture) -> str:
+    """The idempotency key of a review's refund of one capture: (payment, capture, purpose),
+    the purpose being the review and its reason."""
+    return derived_key(
+        "review_refund",
+        payment.public_id,
+        capture.gateway,
+        capture.provider_reference,
+        payment.review_reason,
+    )
+
+
 def _review_refunds(payment: Payment) -> list[tuple[Capture, Decimal]]:
-    """What a review's "refund it" gives back, capture by capture: for a payment paid twice,
-    the money beyond what was owed (newest capture first); otherwise everything left."""
+    """What a review's "refund it" still gives back, capture by capture: for a payment paid
+    twice, the money beyond what was owed (newest capture first); otherwise everything left.
+    For a payment paid twice, what an earlier, interrupted "refund it" already gave back
+    counts as given."""
     captures = list(payment.captures.order_by("-created_at", "-id"))
     owed_back = payment.refundable
     if payment.review_reason == ReviewReason.PAID_TWICE:
-        owed_back = min(owed_back, payment.captured_amount - payment.amount)
+        given = sum(
+            (
+                r.amount
+                for r in Refund.objects.filter(
+                    payment=payment, idempotency_key__in=[_review_key(payment, c) for c in captures]
+                ).exclude(status=RefundStatus.FAILED)
+            ),
+            Decimal(0),
+        )
+        owed_back = min(owed_back, payment.captured_amount - payment.amount - given)
     plan = []
     for capture in captures:
         if owed_back <= 0:
@@ -1085,7 +1291,11 @@ def payment_review_accept(
             changes={"review_reason": [reason, ""]},
             actor=actor,
         )
-        publish("payment.captured", _payment_payload(locked, accepted_after=reason))
+        # The money kept is announced capture by capture, each once: a payment paid twice
+        # announces only its second capture here. What a review refunded in full is not.
+        for capture in locked.captures.filter(announced_at__isnull=True).order_by("id"):
+            if _capture_refundable(capture) > 0:
+                _announce_capture(locked, capture, now)
     return locked
 
 
@@ -1096,35 +1306,46 @@ def payment_review_refund(
     clock: Clock = timezone.now,
     http: HttpClients | None = None,
 ) -> Refund:
-    """Give back everything still refundable on a payment waiting for review."""
-    with tenant_context(payment.company_id, user=actor or current_user_id()):
+    """Give back what a payment waiting for review owes back, one refund per capture.
+
+    Each refund is recorded, sent and committed on its own with a key derived from (payment,
+    capture, purpose): if one fails, those before it stay done and the review stays open, and
+    "refund it" again sends only what is left, under the same keys.
+    """
+    ensure_no_transaction("A review refund (it calls the payment gateway)")
+    user = actor or current_user_id()
+    with tenant_context(payment.company_id, user=user):
         locked = _locked(payment)
         if not locked.review_reason:
             raise Conflict("This payment has nothing waiting for review.", code="nothing_to_review")
         reason = locked.review_reason
-        refunds = [
-            refund_create(
-                payment=locked,
-                amount=amount,
-                reason=f"Review: {ReviewReason(reason).label}",
-                actor=actor,
-                clock=clock,
-                http=http,
-                capture=capture,
-            )
-            for capture, amount in _review_refunds(locked)
-        ]
-        if not refunds:
-            raise RefundNotAllowed("Nothing is left to refund on this payment.")
-        locked.refresh_from_db()
-        locked.review_reason = ReviewReason.NONE
-        locked.save(update_fields=["review_reason"])
-        audit_record(
-            action="payment.review_refunded",
-            obj=locked,
-            changes={"review_reason": [reason, ""]},
+        plan = _review_refunds(locked)
+    if not plan:
+        raise RefundNotAllowed("Nothing is left to refund on this payment.")
+    refunds = [
+        refund_create(
+            payment=locked,
+            amount=amount,
+            reason=f"Review: {ReviewReason(reason).label}",
             actor=actor,
+            idempotency_key=_review_key(locked, capture),
+            clock=clock,
+            http=http,
+            capture=capture,
         )
+        for capture, amount in plan
+    ]
+    with tenant_context(payment.company_id, user=user):
+        locked = _locked(payment)
+        if locked.review_reason == reason:
+            locked.review_reason = ReviewReason.NONE
+            locked.save(update_fields=["review_reason"])
+            audit_record(
+                action="payment.review_refunded",
+                obj=locked,
+                changes={"review_reason": [reason, ""]},
+                actor=actor,
+            )
     return refunds[-1]
 
 
@@ -1149,6 +1370,9 @@ def sandbox_charge_settle(
         raise _field_error("outcome", "Choose paid or failed.")
     now = clock()
     with tenant_context(company):
+        account = selectors.webhook_account(GatewayName.SANDBOX)
+        if account is None:
+            raise NotFound("The sandbox is not available for this shop.", code="unknown_endpoint")
         charge = (
             SandboxCharge.objects.select_for_update()
             .filter(provider_reference=provider_reference)
@@ -1162,11 +1386,10 @@ def sandbox_charge_settle(
             )
         charge.status = outcome
         charge.save(update_fields=["status"])
-        account = GatewayAccount.objects.filter(gateway=GatewayName.SANDBOX).first()
-        if account is None:
-            raise NotFound("The sandbox gateway is not set up.", code="unknown_endpoint")
-        gateway = _account_gateway(account, http)
-    assert isinstance(gateway, SandboxGateway)
+        gateway = SandboxGateway(
+            unseal(account.credentials_encrypted), http=(http or {}).get(GatewayName.SANDBOX)
+        )
+    ensure_no_transaction("The sandbox's webhook call")
     try:
         response = gateway.notify(charge, outcome, now=now)
     except httpx.HTTPError as error:

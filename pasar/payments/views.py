@@ -25,7 +25,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
+from pasar.core.observability import client_ip
 from pasar.core.tenant import tenant_context
+from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.gateways import paynow
 from pasar.payments.models import OPEN_STATUSES, Payment, PaymentStatus
@@ -48,9 +50,18 @@ PAY_PAGE_CSP: dict[str, list[str]] = {
 }
 
 
+@no_request_transaction
 @csrf_exempt
 @require_POST
 def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
+    address = client_ip(request)
+    wait = services.webhook_rate_limited(address)
+    if wait is not None:
+        refused = JsonResponse(
+            {"received": False, "error": "Too many webhook calls from this address."}, status=429
+        )
+        refused["Retry-After"] = str(wait)
+        return refused
     if len(request.body) > MAX_WEBHOOK_BYTES:
         return JsonResponse({"received": False, "error": "body too large"}, status=413)
     try:
@@ -59,7 +70,7 @@ def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
             gateway=gateway,
             body=request.body,
             headers=dict(request.headers),
-            remote_addr=request.META.get("REMOTE_ADDR"),
+            remote_addr=address,
         )
     except DomainError as error:
         return JsonResponse({"received": False, "error": error.message}, status=error.status)
@@ -84,6 +95,7 @@ def _payment(company: Company, public_id: str) -> Payment:
     return services.payment_expire_if_due(payment)
 
 
+@no_request_transaction
 @never_cache
 @csp_override(PAY_PAGE_CSP)
 @require_http_methods(["GET", "POST"])
@@ -141,6 +153,7 @@ def pay_qr(request: HttpRequest, company: str, payment: str) -> HttpResponse:
     return response
 
 
+@no_request_transaction
 @never_cache
 @require_http_methods(["GET", "POST"])
 def sandbox_checkout(request: HttpRequest, company: str, charge: str) -> HttpResponse:

@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from pasar.core.tenant import acting_as, platform_access, switch_company
+from pasar.core.tenant import acting_as, between_transactions, platform_access, switch_company
+from pasar.core.transactions import wants_no_request_transaction
 from pasar.tenancy import selectors
 from pasar.tenancy.auth import COMPANY_CLAIM, CompanyJWTAuthentication, remember_authentication
 from pasar.tenancy.models import User
@@ -51,6 +53,14 @@ def _rolled_back_if_failed(response: HttpResponse) -> HttpResponse:
     return response
 
 
+def _wants_no_transaction(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return wants_no_request_transaction(match.func)
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -63,6 +73,8 @@ class TenantMiddleware:
         claim = self._claim(request)
         if claim is None:
             return self.get_response(request)
+        if _wants_no_transaction(request):
+            return self._act_without_transaction(request, claim)
         with transaction.atomic():
             identity = selectors.request_identity(user_public_id=claim.user_public_id)
             if identity is not None:
@@ -70,9 +82,35 @@ class TenantMiddleware:
         # An unknown or inactive user: DRF's authentication (or the login page) answers.
         return self.get_response(request)
 
+    def _act_without_transaction(self, request: HttpRequest, claim: Claim) -> HttpResponse:
+        """For views that call other systems (@no_request_transaction): the member is checked
+        in a short transaction, then the view runs with none open, acting for the company in
+        the transactions it opens itself."""
+        checked: list[bool] = []
+
+        def passed(request: HttpRequest) -> HttpResponse:
+            checked.append(True)
+            return HttpResponse()
+
+        with transaction.atomic():
+            identity = selectors.request_identity(user_public_id=claim.user_public_id)
+            if identity is not None:
+                refused = self._act(request, claim, identity, respond=passed)
+                if not checked:
+                    return refused
+        if identity is None:
+            return self.get_response(request)
+        with between_transactions(getattr(request, "company", None), user=identity.user.pk):
+            return self.get_response(request)
+
     def _act(
-        self, request: HttpRequest, claim: Claim, identity: selectors.RequestIdentity
+        self,
+        request: HttpRequest,
+        claim: Claim,
+        identity: selectors.RequestIdentity,
+        respond: Callable[[HttpRequest], HttpResponse] | None = None,
     ) -> HttpResponse:
+        respond = respond or self.get_response
         # A session's user object is kept: login() and the auth middleware hold it.
         user = identity.user if claim.token is not None else request.user
         assert isinstance(user, User)
@@ -80,7 +118,7 @@ class TenantMiddleware:
             remember_authentication(request, user, claim.token)
         if request.path.startswith("/admin/") and user.is_staff:
             with platform_access(reason=f"admin {request.method} {request.path}", actor=user):
-                return self.get_response(request)
+                return respond(request)
 
         with acting_as(user_id=int(user.pk)):
             membership = identity.membership_in(claim.company_public_id)
@@ -97,7 +135,7 @@ class TenantMiddleware:
             request.membership = membership  # type: ignore[attr-defined]
             request.company = membership.company if membership else None  # type: ignore[attr-defined]
             request.memberships = identity.memberships  # type: ignore[attr-defined]
-            return self.get_response(request)
+            return respond(request)
 
     def _claim(self, request: HttpRequest) -> Claim | None:
         header = request.headers.get("Authorization", "")

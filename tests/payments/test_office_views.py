@@ -30,6 +30,7 @@ from pasar.payments.models import (
 from pasar.tenancy.models import Company, Role, User
 from tests.conftest import member
 from tests.factories import CompanyFactory
+from tests.payments.conftest import sandbox_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -517,19 +518,37 @@ def test_the_log_filters_by_gateway_and_outcome(
 def test_a_webhook_body_is_shown_as_text_never_as_html(
     company: Company, owner_client: Client, sandbox: GatewayAccount, client: Client
 ) -> None:
+    # Refused: the reason is shown; the body is not even kept.
     client.post(
         services.webhook_path(company, "sandbox"),
         data=b"<script>alert('x')</script>",
         content_type="text/html",
     )
-    log = webhook_log(company)
-    assert log.outcome == WebhookOutcome.REJECTED
+    refused = webhook_log(company)
+    assert refused.outcome == WebhookOutcome.REJECTED
     page = page_text(
-        owner_client.get(reverse("payments_office:webhook_detail", args=[log.public_id]))
+        owner_client.get(reverse("payments_office:webhook_detail", args=[refused.public_id]))
+    )
+    assert "<script>alert" not in page
+    assert "The Sandbox-Signature header is missing." in page
+
+    # Verified, with markup inside: kept, and shown as text.
+    body, headers = sandbox_webhook(
+        company, event_type="charge.noted", event_id="<script>alert('x')</script>"
+    )
+    client.post(
+        services.webhook_path(company, "sandbox"),
+        data=body,
+        content_type="application/json",
+        headers={"Sandbox-Signature": headers["Sandbox-Signature"]},
+    )
+    kept = webhook_log(company)
+    assert kept.outcome == WebhookOutcome.IGNORED
+    page = page_text(
+        owner_client.get(reverse("payments_office:webhook_detail", args=[kept.public_id]))
     )
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
-    assert "The Sandbox-Signature header is missing." in page
 
 
 def test_a_json_body_is_indented(company: Company, owner_client: Client, captured: Payment) -> None:

@@ -91,9 +91,32 @@ def hitpay_down() -> httpx.Client:
     )
 
 
+def hitpay_up() -> httpx.Client:
+    """HitPay creating the payment request it is asked for."""
+
+    def created(request: httpx.Request) -> httpx.Response:
+        request_id = str(uuid.uuid4())
+        return httpx.Response(
+            201,
+            json={
+                "id": request_id,
+                "status": "pending",
+                "amount": "25.90",
+                "currency": "sgd",
+                "url": f"https://securecheckout.sandbox.hit-pay.com/payment-request/@kopi/{request_id}/checkout",
+            },
+        )
+
+    return httpx.Client(transport=httpx.MockTransport(created))
+
+
 @pytest.fixture
-def stripe_first(company: Company, sandbox: GatewayAccount) -> GatewayAccount:
-    """Stripe tried first (priority 10), the sandbox (priority 1000) after it."""
+def stripe_first(company: Company) -> GatewayAccount:
+    """Stripe tried first (priority 10), HitPay (priority 20) after it. (Never the sandbox: it
+    is no fallback once a real gateway is set up.)"""
+    services.gateway_account_save(
+        company=company, gateway="hitpay", credentials=HITPAY_CREDENTIALS, priority=20
+    )
     return services.gateway_account_save(
         company=company, gateway="stripe", credentials=STRIPE_CREDENTIALS, priority=10
     )
@@ -105,7 +128,7 @@ def start(payment: Payment, http: dict[str, httpx.Client], method: str = "card")
         method=method,
         base_url="http://testserver",
         return_url="http://testserver/done",
-        http=http,
+        http={"hitpay": hitpay_up(), **http},
     )
 
 
@@ -122,19 +145,19 @@ def test_a_gateway_that_times_out_hands_the_payment_to_the_next(
 
     result = start(payment, {"stripe": stripe_api.client})
 
-    assert result.attempt.gateway == "sandbox"
+    assert result.attempt.gateway == "hitpay"
     assert result.attempt.status == AttemptStatus.CREATED
     assert result.attempt.checkout_url
-    stripe_try, sandbox_try = attempts_of(payment)
-    assert [a.pk for a in result.attempts] == [stripe_try.pk, sandbox_try.pk]
+    stripe_try, hitpay_try = attempts_of(payment)
+    assert [a.pk for a in result.attempts] == [stripe_try.pk, hitpay_try.pk]
     assert (stripe_try.gateway, stripe_try.status) == ("stripe", AttemptStatus.ERROR)
     assert stripe_try.error_kind == "GatewayUnavailable"
     assert "did not answer in time" in stripe_try.error_message
-    assert (sandbox_try.gateway, sandbox_try.status) == ("sandbox", AttemptStatus.CREATED)
-    assert sandbox_try.provider_reference.startswith("sbx_")
+    assert (hitpay_try.gateway, hitpay_try.status) == ("hitpay", AttemptStatus.CREATED)
+    assert hitpay_try.provider_reference
     [sent] = stripe_api.requests
     assert sent.headers["Idempotency-Key"] == stripe_try.idempotency_key
-    assert stripe_try.idempotency_key != sandbox_try.idempotency_key
+    assert stripe_try.idempotency_key != hitpay_try.idempotency_key
     with tenant_context(payment.company_id):
         payment.refresh_from_db()
     assert payment.status == PaymentStatus.PENDING
@@ -145,7 +168,7 @@ def test_a_gateway_that_keeps_failing_is_skipped_without_being_called(
 ) -> None:
     stripe_api = FakeStripe("timeout")
     for _ in range(circuit.FAILURE_THRESHOLD):
-        assert start(make_payment(), {"stripe": stripe_api.client}).attempt.gateway == "sandbox"
+        assert start(make_payment(), {"stripe": stripe_api.client}).attempt.gateway == "hitpay"
     assert len(stripe_api.requests) == circuit.FAILURE_THRESHOLD
 
     payment = make_payment()
@@ -155,7 +178,7 @@ def test_a_gateway_that_keeps_failing_is_skipped_without_being_called(
     skipped, taken = attempts_of(payment)
     assert (skipped.gateway, skipped.status) == ("stripe", AttemptStatus.SKIPPED)
     assert skipped.error_kind == "circuit_open"
-    assert (taken.gateway, taken.status) == ("sandbox", AttemptStatus.CREATED)
+    assert (taken.gateway, taken.status) == ("hitpay", AttemptStatus.CREATED)
     assert result.attempt.pk == taken.pk
 
 
@@ -186,7 +209,7 @@ def test_refused_credentials_are_recorded_and_flagged_on_the_account(
 
     result = start(payment, {"stripe": FakeStripe("unauthorised").client})
 
-    assert result.attempt.gateway == "sandbox"
+    assert result.attempt.gateway == "hitpay"
     refused, _ = attempts_of(payment)
     assert (refused.status, refused.error_kind) == (
         AttemptStatus.ERROR,
@@ -285,7 +308,7 @@ def test_payments_start_with_the_breakers_redis_down(
         for _ in range(circuit.FAILURE_THRESHOLD + 1)
     ]
 
-    assert {result.attempt.gateway for result in results} == {"sandbox"}
+    assert {result.attempt.gateway for result in results} == {"hitpay"}
     # The breaker cannot remember failures without its cache: Stripe is tried every time,
     # slower for the shopper, never wrong.
     assert len(stripe_api.requests) == circuit.FAILURE_THRESHOLD + 1

@@ -421,3 +421,60 @@ def test_one_idempotency_key_sent_five_times_at_once_refunds_once(
     assert reloaded(paid).refunded_amount == Decimal("12.00")
     with tenant_context(company):
         assert SandboxCharge.objects.get().refunded_amount == Decimal("12.00")
+
+
+def sandbox_refund_webhook(company: Company, payment: Payment, refund_id: str, amount: str):
+    """A signed "refund.succeeded" for a refund made at the sandbox provider's own side."""
+    import json
+    import uuid
+
+    from django.utils import timezone
+
+    from pasar.payments.credentials import unseal
+    from pasar.payments.gateways import sandbox as sandbox_gateway
+
+    with tenant_context(company):
+        account = GatewayAccount.objects.get(gateway="sandbox")
+        charge = payment.attempts.get().provider_reference
+    now = int(timezone.now().timestamp())
+    body = json.dumps(
+        {
+            "id": "sbx_evt_" + uuid.uuid4().hex,
+            "type": "refund.succeeded",
+            "created": now,
+            "data": {
+                "charge": charge,
+                "payment_id": str(payment.public_id),
+                "refund": refund_id,
+                "amount": amount,
+                "currency": "SGD",
+            },
+        }
+    ).encode()
+    secret = unseal(account.credentials_encrypted)["signing_secret"]
+    return body, {sandbox_gateway.SIGNATURE_HEADER: sandbox_gateway.sign(body, secret, now)}
+
+
+def test_provider_refunds_with_long_ids_sharing_a_prefix_are_each_recorded(
+    company: Company, paid: Payment
+) -> None:
+    # Two refunds whose ids differ only after the 64th character.
+    shared = "re_" + "dashboard" * 8
+    results = []
+    for refund_id in (shared + "_one", shared + "_two"):
+        body, headers = sandbox_refund_webhook(company, paid, refund_id, "5.00")
+        results.append(
+            services.webhook_receive(
+                company_public_id=str(company.public_id),
+                gateway="sandbox",
+                body=body,
+                headers=headers,
+            )
+        )
+
+    assert [r.status_code for r in results] == [200, 200]
+    assert reloaded(paid).refunded_amount == Decimal("10.00")
+    with tenant_context(company):
+        keys = list(Refund.objects.values_list("idempotency_key", flat=True))
+    assert len(set(keys)) == 2
+    assert all(len(key) <= 64 for key in keys)

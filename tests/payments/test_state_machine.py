@@ -94,6 +94,7 @@ class Model:
     refunded_by_capture: dict[str, Decimal] = field(default_factory=dict)
     captured_events: int = 0
     refunded_events: int = 0
+    announced: set[str] = field(default_factory=set)  # captures payment.captured named
 
     @property
     def captured(self) -> Decimal:
@@ -119,6 +120,7 @@ class Model:
         else:
             self.status = S.CAPTURED
             self.captured_events += 1
+            self.announced.add(intent)
         return WebhookOutcome.PROCESSED
 
     def move_if_allowed(self, status: str) -> str:
@@ -281,7 +283,12 @@ class PaymentMachine(RuleBasedStateMachine):
         model.review = ReviewReason.NONE
         if S.CAPTURED in TRANSITIONS[model.status]:
             model.status = S.CAPTURED
-        model.captured_events += 1
+        # One event per capture kept, each once: those not yet announced with money left.
+        for intent, amount in model.captures.items():
+            left = amount - model.refunded_by_capture.get(intent, Decimal(0))
+            if intent not in model.announced and left > 0:
+                model.announced.add(intent)
+                model.captured_events += 1
 
     # Refunding a flagged payment whose money was already all refunded answers with an amount
     # error (0.00 is not money) rather than a conflict; that corner is left out here.

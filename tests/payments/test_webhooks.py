@@ -164,7 +164,8 @@ def test_a_webhook_that_does_not_verify_is_refused_and_changes_nothing(
     [log] = logs(company)
     assert log.outcome == WebhookOutcome.REJECTED
     assert log.detail.startswith("InvalidSignature")
-    assert log.body == body.decode()
+    # Anyone can post unsigned junk here: a refused call keeps its size, never its body.
+    assert (log.body, log.body_bytes) == ("", len(body))
 
 
 @pytest.mark.parametrize("seconds", [-301, 301, -86_400])
@@ -266,7 +267,7 @@ def test_an_unknown_endpoint_is_not_found(
     assert state(company, payment) == before
 
 
-def test_a_gateway_the_shop_has_not_set_up_is_not_found_and_logged(
+def test_a_gateway_the_shop_has_not_set_up_is_not_found_and_writes_nothing(
     client: Client, company: Company, started: Any
 ) -> None:
     payment, _ = started
@@ -277,8 +278,8 @@ def test_a_gateway_the_shop_has_not_set_up_is_not_found_and_logged(
 
     assert answer.status_code == 404
     assert state(company, payment) == before
-    [log] = logs(company)
-    assert (log.gateway, log.outcome) == ("stripe", WebhookOutcome.REJECTED)
+    # Anyone may post here: a gateway the shop never set up is not worth a row per call.
+    assert logs(company) == []
 
 
 def test_a_webhook_endpoint_takes_only_post(client: Client, company: Company, sandbox: Any) -> None:

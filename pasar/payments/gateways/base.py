@@ -109,6 +109,9 @@ class WebhookEvent:
     amount: Decimal | None = None  # captured or refunded amount, major units
     currency: str = ""
     provider_refund_id: str = ""
+    # True when `amount` of a REFUNDED event is the charge's running total of refunds (HitPay's
+    # charge.updated), not the amount of one refund.
+    amount_is_refunded_total: bool = False
     occurred_at: datetime | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
 

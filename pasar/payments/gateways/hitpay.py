@@ -281,6 +281,7 @@ def _event_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
                 kind=EventKind.REFUNDED,
                 provider_reference=payment_request_id,
                 amount=parse_amount(obj.get("refunded_amount")),
+                amount_is_refunded_total=True,
                 **common,
             )
     return WebhookEvent(kind=EventKind.IGNORED, provider_reference="", **common)

@@ -25,7 +25,7 @@ import httpx
 from django.conf import settings
 from django.urls import reverse
 
-from pasar.core.tenant import current_company_id
+from pasar.core.tenant import current_company_id, tenant_context
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeResult,
@@ -51,6 +51,13 @@ EVENT_TYPES = {
     "charge.failed": EventKind.FAILED,
     "refund.succeeded": EventKind.REFUNDED,
 }
+
+
+def _company_id() -> int:
+    company_id = current_company_id()
+    if company_id is None:
+        raise GatewayRejected("The sandbox works only for a company.")
+    return company_id
 
 
 def sign(body: bytes, secret: str, timestamp: int) -> str:
@@ -93,28 +100,31 @@ class SandboxGateway:
         company_id = current_company_id()
         if company_id is None:
             raise GatewayRejected("The sandbox takes charges only for a company.")
-        company = Company.objects.get(pk=company_id)
         reference = "sbx_" + uuid.uuid4().hex
-        payload = PayNowQR(
-            proxy_type=ProxyType.UEN,
-            proxy_value=request.paynow_uen or company.uen,
-            amount=request.amount,
-            expiry=request.expires_at,
-            merchant_name=request.merchant_name or company.legal_name,
-            reference=request.reference,
-        ).payload()
-        SandboxCharge.objects.create(
-            company=company,
-            provider_reference=reference,
-            payment_public_id=uuid.UUID(request.payment_id),
-            reference=request.reference,
-            amount=request.amount,
-            currency=request.currency,
-            paynow_payload=payload,
-            webhook_url=request.webhook_url,
-            return_url=request.return_url,
-            created_at=datetime.now(UTC),
-        )
+        # The provider's own database write, in its own short transaction: the shop calls
+        # gateways with none open, and a real provider's write commits on its side too.
+        with tenant_context(company_id):
+            company = Company.objects.get(pk=company_id)
+            payload = PayNowQR(
+                proxy_type=ProxyType.UEN,
+                proxy_value=request.paynow_uen or company.uen,
+                amount=request.amount,
+                expiry=request.expires_at,
+                merchant_name=request.merchant_name or company.legal_name,
+                reference=request.reference,
+            ).payload()
+            SandboxCharge.objects.create(
+                company=company,
+                provider_reference=reference,
+                payment_public_id=uuid.UUID(request.payment_id),
+                reference=request.reference,
+                amount=request.amount,
+                currency=request.currency,
+                paynow_payload=payload,
+                webhook_url=request.webhook_url,
+                return_url=request.return_url,
+                created_at=datetime.now(UTC),
+            )
         origin = request.webhook_url.split("/webhooks/", 1)[0]
         path = reverse("payments:sandbox_checkout", args=[company.public_id, reference])
         return ChargeResult(
@@ -128,7 +138,8 @@ class SandboxGateway:
     def inquire(self, provider_reference: str) -> ChargeResult:
         from pasar.payments.models import SandboxCharge
 
-        charge = SandboxCharge.objects.filter(provider_reference=provider_reference).first()
+        with tenant_context(_company_id()):
+            charge = SandboxCharge.objects.filter(provider_reference=provider_reference).first()
         if charge is None:
             raise GatewayRejected("The sandbox has no such charge.")
         status = {
@@ -145,17 +156,18 @@ class SandboxGateway:
     def refund(self, request: RefundRequest) -> RefundResult:
         from pasar.payments.models import SandboxCharge
 
-        charge = (
-            SandboxCharge.objects.select_for_update()
-            .filter(provider_reference=request.provider_reference)
-            .first()
-        )
-        if charge is None or charge.status != "paid":
-            raise GatewayRejected("The sandbox has no paid charge to refund.")
-        if charge.refunded_amount + request.amount > charge.amount:
-            raise GatewayRejected("The sandbox refuses to refund more than was paid.")
-        charge.refunded_amount += request.amount
-        charge.save(update_fields=["refunded_amount"])
+        with tenant_context(_company_id()):
+            charge = (
+                SandboxCharge.objects.select_for_update()
+                .filter(provider_reference=request.provider_reference)
+                .first()
+            )
+            if charge is None or charge.status != "paid":
+                raise GatewayRejected("The sandbox has no paid charge to refund.")
+            if charge.refunded_amount + request.amount > charge.amount:
+                raise GatewayRejected("The sandbox refuses to refund more than was paid.")
+            charge.refunded_amount += request.amount
+            charge.save(update_fields=["refunded_amount"])
         refund_id = "sbx_re_" + uuid.uuid4().hex
         return RefundResult(
             provider_refund_id=refund_id,

@@ -214,10 +214,16 @@ class TwoC2PGateway:
 def invoice_number(idempotency_key: str) -> str:
     """2C2P's invoice number for one attempt: alphanumeric, short, and the same on a retry.
 
-    2C2P wants up to 50 alphanumerics unique per transaction; a digest of the attempt's
-    idempotency key is both, whatever characters the key holds.
+    2C2P wants up to 50 alphanumerics unique per transaction; the whole SHA-256 digest of the
+    attempt's idempotency key written in base 36 is both (at most 50 characters), whatever
+    characters the key holds, and nothing of it is cut away.
     """
-    return hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    number = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest())
+    digits = ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return digits or "0"
 
 
 def _claims_json(fields: Mapping[str, Any], amount: Decimal | None) -> bytes:

@@ -751,10 +751,16 @@ class Command(BaseCommand):
         self.created: list[str] = []
         # The invitations that bring staff in would email each demo address; drop those
         # emails rather than print them over the demo's start-up output.
+        self.payments_due: list[tuple[Company, User]] = []
         with override_settings(MAILERS=SILENT_MAILERS), transaction.atomic():
             for demo in DEMO_COMPANIES:
                 self._seed_company(demo)
             self._platform_staff()
+        # Payments go through the sandbox gateway, which is never called inside an open
+        # transaction: each payment commits on its own once the companies are in place.
+        for company, owner in self.payments_due:
+            if added := seed_payments(company, owner):
+                self.created.append(added)
 
         if not self.created:
             self.stdout.write("Demo data is already in place; nothing was added.")
@@ -790,8 +796,8 @@ class Command(BaseCommand):
                     )
                     self.created.append(f"{location.name} ({location.kind}) of {demo.legal_name}")
             self._catalog(demo, company)
-        if demo.payments and (added := seed_payments(company, owner)):
-            self.created.append(added)
+        if demo.payments:
+            self.payments_due.append((company, owner))
 
     def _catalog(self, demo: DemoCompany, company: Company) -> None:
         """The products, then their stock history; skipped once the first SKU exists."""
