@@ -21,7 +21,7 @@ from pasar.tenancy import services
 from pasar.tenancy.decorators import company_required
 from pasar.tenancy.forms import InvitationForm, RoleChangeForm
 from pasar.tenancy.models import Invitation, Membership, Role
-from pasar.tenancy.permissions import can
+from pasar.tenancy.permissions import can, roles_grantable_by
 
 
 @require_GET
@@ -48,6 +48,7 @@ def _team_page(request: HttpRequest, *, invite_form: InvitationForm | None = Non
         "can_manage_members": can(role, "membership.manage"),
         "can_invite": can(role, "invitation.manage"),
         "roles": Role.choices,
+        "grantable_roles": [r.value for r in roles_grantable_by(role)],
         "invitation_days": settings.INVITATION_TTL.days,
     }
     return render(request, "backoffice/team.html", context)

@@ -73,6 +73,14 @@ def roles_only_owners_grant() -> frozenset[Role]:
     )
 
 
+def roles_grantable_by(role: str | None) -> list[Role]:
+    """The roles this role may hand out (by a role change or an invitation)."""
+    if role is None or not can(role, "membership.manage"):
+        return []
+    only_owners = roles_only_owners_grant()
+    return [r for r in Role if Role(role) == OWNER or r not in only_owners]
+
+
 def role_of(request: Any) -> str | None:
     membership = getattr(request, "membership", None)
     if membership is None and hasattr(request, "_request"):

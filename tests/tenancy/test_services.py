@@ -769,3 +769,12 @@ def test_two_owners_demoting_each_other_at_once_leave_exactly_one_owner() -> Non
         assert refused[0].code in {"last_owner", "owner_only", "permission_denied"}
         with tenant_context(company):
             assert Membership.objects.filter(role=Role.OWNER).count() == 1
+
+
+def test_an_admin_is_offered_only_the_roles_it_may_grant() -> None:
+    from pasar.tenancy.permissions import roles_grantable_by
+
+    assert Role.FINANCE not in roles_grantable_by(Role.ADMIN)
+    assert Role.OWNER not in roles_grantable_by(Role.ADMIN)
+    assert set(roles_grantable_by(Role.OWNER)) == set(Role)
+    assert roles_grantable_by(Role.SALES) == []
