@@ -17,6 +17,7 @@ from typing import Any
 
 from pasar.catalog import rules
 from pasar.catalog.models import ProductStatus, TaxCode, VariantStatus
+from pasar.core.text import INVALID_CHARACTERS_CODE, has_control_characters
 
 OPTION_PREFIX = "option:"
 MAX_ROWS = 50_000
@@ -236,6 +237,12 @@ def _read_row(
         for index, name in enumerate(columns)
     }
     count = len(errors)
+    for name, value in values.items():
+        if has_control_characters(value):
+            problem = f"the {name} holds a control character (such as NUL), which cannot be stored."
+            errors.append(RowError(number, name, "", problem, INVALID_CHARACTERS_CODE))
+    if len(errors) > count:
+        return None
     sku = _check_cell(number, "sku", values["sku"], errors, rules.clean_sku)
     product_name = values["product_name"].strip()
     if not product_name:

@@ -34,6 +34,7 @@ from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.events import publish
 from pasar.core.tenant import current_user_id, tenant_context
+from pasar.core.text import INVALID_CHARACTERS_CODE, has_control_characters
 from pasar.tenancy.models import Company
 
 CATEGORY_PATH_SEPARATOR = ">"
@@ -126,8 +127,18 @@ def _context(company: Company | int) -> Any:
 # -- categories -----------------------------------------------------------------------------
 
 
+def _stored_text(field: str, text: str, *, what: str) -> str:
+    if has_control_characters(text):
+        raise invalid(
+            field,
+            f"The {what} holds a control character (such as NUL); remove it and try again.",
+            INVALID_CHARACTERS_CODE,
+        )
+    return text
+
+
 def _clean_category_name(value: Any) -> str:
-    name = str(value or "").strip()
+    name = _stored_text("name", str(value or "").strip(), what="category name")
     if not name:
         raise invalid("name", "Give the category a name, for example “Coffee”.", "required")
     if len(name) > 120:
@@ -316,9 +327,10 @@ def _clean_product_fields(fields: dict[str, Any], company_id: int) -> dict[str, 
                 raise invalid("name", "Give the product a name.", "required")
             if len(text) > 200:
                 raise invalid("name", "A product name has at most 200 characters.", "too_long")
-            cleaned[name] = text
+            cleaned[name] = _stored_text(name, text, what="product name")
         elif name == "description":
-            cleaned[name] = str(value or "").strip()
+            description = str(value or "").strip()
+            cleaned[name] = _stored_text(name, description, what="description")
         elif name == "category":
             if value is not None and value.company_id != company_id:
                 raise invalid("category", "That category was not found in this company.")
