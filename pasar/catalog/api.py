@@ -94,7 +94,7 @@ class VariantOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
-@extend_schema_field(OpenApiTypes.URI)
+@extend_schema_field(OpenApiTypes.STR)
 class ImageFileUrl(serializers.Field):
     """Where one size of an image is served: the image view, keyed by the image's public id
     (storage paths carry internal ids and are never handed out)."""
@@ -104,9 +104,8 @@ class ImageFileUrl(serializers.Field):
         super().__init__(source="public_id", read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> str:
-        path = reverse("api-catalog-image-file", args=[value, self.size])
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request is not None else path
+        # Root-relative, the same in every response whatever context the serializer had.
+        return reverse("api-catalog-image-file", args=[value, self.size])
 
 
 class ImageOutput(serializers.Serializer):

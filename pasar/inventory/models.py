@@ -91,6 +91,11 @@ class ChannelBuffer(TenantModel):
         return f"{self.channel_id}/{self.variant_id}: {self.units}"
 
 
+# The most units one location holds of one variant, and the most one line moves: far above any
+# shop's stock, and well inside the 32-bit columns, so an overflow is a clear refusal.
+MAX_UNITS = 1_000_000_000
+
+
 class StockLevel(TenantModel):
     """How many units of a variant one location holds, and how many of them are promised.
 
@@ -115,6 +120,9 @@ class StockLevel(TenantModel):
             ),
             models.CheckConstraint(
                 condition=models.Q(on_hand__gte=0), name="stock_level_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(on_hand__lte=MAX_UNITS), name="stock_level_on_hand_within_limit"
             ),
             models.CheckConstraint(
                 condition=models.Q(reserved__gte=0) & models.Q(reserved__lte=models.F("on_hand")),

@@ -34,6 +34,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory.models import (
+    MAX_UNITS,
     AllocationState,
     Channel,
     ChannelBuffer,
@@ -219,6 +220,10 @@ class UnknownSku(DomainError):
     code = "unknown_sku"
 
 
+class QuantityTooLarge(DomainError):
+    code = "quantity_too_large"
+
+
 class InsufficientStock(DomainError):
     code = "insufficient_stock"
     status = 409
@@ -267,13 +272,38 @@ def _ensure_owned(obj: Any, company: Company, what: str) -> None:
         raise NotFound(f"That {what} was not found.", code=f"{what.replace(' ', '_')}_not_found")
 
 
+def _within_limit(quantity: int, field: str) -> int:
+    """Quantities are refused past MAX_UNITS, a limit stated in the message, before the
+    database's integer columns would overflow."""
+    if abs(quantity) > MAX_UNITS:
+        message = f"A quantity is at most {MAX_UNITS:,} units; {quantity:,} is too large."
+        raise QuantityTooLarge(
+            message, details=[{"field": field, "code": QuantityTooLarge.code, "message": message}]
+        )
+    return quantity
+
+
+def _add_units(level: StockLevel, quantity: int, *, sku: str) -> None:
+    """Add to (or take from) a level's units on hand; a level holds at most MAX_UNITS."""
+    if level.on_hand + quantity > MAX_UNITS:
+        message = (
+            f"A location holds at most {MAX_UNITS:,} units of one variant; this would bring "
+            f"{sku} to {level.on_hand + quantity:,} there."
+        )
+        raise QuantityTooLarge(
+            message,
+            details=[{"field": "quantity", "code": QuantityTooLarge.code, "message": message}],
+        )
+    level.on_hand += quantity
+
+
 def _positive_quantity(quantity: Any, field: str = "quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         message = "The quantity is a whole number of units, at least 1."
         raise InvalidStockRequest(
             message, details=[{"field": field, "code": "invalid", "message": message}]
         )
-    return quantity
+    return _within_limit(quantity, field)
 
 
 def _unit_cost(value: Any) -> Decimal:
@@ -505,7 +535,7 @@ def stock_receive(
             unit_cost=cost,
         )
         average.save(update_fields=["average_cost", "updated_at"])
-        level.on_hand += quantity
+        _add_units(level, quantity, sku=variant.sku)
         _save_levels([level], now)
         return _record_movement(
             level=level,
@@ -538,7 +568,7 @@ def stock_return(
         now = clock()
         levels = _lock_levels(_levels_for(company, [(variant, location)]))
         level = next(iter(levels.values()))
-        level.on_hand += quantity
+        _add_units(level, quantity, sku=variant.sku)
         _save_levels([level], now)
         return _record_movement(
             level=level,
@@ -571,6 +601,7 @@ def stock_adjust(
         raise InvalidStockRequest(
             message, details=[{"field": "quantity", "code": "invalid", "message": message}]
         )
+    _within_limit(quantity, "quantity")
     reason = reason.strip()
     if not reason:
         message = "Say why the stock is adjusted, for example “damaged in storage”."
@@ -592,7 +623,7 @@ def stock_adjust(
                 f"{location.name} has {level.available} unpromised unit(s) of {variant.sku}; "
                 f"{-quantity} cannot be written off.",
             )
-        level.on_hand += quantity
+        _add_units(level, quantity, sku=variant.sku)
         _save_levels([level], now)
         return _record_movement(
             level=level,
@@ -644,7 +675,7 @@ def stock_transfer(
                 f"{variant.sku}; {quantity} cannot be transferred.",
             )
         source.on_hand -= quantity
-        target.on_hand += quantity
+        _add_units(target, quantity, sku=variant.sku)
         _save_levels([source, target], now)
         cost = _average_cost(variant)
         transfer = str(uuid.uuid4())  # names the pair, so each half finds the other
@@ -692,6 +723,7 @@ def stock_count_correct(
         raise InvalidStockRequest(
             message, details=[{"field": "counted", "code": "invalid", "message": message}]
         )
+    _within_limit(counted, "counted")
     _ensure_owned(variant, company, "variant")
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
@@ -739,6 +771,7 @@ def stock_level_set_reorder(
             raise InvalidStockRequest(
                 message, details=[{"field": field, "code": "invalid", "message": message}]
             )
+        _within_limit(value, field)
     _ensure_owned(variant, company, "variant")
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
@@ -791,6 +824,7 @@ def _buffer_units(units: Any) -> None:
         raise InvalidStockRequest(
             message, details=[{"field": "buffer_units", "code": "invalid", "message": message}]
         )
+    _within_limit(units, "buffer_units")
 
 
 def _requested_quantities(lines: Sequence[ReserveLine]) -> dict[str, int]:
@@ -1587,6 +1621,7 @@ def _received_quantities(quantities: Mapping[str, int]) -> dict[str, int]:
             raise _invalid(
                 f"lines.{sku}", "A received quantity is a whole number of units, 0 or more."
             )
+        _within_limit(quantity, f"lines.{sku}")
         if quantity:
             received[sku] = received.get(sku, 0) + quantity
     if not received:
@@ -1653,7 +1688,7 @@ def transfer_receive(
         )
         for line in arriving:
             line.received += received[line.variant.sku]
-            levels[line.variant_id].on_hand += received[line.variant.sku]
+            _add_units(levels[line.variant_id], received[line.variant.sku], sku=line.variant.sku)
         _save_levels(levels.values(), now)
         for line in arriving:
             _record_movement(
@@ -1782,6 +1817,7 @@ def count_record(
             raise _invalid(
                 f"lines.{sku}", "A counted quantity is a whole number of units, 0 or more."
             )
+        _within_limit(quantity, f"lines.{sku}")
         counted[sku] = quantity
     if not counted:
         raise _invalid("lines", "Record at least one counted quantity.", code="required")
@@ -1971,7 +2007,7 @@ def purchase_receipt_create(
                 unit_cost=cost,
             )
             totals[variant.pk] = (totals.get(variant.pk) or 0) + quantity
-            levels[variant.pk].on_hand += quantity
+            _add_units(levels[variant.pk], quantity, sku=variant.sku)
         VariantCost.objects.bulk_update(averages.values(), ["average_cost", "updated_at"])
         _save_levels(levels.values(), now)
         for sku, quantity, cost in cleaned:

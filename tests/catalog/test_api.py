@@ -173,9 +173,7 @@ def test_image_upload(owner_client, company) -> None:
     )
     assert response.status_code == 201, response.json()
     data = response.json()["data"]
-    assert data["thumbnail_large"] == (
-        f"http://testserver/api/v1/catalog/images/{data['id']}/large"
-    )
+    assert data["thumbnail_large"] == (f"/api/v1/catalog/images/{data['id']}/large")
     assert (
         owner_client.get(f"{PRODUCTS}/{tee.public_id}").json()["data"]["images"][0]["id"]
         == (data["id"])
@@ -269,7 +267,7 @@ def test_image_urls_carry_public_ids_and_are_served(owner_client, company, other
     for body in (created, detail, listing):
         assert _integers_and_paths(body) == []
     [image] = detail["data"]["images"]
-    assert str(company.pk) not in image["original"].removeprefix("http://testserver")
+    assert image["original"] == f"/api/v1/catalog/images/{image['id']}/original"
 
     original = owner_client.get(image["original"])
     assert original.status_code == 200

@@ -600,3 +600,64 @@ def test_the_schema_documents_the_operations(db) -> None:
     ref = listing["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     page = schema["components"]["schemas"][ref]
     assert "pagination" in page["properties"]["meta"]["properties"]
+
+
+# --- Limits ---
+
+
+def _receipt(shop: Shop, reference: str) -> dict:
+    """500 lines of 1,000,000 units (the most one line may carry over the API)."""
+    line = {"sku": shop.variant.sku, "quantity": 1_000_000, "unit_cost": "1.00"}
+    return {
+        "location": str(shop.warehouse.public_id),
+        "supplier_name": "Big Bean Co",
+        "reference": reference,
+        "lines": [line] * 500,
+    }
+
+
+def test_receipts_past_the_level_limit_are_a_clear_4xx_and_change_nothing(
+    stocked: Shop, owner_client, levels: LevelReader
+) -> None:
+    # 500 x 1,000,000 units a time: the second would pass the 1,000,000,000 a level may hold
+    # (before the limit, the fifth overflowed the column and answered 500).
+    ok(owner_client.post(API + "purchase-receipts", _receipt(stocked, "DO-1"), format="json"), 201)
+    before = counts(stocked.company)
+    level_before = levels(stocked.variant, stocked.warehouse)
+    for number in (2, 3, 4, 5):
+        error = refused(
+            owner_client.post(
+                API + "purchase-receipts", _receipt(stocked, f"DO-{number}"), format="json"
+            ),
+            400,
+            "quantity_too_large",
+        )
+        assert "at most 1,000,000,000 units" in error["message"]
+    assert counts(stocked.company) == before
+    assert levels(stocked.variant, stocked.warehouse) == level_before
+    assert stock_drift(company=stocked.company) == []
+
+
+@pytest.mark.parametrize("quantity", [1_000_000_001, 2**31, -(2**31)])
+def test_a_line_past_the_limit_is_refused_stating_it(stocked: Shop, quantity: int) -> None:
+    from pasar.inventory.services import QuantityTooLarge, stock_adjust
+
+    before = counts(stocked.company)
+    with pytest.raises(QuantityTooLarge, match="at most 1,000,000,000 units"):
+        stock_adjust(
+            company=stocked.company,
+            variant=stocked.variant,
+            location=stocked.warehouse,
+            quantity=quantity,
+            reason="found",
+        )
+    assert counts(stocked.company) == before
+
+
+def test_the_database_refuses_a_level_past_the_limit(stocked: Shop) -> None:
+    from django.db import IntegrityError, transaction
+
+    from pasar.inventory.models import MAX_UNITS, StockLevel
+
+    with tenant_context(stocked.company), pytest.raises(IntegrityError), transaction.atomic():
+        StockLevel.objects.filter(variant=stocked.variant).update(on_hand=MAX_UNITS + 1)
