@@ -153,6 +153,19 @@ def _policy(cursor: Any, table: str, name: str, clause: str) -> None:
     cursor.execute(f'CREATE POLICY {name} ON "{table}" {clause}')
 
 
+def _walled(cursor: Any, table: str, *, maintenance_owner: str | None) -> None:
+    """RLS on and forced for the table, and the owner's maintenance policy when it has one."""
+    cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
+    cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+    if maintenance_owner:
+        _policy(
+            cursor,
+            table,
+            "owner_maintenance",
+            f'TO "{maintenance_owner}" USING (true) WITH CHECK (true)',
+        )
+
+
 def apply_row_level_security(using: str = "default", **_: Any) -> None:
     """post_migrate handler; idempotent, so it runs after every migrate."""
     role = settings.PASAR_DB_APP_ROLE
@@ -169,11 +182,10 @@ def apply_row_level_security(using: str = "default", **_: Any) -> None:
             grant_app_role(cursor, role)
         restrict_functions(cursor, role)
         # With no separate app role the owner is the app: it must not see past the wall.
-        owner_is_maintenance_only = bool(role) and owner != role
+        maintenance_owner = owner if role and owner != role else None
         for model in tenant_models():
             table = model._meta.db_table
-            cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
-            cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+            _walled(cursor, table, maintenance_owner=maintenance_owner)
             _policy(
                 cursor,
                 table,
@@ -185,18 +197,10 @@ def apply_row_level_security(using: str = "default", **_: Any) -> None:
                 _policy(cursor, table, "tenant_extra_read", f"FOR SELECT USING ({extra})")
             else:
                 cursor.execute(f'DROP POLICY IF EXISTS tenant_extra_read ON "{table}"')
-            if owner_is_maintenance_only:
-                _policy(
-                    cursor,
-                    table,
-                    "owner_maintenance",
-                    f'TO "{owner}" USING (true) WITH CHECK (true)',
-                )
             for privilege in getattr(model, "rls_revoked_privileges", ()):
                 cursor.execute(f'REVOKE {privilege} ON "{table}" FROM "{role}"')
         for table in platform_tables():
-            cursor.execute(f'ALTER TABLE "{table}" ENABLE ROW LEVEL SECURITY')
-            cursor.execute(f'ALTER TABLE "{table}" FORCE ROW LEVEL SECURITY')
+            _walled(cursor, table, maintenance_owner=maintenance_owner)
             _policy(cursor, table, "platform_read", "FOR SELECT USING (true)")
             _policy(
                 cursor,
@@ -204,10 +208,3 @@ def apply_row_level_security(using: str = "default", **_: Any) -> None:
                 "platform_write",
                 f"USING ({PLATFORM_ACCESS}) WITH CHECK ({PLATFORM_ACCESS})",
             )
-            if owner_is_maintenance_only:
-                _policy(
-                    cursor,
-                    table,
-                    "owner_maintenance",
-                    f'TO "{owner}" USING (true) WITH CHECK (true)',
-                )

@@ -11,27 +11,7 @@ from pasar.core import rls
 from pasar.core.tenant import platform_access, tenant_context, user_context
 from pasar.tenancy.models import Flag, Membership, Role
 from tests.factories import LocationFactory, MembershipFactory, UserFactory
-
-
-def scalar(sql: str, params: list | None = None):
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.fetchone()[0]
-
-
-def rowcount(sql: str, params: list | None = None) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-        return cursor.rowcount
-
-
-@pytest.fixture
-def two_shops(company, other_company):
-    return (
-        LocationFactory(company=company, name="Tiong Bahru"),
-        LocationFactory(company=other_company, name="Jurong"),
-    )
-
+from tests.tenancy.test_isolation import rowcount, scalar
 
 SETTINGS_TO_TRY = [
     ("pasar.rls_bypass", "on"),

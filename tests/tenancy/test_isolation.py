@@ -6,14 +6,6 @@ from django.db import DatabaseError, connection, transaction
 from pasar.core.rls import tenant_models
 from pasar.core.tenant import TenantNotSet, platform_access, tenant_context
 from pasar.inventory.models import Location
-from tests.factories import LocationFactory
-
-
-@pytest.fixture
-def two_shops(company, other_company):
-    mine = LocationFactory(company=company, name="Tiong Bahru")
-    theirs = LocationFactory(company=other_company, name="Jurong")
-    return mine, theirs
 
 
 def scalar(sql: str, params: list | None = None):
