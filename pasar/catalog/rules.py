@@ -6,10 +6,11 @@ Each `clean_*` function takes what a person typed and returns the stored value, 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pasar.catalog.models import ProductStatus, TaxCode, VariantStatus
+from pasar.core.money import AmountError, parse_amount
 
 MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
 MAX_COST = Decimal("99999999.9999")  # NUMERIC(12,4)
@@ -77,24 +78,10 @@ def clean_barcode(value: Any) -> str:
 
 
 def _decimal(value: Any, *, what: str) -> Decimal:
-    if isinstance(value, float):
-        # Binary floats cannot hold most cent amounts exactly; money arrives as text or Decimal.
-        raise InvalidValue(f"{what} must be sent as text or a decimal, not a float.")
-    if isinstance(value, bool):
-        raise InvalidValue(f"'{value}' is not a number.", code="not_a_number")
-    # People paste amounts as "S$1,234.50"; the currency is always SGD, so the sign adds nothing.
-    text = (
-        value
-        if isinstance(value, Decimal)
-        else str(value).strip().removeprefix("S$").removeprefix("$").replace(",", "")
-    )
     try:
-        number = Decimal(text)
-    except (InvalidOperation, ValueError):
-        raise InvalidValue(f"'{value}' is not a number.", code="not_a_number") from None
-    if not number.is_finite():
-        raise InvalidValue(f"'{value}' is not a number.", code="not_a_number")
-    return number
+        return parse_amount(value)
+    except AmountError as error:
+        raise InvalidValue(error.message, code=error.code) from None
 
 
 def _money(value: Any, *, what: str, places: int, maximum: Decimal) -> Decimal:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -26,6 +26,7 @@ from pasar.core import audit
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
 from pasar.core.models import OutboxEvent
+from pasar.core.money import AmountError, parse_amount
 from pasar.core.tenant import (
     bypass_active,
     current_company_id,
@@ -308,8 +309,8 @@ def _positive_quantity(quantity: Any, field: str = "quantity") -> int:
 
 def _unit_cost(value: Any) -> Decimal:
     try:
-        cost = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
+        cost = parse_amount(value)
+    except AmountError:
         cost = Decimal("NaN")
     if not cost.is_finite() or cost < 0 or cost > MAX_UNIT_COST:
         message = "The unit cost is an amount in dollars from 0 to 99,999,999.9999."

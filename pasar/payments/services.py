@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ from django.utils import timezone
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
+from pasar.core.money import AmountError, parse_amount
 from pasar.core.tenant import (
     between_transactions,
     current_user_id,
@@ -127,14 +128,10 @@ def _field_error(field: str, message: str, *, code: str = "invalid") -> InvalidP
 
 def _money(value: Any, field: str = "amount") -> Decimal:
     """A positive amount with at most two decimal places, from a Decimal, int or string."""
-    if isinstance(value, float | bool):
-        raise _field_error(field, 'Send the amount as a string such as "12.50".')
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation as error:
-        raise _field_error(field, "Not a number.") from error
-    if not amount.is_finite():
-        raise _field_error(field, "Not a number.")
+        amount = parse_amount(value)
+    except AmountError as error:
+        raise _field_error(field, error.message) from None
     if amount != amount.quantize(CENT):
         raise _field_error(field, "An amount has at most two decimal places (cents).")
     if amount < CENT:

@@ -197,6 +197,36 @@ def test_a_bad_barcode_is_explained_next_to_the_field(company: Company) -> None:
         assert not Product.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("price", "says"),
+    [("28,50", "type 28.50"), ("1,23,456", "groups of three")],
+)
+def test_a_price_with_a_decimal_comma_is_refused_saying_what_was_understood(
+    company: Company, price: str, says: str
+) -> None:
+    # Taken as a thousands separator, "28,50" was once saved as S$2850.00.
+    client = signed_in(member(company, Role.OWNER))
+    response = client.post(
+        reverse("catalog:product_create"),
+        {"name": "Kopi Beans", "tax_code": "SR", "sku": "BEANS-1", "price": price},
+    )
+    assert response.status_code == 400
+    assert says in page_text(response)
+    with tenant_context(company):
+        assert not Product.objects.exists()
+
+
+def test_a_price_with_thousands_separators_is_read_as_typed(company: Company) -> None:
+    client = signed_in(member(company, Role.OWNER))
+    response = client.post(
+        reverse("catalog:product_create"),
+        {"name": "Espresso Machine", "tax_code": "SR", "sku": "MACH-1", "price": "S$1,234.50"},
+    )
+    assert response.status_code == 302
+    with tenant_context(company):
+        assert Variant.objects.get(sku="MACH-1").price == Decimal("1234.50")
+
+
 def test_variants_are_added_and_edited(company: Company, latte: Product) -> None:
     client = signed_in(member(company, Role.ADMIN))
     added = client.post(
