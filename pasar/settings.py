@@ -110,6 +110,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     "pasar.tenancy.middleware.TenantMiddleware",
+    "pasar.core.api.ApiTimesInUtcMiddleware",
     "waffle.middleware.WaffleMiddleware",
 ]
 

@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
-from pasar.core.views import api_docs
+from pasar.core.views import api_docs, api_not_found
 
 urlpatterns = [
     path("", include("pasar.core.urls")),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("api/v1/", include("pasar.api_urls")),
+    # Last under /api/: an unknown path or a wrong trailing slash answers in JSON.
+    re_path(r"^api/", api_not_found),
     path("office/products/", include("pasar.catalog.urls")),
     path("office/payments/", include("pasar.payments.office_urls")),
     path("office/", include("pasar.backoffice.urls")),

@@ -6,12 +6,14 @@ error:   {"status": "error", "error": {"code", "message", "details": [...]}}
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
@@ -272,3 +274,17 @@ def envelope_schema_hook(
                 },
             )
     return result
+
+
+class ApiTimesInUtcMiddleware:
+    """Times in API answers are UTC and end in "Z" (ISO 8601); pages keep showing Singapore
+    time. DRF writes datetimes in the active time zone, so /api/ requests activate UTC."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        with timezone.override(UTC):
+            return self.get_response(request)

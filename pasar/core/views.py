@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_safe
@@ -79,3 +80,25 @@ API_DOCS_CSP: dict[str, Any] = {
 api_docs = csp_override(API_DOCS_CSP)(
     SpectacularRedocView.as_view(url_name="api-schema", template_name="core/api_docs.html")
 )
+
+
+def _resolves_to_an_endpoint(path: str) -> bool:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return match.func is not api_not_found
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """Every /api/ path that names no endpoint: the error envelope, never an HTML page, and
+    the right spelling when only the trailing slash is wrong."""
+    path = request.path
+    other = path[:-1] if path.endswith("/") else f"{path}/"
+    message = f"There is no API endpoint at {path}."
+    if _resolves_to_an_endpoint(other):
+        message = f"There is no API endpoint at {path}; did you mean {other}?"
+    return JsonResponse(
+        {"status": "error", "error": {"code": "not_found", "message": message, "details": []}},
+        status=404,
+    )

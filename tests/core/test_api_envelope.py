@@ -203,3 +203,49 @@ def test_too_many_requests_is_a_429(api_client, monkeypatch) -> None:
     response = api_client.post("/api/v1/auth/token/verify", {"token": "x"}, format="json")
     assert error_of(response, 429)["code"] == "rate_limited"
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "hint"),
+    [
+        ("get", "/api/v1/no-such-thing", None),
+        ("get", "/api/v2/me", None),
+        ("post", "/api/v1/catalog/nothing/here", None),
+        ("get", "/api/v1/me/", "/api/v1/me"),
+        ("post", "/api/v1/auth/token/", "/api/v1/auth/token"),
+        ("get", "/api/schema", "/api/schema/"),
+    ],
+)
+def test_an_unknown_api_path_answers_in_the_envelope(
+    owner_client, method: str, path: str, hint: str | None
+) -> None:
+    response = getattr(owner_client, method)(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["status"] == "error"
+    assert body["error"]["code"] == "not_found"
+    if hint:
+        assert f"did you mean {hint}?" in body["error"]["message"]
+    else:
+        assert "did you mean" not in body["error"]["message"]
+
+
+def test_api_times_are_utc_with_a_z(company, owner_client) -> None:
+    from tests.catalog.helpers import product
+
+    product(company, "Kopi O", {"sku": "KOPI-O", "price": "1.80"})
+    body = owner_client.get("/api/v1/catalog/products").json()
+
+    def times(value: object) -> list[str]:
+        if isinstance(value, dict):
+            return [t for item in value.values() for t in times(item)]
+        if isinstance(value, list):
+            return [t for item in value for t in times(item)]
+        if isinstance(value, str) and len(value) >= 20 and value[4] == "-" and "T" in value:
+            return [value]
+        return []
+
+    found = times(body)
+    assert found, "expected some timestamps to check"
+    assert all(t.endswith("Z") for t in found), found
