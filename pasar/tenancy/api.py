@@ -93,7 +93,7 @@ class MeOutput(serializers.Serializer):
 
 class CompanyOnboardInput(StrictSerializer):
     legal_name = serializers.CharField(max_length=200)
-    uen = serializers.CharField(max_length=20, help_text="ACRA UEN, e.g. 201912345K.")
+    uen = serializers.CharField(max_length=20, help_text="ACRA UEN, e.g. 201912345R.")
     gst_registered = serializers.BooleanField(default=False)
     gst_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     gst_period = serializers.ChoiceField(choices=GstPeriod.choices, required=False)

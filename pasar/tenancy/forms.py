@@ -122,9 +122,9 @@ class CompanyOnboardingForm(ServiceForm):
     uen = forms.CharField(
         label="UEN",
         max_length=20,
-        help_text="Your Unique Entity Number, for example 201912345K.",
+        help_text="Your Unique Entity Number, for example 201912345R.",
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
-        error_messages={"required": "Enter the company's UEN, for example 201912345K."},
+        error_messages={"required": "Enter the company's UEN, for example 201912345R."},
     )
     gst_registered = forms.BooleanField(label="The company is registered for GST", required=False)
     gst_number = forms.CharField(

@@ -18,7 +18,7 @@ from pasar.core.tenant import PublicIdMixin, TenantManager, TenantModel
 from pasar.tenancy.flags import AbstractCompanyFlag
 
 UEN_ERRORS = {
-    "InvalidLength": "A UEN has 9 or 10 characters, for example 201912345K.",
+    "InvalidLength": "A UEN has 9 or 10 characters, for example 201912345R.",
     "InvalidFormat": "That UEN has letters or digits in the wrong places.",
     "InvalidComponent": "That UEN has an unknown entity type or a year in the future.",
     "InvalidChecksum": "That UEN's check letter is wrong; check it against your ACRA record.",

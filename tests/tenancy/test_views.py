@@ -411,3 +411,17 @@ def test_pages_carry_no_inline_script_or_style_and_a_strict_csp(owner: User) -> 
         assert "style-src 'self'" in csp
         assert '<meta name="viewport"' in page
         assert 'class="skip-link" href="#main"' in page
+
+
+def test_the_uen_examples_shown_to_people_pass_the_uen_check() -> None:
+    import re
+
+    from stdnum.sg import uen
+
+    from pasar.tenancy.forms import CompanyOnboardingForm
+
+    field = CompanyOnboardingForm().fields["uen"]
+    shown = f"{field.help_text} {field.error_messages['required']}"
+    examples = re.findall(r"\b\d{8,9}[A-Z]\b|\b[TSR]\d{2}[A-Z]{2}\d{4}[A-Z]\b", shown)
+    assert examples
+    assert all(uen.is_valid(example) for example in examples), examples
