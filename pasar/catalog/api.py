@@ -47,10 +47,10 @@ from pasar.catalog.models import (
 )
 from pasar.catalog.views import image_response
 from pasar.core.api import EnvelopeRenderer, StrictSerializer
-from pasar.core.errors import NotFound
+from pasar.core.errors import Forbidden, NotFound
 from pasar.core.tenant import tenant_context
 from pasar.tenancy.models import Company
-from pasar.tenancy.permissions import RoleAllows
+from pasar.tenancy.permissions import RoleAllows, can, role_of
 
 # -- serializers ----------------------------------------------------------------------------
 
@@ -408,9 +408,11 @@ class ProductListView(CatalogListView):
     def post(self, request: Request) -> Response:
         data = _product_fields(_valid_input(ProductCreateInput, request))
         product = services.product_create(company=_company(request), **data)
-        return Response(
-            ProductOutput(_product(request, product.public_id)).data,
-            status=status.HTTP_201_CREATED,
+        created = _product(request, product.public_id)
+        return _with_price_warnings(
+            ProductOutput(created).data,
+            list(created.variants.all()),
+            http_status=status.HTTP_201_CREATED,
         )
 
 
@@ -446,7 +448,19 @@ class ProductVariantsView(CatalogView):
     def post(self, request: Request, public_id: str) -> Response:
         product = _product(request, public_id)
         variant = services.variant_create(product=product, **_valid_input(VariantInput, request))
-        return Response(VariantOutput(variant).data, status=status.HTTP_201_CREATED)
+        return _with_price_warnings(
+            VariantOutput(variant).data, [variant], http_status=status.HTTP_201_CREATED
+        )
+
+
+def _with_price_warnings(
+    data: Any, variants: list[Variant], http_status: int = status.HTTP_200_OK
+) -> Response:
+    """The API accepts a price under cost (an integration may know better) but says so in
+    `meta.warnings`; pages ask the person to confirm instead."""
+    warnings = services.price_warnings(variants)
+    meta = {"warnings": warnings} if warnings else {}
+    return Response({"status": "success", "data": data, "meta": meta}, status=http_status)
 
 
 class VariantDetailView(CatalogView):
@@ -465,10 +479,14 @@ class VariantDetailView(CatalogView):
     )
     def patch(self, request: Request, public_id: str) -> Response:
         variant = self._variant(public_id)
-        variant = services.variant_update(
-            variant=variant, **_valid_input(VariantUpdateInput, request)
-        )
-        return Response(VariantOutput(variant).data)
+        fields = _valid_input(VariantUpdateInput, request)
+        if "price" in fields and not can(role_of(request), "catalog.price"):
+            raise Forbidden(
+                "Your role cannot change selling prices; ask an owner or admin.",
+                code="permission_denied",
+            )
+        variant = services.variant_update(variant=variant, **fields)
+        return _with_price_warnings(VariantOutput(variant).data, [variant])
 
     @extend_schema(
         responses={204: None},

@@ -79,6 +79,7 @@ class VariantForm(CatalogForm):
         "barcode_taken": "barcode",
         "invalid_barcode": "barcode",
         "too_precise": "price",
+        "price_below_cost": "price",
     }
 
     sku = forms.CharField(
@@ -115,6 +116,15 @@ class VariantForm(CatalogForm):
     status = forms.ChoiceField(
         label="Status", choices=VariantStatus.choices, initial=VariantStatus.ACTIVE
     )
+    # Shown (as a checkbox) only once a price under the cost has been refused.
+    confirm_below_cost = forms.BooleanField(
+        label="Yes, sell below cost", required=False, widget=forms.HiddenInput
+    )
+
+    def add_service_error(self, error: DomainError) -> None:
+        if error.code == "price_below_cost":
+            self.fields["confirm_below_cost"].widget = forms.CheckboxInput()
+        super().add_service_error(error)
 
     def clean_options(self) -> dict[str, str]:
         return parse_options(self.cleaned_data["options"])
@@ -123,6 +133,7 @@ class VariantForm(CatalogForm):
         """The cleaned fields as the variant services take them (a blank cost is 0)."""
         data = dict(self.cleaned_data)
         data["cost"] = data["cost"] or "0"
+        data["allow_below_cost"] = bool(data.pop("confirm_below_cost", False))
         return data
 
 

@@ -108,6 +108,15 @@ def clean_cost(value: Any) -> Decimal:
     return _money(value, what="Cost", places=4, maximum=MAX_COST)
 
 
+def below_cost(*, price: Decimal, cost: Decimal) -> bool:
+    """A selling price under the unit cost loses money on every sale (a cost of 0 is unknown)."""
+    return cost > 0 and price < cost
+
+
+def below_cost_warning(*, sku: str, price: Decimal, cost: Decimal) -> str:
+    return f"{sku} sells at S${price:,.2f}, below its cost of S${cost:,.4f}: each sale loses money."
+
+
 # -- identifiers and choices ------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ anything a person must fix. The CSV import lives in `pasar.catalog.imports`.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -401,6 +401,7 @@ def product_create(
     length_mm: int | None = None,
     width_mm: int | None = None,
     height_mm: int | None = None,
+    allow_below_cost: bool = True,
 ) -> Product:
     """Add a product with its variants (each a mapping of `variant_create` arguments).
 
@@ -428,7 +429,11 @@ def product_create(
         product.save()
         for position, variant_fields in enumerate(variants):
             try:
-                _variant_add(product, {"position": position, **variant_fields})
+                _variant_add(
+                    product,
+                    {"position": position, **variant_fields},
+                    allow_below_cost=allow_below_cost,
+                )
             except DomainError as error:
                 for detail in error.details:
                     if "field" in detail:
@@ -524,12 +529,47 @@ def _check_unique(variant: Variant) -> None:
         )
 
 
-def _variant_add(product: Product, fields: Mapping[str, Any]) -> Variant:
+class PriceBelowCost(DomainError):
+    """Refused until the person confirms: the price is under the unit cost."""
+
+    code = "price_below_cost"
+    status = 409
+
+
+def _check_price_against_cost(variant: Variant, *, allow_below_cost: bool) -> None:
+    if allow_below_cost or not rules.below_cost(price=variant.price, cost=variant.cost):
+        return
+    message = rules.below_cost_warning(sku=variant.sku, price=variant.price, cost=variant.cost)
+    raise PriceBelowCost(
+        f"{message} Confirm to save it anyway.",
+        details=[{"field": "price", "code": PriceBelowCost.code, "message": message}],
+    )
+
+
+def price_warnings(variants: Iterable[Variant]) -> list[dict[str, str]]:
+    """What a response should warn about: variants priced below their cost."""
+    return [
+        {
+            "code": PriceBelowCost.code,
+            "variant": str(variant.public_id),
+            "message": rules.below_cost_warning(
+                sku=variant.sku, price=variant.price, cost=variant.cost
+            ),
+        }
+        for variant in variants
+        if rules.below_cost(price=variant.price, cost=variant.cost)
+    ]
+
+
+def _variant_add(
+    product: Product, fields: Mapping[str, Any], *, allow_below_cost: bool = True
+) -> Variant:
     if "sku" not in fields or "price" not in fields:
         missing = "sku" if "sku" not in fields else "price"
         raise invalid(missing, f"Every variant needs a {missing}.", "required")
     cleaned = _clean_variant_fields(fields)
     variant = Variant(company_id=product.company_id, product=product, **cleaned)
+    _check_price_against_cost(variant, allow_below_cost=allow_below_cost)
     variant.search_text = rules.search_text(
         product_name=product.name, options=variant.options, sku=variant.sku, barcode=variant.barcode
     )
@@ -552,8 +592,12 @@ def variant_create(
     cost: Decimal | str = Decimal(0),
     status: str = VariantStatus.ACTIVE,
     position: int | None = None,
+    allow_below_cost: bool = True,
 ) -> Variant:
-    """Add a variant (a sellable SKU) to a product. The SKU is unique in the company."""
+    """Add a variant (a sellable SKU) to a product. The SKU is unique in the company.
+
+    `allow_below_cost=False` (pages, until the person confirms) refuses a price under the cost
+    with PriceBelowCost."""
     with _context(product.company_id):
         product = Product.objects.select_for_update().get(pk=product.pk)
         if position is None:
@@ -570,6 +614,7 @@ def variant_create(
                 "status": status,
                 "position": position,
             },
+            allow_below_cost=allow_below_cost,
         )
         audit_record(
             action="variant.created",
@@ -579,8 +624,10 @@ def variant_create(
     return variant
 
 
-def variant_update(*, variant: Variant, **fields: Any) -> Variant:
-    """Change a variant: price, cost, SKU, barcode, options, status or position."""
+def variant_update(*, variant: Variant, allow_below_cost: bool = True, **fields: Any) -> Variant:
+    """Change a variant: price, cost, SKU, barcode, options, status or position.
+
+    `allow_below_cost=False` refuses a new price or cost that puts the price under the cost."""
     cleaned = _clean_variant_fields(fields)
     with _context(variant.company_id):
         variant = Variant.objects.select_for_update().select_related("product").get(pk=variant.pk)
@@ -590,6 +637,8 @@ def variant_update(*, variant: Variant, **fields: Any) -> Variant:
         changed = [name for name in VARIANT_FIELDS if before[name] != getattr(variant, name)]
         if not changed:
             return variant
+        if {"price", "cost"} & set(changed):
+            _check_price_against_cost(variant, allow_below_cost=allow_below_cost)
         variant.search_text = rules.search_text(
             product_name=variant.product.name,
             options=variant.options,

@@ -211,6 +211,10 @@ def variant_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
         "status": variant.status,
     }
     form = VariantForm(request.POST or None, initial=initial)
+    if not can(request.membership.role, "catalog.price"):  # type: ignore[attr-defined]
+        # Everything else may change; the selling price stays the managers' to set.
+        form.fields["price"].disabled = True
+        form.fields["price"].help_text = "Only an owner or admin changes selling prices."
     if request.method == "POST" and form.is_valid():
         try:
             services.variant_update(variant=variant, **form.service_fields())

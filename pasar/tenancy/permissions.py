@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "stock.manage": MANAGERS | {WAREHOUSE},
     "catalog.view": EVERYONE,
     "catalog.manage": MANAGERS | {WAREHOUSE},
+    # Changing what a product sells for is the managers' call, not every catalog editor's.
+    "catalog.price": MANAGERS,
     "payment.view": MANAGERS | {FINANCE, SALES},
     "payment.create": MANAGERS | {FINANCE, SALES},
     "payment.cancel": MANAGERS | {FINANCE},

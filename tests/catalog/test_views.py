@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -15,7 +16,7 @@ from pasar.catalog.models import ImportJob, Product, ProductImage, Variant
 from pasar.core.tenant import tenant_context
 from pasar.tenancy.models import Company, Role, User
 from tests.catalog.helpers import ean13, product
-from tests.conftest import member
+from tests.conftest import authenticated_client, member
 from tests.factories import CompanyFactory
 
 pytestmark = pytest.mark.django_db
@@ -373,3 +374,91 @@ def test_the_export_link_downloads_the_catalog(company: Company, latte: Product)
     assert response.status_code == 200
     body = b"".join(response.streaming_content).decode()
     assert "LAT-12" in body
+
+
+# -- prices below cost, and who sets prices ---------------------------------------------------
+
+
+def _edit(client: Client, variant: Variant, **changes: str) -> Any:
+    fields = {
+        "sku": variant.sku,
+        "price": str(variant.price),
+        "cost": str(variant.cost),
+        "barcode": variant.barcode,
+        "options": "",
+        "status": variant.status,
+        **changes,
+    }
+    return client.post(reverse("catalog:variant_edit", args=[variant.public_id]), fields)
+
+
+def _costed_variant(company: Company) -> Variant:
+    made = product(company, "Enamel Mug", {"sku": "MUG-1", "price": "16.90", "cost": "6.98"})
+    with tenant_context(company):
+        return Variant.objects.get(product=made)
+
+
+def test_a_price_below_cost_is_saved_only_once_confirmed(company: Company) -> None:
+    variant = _costed_variant(company)
+    client = signed_in(member(company, Role.OWNER))
+
+    refused = _edit(client, variant, price="1.00")
+    assert refused.status_code == 400
+    text = page_text(refused)
+    assert "below its cost of S$6.9800" in text
+    assert 'type="checkbox" name="confirm_below_cost"' in text
+    with tenant_context(company):
+        assert Variant.objects.get(pk=variant.pk).price == Decimal("16.90")
+
+    confirmed = _edit(client, variant, price="1.00", confirm_below_cost="on")
+    assert confirmed.status_code == 302
+    with tenant_context(company):
+        assert Variant.objects.get(pk=variant.pk).price == Decimal("1.00")
+
+
+def test_a_warehouse_user_edits_a_variant_but_not_its_selling_price(company: Company) -> None:
+    variant = _costed_variant(company)
+    client = signed_in(member(company, Role.WAREHOUSE))
+    page = page_text(client.get(reverse("catalog:variant_edit", args=[variant.public_id])))
+    assert "Only an owner or admin changes selling prices." in page
+
+    response = _edit(client, variant, price="1.00", barcode=ean13("888123400009"))
+    assert response.status_code == 302
+    with tenant_context(company):
+        saved = Variant.objects.get(pk=variant.pk)
+    assert (saved.price, saved.barcode) == (Decimal("16.90"), ean13("888123400009"))
+
+
+def test_the_api_accepts_a_price_below_cost_with_a_warning(company: Company, owner) -> None:
+    variant = _costed_variant(company)
+    client = authenticated_client(owner, company)
+    response = client.patch(
+        f"/api/v1/catalog/variants/{variant.public_id}", {"price": "1.00"}, format="json"
+    )
+    assert response.status_code == 200
+    [warning] = response.json()["meta"]["warnings"]
+    assert warning["code"] == "price_below_cost"
+    assert warning["variant"] == str(variant.public_id)
+    fine = client.patch(
+        f"/api/v1/catalog/variants/{variant.public_id}", {"price": "19.90"}, format="json"
+    )
+    assert fine.json()["meta"] == {}
+
+
+def test_the_api_refuses_a_price_change_from_a_role_that_may_not_set_prices(
+    company: Company,
+) -> None:
+    variant = _costed_variant(company)
+    client = authenticated_client(member(company, Role.WAREHOUSE), company)
+    response = client.patch(
+        f"/api/v1/catalog/variants/{variant.public_id}", {"price": "1.00"}, format="json"
+    )
+    assert response.status_code == 403
+    with tenant_context(company):
+        assert Variant.objects.get(pk=variant.pk).price == Decimal("16.90")
+    barcode = client.patch(
+        f"/api/v1/catalog/variants/{variant.public_id}",
+        {"barcode": ean13("888123400009")},
+        format="json",
+    )
+    assert barcode.status_code == 200
