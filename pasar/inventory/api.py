@@ -829,6 +829,8 @@ class PurchaseReceiptOutput(serializers.Serializer):
     supplier_name = serializers.CharField()
     reference = serializers.CharField()
     received_at = serializers.DateTimeField()
+    voided_at = serializers.DateTimeField(allow_null=True)
+    void_reason = serializers.CharField()
     lines = ReceiptLineOutput(many=True)
 
 
@@ -837,6 +839,16 @@ class PurchaseReceiptInput(StrictSerializer):
     supplier_name = serializers.CharField(max_length=200)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     lines = serializers.ListField(child=ReceiptLineInput(), min_length=1, max_length=500)
+    second_delivery = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="The supplier's document was received before and this is another delivery "
+        "under it; without it such a receipt is refused with 409 duplicate_receipt.",
+    )
+
+
+class PurchaseReceiptVoidInput(StrictSerializer):
+    reason = serializers.CharField(max_length=200)
 
 
 @extend_schema_view(get=extend_schema(summary="Goods received from suppliers, newest first"))
@@ -861,6 +873,7 @@ class PurchaseReceiptListView(OperationsListView):
             reference=data["reference"],
             lines=[(line["sku"], line["quantity"], line["unit_cost"]) for line in data["lines"]],
             actor=_actor(request),
+            second_delivery=data["second_delivery"],
         )
         fresh = selectors.purchase_receipt_get(company=company, public_id=receipt.public_id)
         return Response(PurchaseReceiptOutput(fresh).data, status=status.HTTP_201_CREATED)
@@ -871,6 +884,23 @@ class PurchaseReceiptDetailView(OperationsView):
     def get(self, request: Request, public_id: str) -> Response:
         receipt = selectors.purchase_receipt_get(company=_acting_for(request), public_id=public_id)
         return Response(PurchaseReceiptOutput(receipt).data)
+
+
+class PurchaseReceiptVoidView(OperationsView):
+    @extend_schema(
+        request=PurchaseReceiptVoidInput,
+        responses={200: PurchaseReceiptOutput},
+        summary="Void a receipt entered by mistake: its units leave again and the cost moves back",
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        data = _valid_input(PurchaseReceiptVoidInput, request)
+        company = _acting_for(request)
+        receipt = selectors.purchase_receipt_get(company=company, public_id=public_id)
+        services.purchase_receipt_void(
+            company=company, receipt=receipt, reason=data["reason"], actor=_actor(request)
+        )
+        fresh = selectors.purchase_receipt_get(company=company, public_id=public_id)
+        return Response(PurchaseReceiptOutput(fresh).data)
 
 
 # Low stock

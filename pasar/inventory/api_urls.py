@@ -95,4 +95,9 @@ urlpatterns = [
         api.PurchaseReceiptDetailView.as_view(),
         name="api-inventory-purchase-receipt",
     ),
+    path(
+        "purchase-receipts/<str:public_id>/void",
+        api.PurchaseReceiptVoidView.as_view(),
+        name="api-inventory-purchase-receipt-void",
+    ),
 ]

@@ -235,6 +235,17 @@ class PurchaseReceiptForm(DocumentLinesForm):
         required=False,
         help_text="The delivery order or invoice number on the supplier's papers.",
     )
+    # Shown (as a checkbox) only once the same supplier document has been refused as received.
+    second_delivery = forms.BooleanField(
+        label="Yes, this is a second delivery under the same document",
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def add_service_error(self, error: DomainError) -> None:
+        if error.code == "duplicate_receipt":
+            self.fields["second_delivery"].widget = forms.CheckboxInput()
+        super().add_service_error(error)
 
     def line_field(self, part: str, row: int) -> forms.Field:
         if part == "unit_cost":
@@ -312,3 +323,12 @@ class LineQuantitiesForm(ServiceForm):
                 placed = True
         if not placed:
             super().add_service_error(error)
+
+
+class ReceiptVoidForm(ServiceForm):
+    reason = forms.CharField(
+        label="Why is it voided?",
+        max_length=200,
+        error_messages={"required": "Say why the receipt is voided, e.g. “entered twice”."},
+        help_text="Its units leave the location again and the average cost moves back.",
+    )

@@ -149,11 +149,12 @@ class MovementKind(models.TextChoices):
     TRANSFER_OUT = "transfer_out", "Transfer out"
     TRANSFER_IN = "transfer_in", "Transfer in"
     COUNT_CORRECTION = "count_correction", "Count correction"
+    RECEIPT_VOID = "receipt_void", "Receipt voided"
 
 
 # Kinds whose quantity has a fixed sign; adjustments and count corrections go either way.
 INBOUND_KINDS = (MovementKind.RECEIPT, MovementKind.RETURN, MovementKind.TRANSFER_IN)
-OUTBOUND_KINDS = (MovementKind.SALE, MovementKind.TRANSFER_OUT)
+OUTBOUND_KINDS = (MovementKind.SALE, MovementKind.TRANSFER_OUT, MovementKind.RECEIPT_VOID)
 
 
 class StockMovement(PublicIdMixin, TenantModel):
@@ -526,6 +527,12 @@ class PurchaseReceipt(PublicIdMixin, TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     received_at = models.DateTimeField()
+    # A receipt entered by mistake is voided, never deleted: its movements are reversed.
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-received_at", "-id"]

@@ -315,7 +315,7 @@ def purchase_receipt_list(*, company: Company) -> QuerySet[PurchaseReceipt]:
     """A company's goods receipts, newest first (needs its tenant context)."""
     return (
         PurchaseReceipt.objects.filter(company=company)
-        .select_related("location", "received_by")
+        .select_related("location", "received_by", "voided_by")
         .prefetch_related("lines__variant")
     )
 

@@ -1934,6 +1934,18 @@ def count_cancel(
 # Purchase receipts
 
 
+class DuplicateReceipt(DomainError):
+    """The supplier's document was already received: confirm a second delivery to go on."""
+
+    code = "duplicate_receipt"
+    status = 409
+
+
+class ReceiptVoided(DomainError):
+    code = "receipt_voided"
+    status = 409
+
+
 def purchase_receipt_create(
     *,
     company: Company,
@@ -1942,10 +1954,14 @@ def purchase_receipt_create(
     reference: str,
     lines: Sequence[tuple[str, int, Decimal]],
     actor: User | None,
+    second_delivery: bool = False,
     clock: Clock = timezone.now,
 ) -> PurchaseReceipt:
     """Goods in from a supplier: one receipt movement per line at its unit cost, moving each
-    variant's weighted average cost, all in one transaction under the next GRN number."""
+    variant's weighted average cost, all in one transaction under the next GRN number.
+
+    A supplier document (supplier and reference) already received, and not voided, is refused
+    with DuplicateReceipt unless `second_delivery` says it is one."""
     supplier_name = supplier_name.strip()
     reference = reference.strip()
     if not supplier_name:
@@ -1969,9 +1985,35 @@ def purchase_receipt_create(
     with tenant_context(company, user=_actor_id(actor)):
         now = clock()
         variants = _variants_by_sku(sku for sku, _, _ in cleaned)
+        # The number's counter row is locked until commit, so two receipts of one document
+        # entered at once queue here and the second sees the first.
+        number = _next_number(company, "GRN")
+        if reference and not second_delivery:
+            earlier = (
+                PurchaseReceipt.objects.filter(
+                    supplier_name__iexact=supplier_name,
+                    reference__iexact=reference,
+                    voided_at__isnull=True,
+                )
+                .order_by("received_at")
+                .first()
+            )
+            if earlier is not None:
+                raise DuplicateReceipt(
+                    f"{supplier_name}'s {reference} was already received as {earlier.number} on "
+                    f"{timezone.localtime(earlier.received_at):%d %b %Y}. If this is a second "
+                    "delivery under the same document, confirm it.",
+                    details=[
+                        {
+                            "field": "reference",
+                            "code": "duplicate_receipt",
+                            "receipt": earlier.number,
+                        }
+                    ],
+                )
         receipt = PurchaseReceipt.objects.create(
             company=company,
-            number=_next_number(company, "GRN"),
+            number=number,
             location=location,
             supplier_name=supplier_name,
             reference=reference,
@@ -2054,6 +2096,121 @@ def purchase_receipt_create(
                     {"sku": sku, "quantity": quantity, "unit_cost": cost}
                     for sku, quantity, cost in cleaned
                 ],
+            },
+        )
+    return receipt
+
+
+def average_cost_without(
+    *, on_hand: int, average_cost: Decimal, removed: int, unit_cost: Decimal
+) -> Decimal:
+    """The moving average once `removed` units that came in at `unit_cost` are taken back out:
+    (on_hand x average - removed x unit cost) / (on_hand - removed), exact, rounded once. With
+    nothing left the average stays; it never goes below zero."""
+    remaining = on_hand - removed
+    if remaining <= 0:
+        return average_cost
+    value = on_hand * Fraction(average_cost) - removed * Fraction(unit_cost)
+    return _round_cost(max(value, Fraction(0)) / remaining)
+
+
+def purchase_receipt_void(
+    *,
+    company: Company,
+    receipt: PurchaseReceipt,
+    reason: str,
+    actor: User | None,
+    clock: Clock = timezone.now,
+) -> PurchaseReceipt:
+    """Undo a receipt entered by mistake: each line's units leave again at its unit cost
+    (a receipt_void movement) and the average cost moves back. Refused when the units are no
+    longer all unpromised at the location (sold, reserved or moved): adjust instead."""
+    reason = reason.strip()
+    if not reason:
+        raise _invalid(
+            "reason", "Say why the receipt is voided, e.g. “entered twice”.", code="required"
+        )
+    if len(reason) > 200:
+        raise _invalid("reason", "A reason has at most 200 characters.")
+    _ensure_owned(receipt, company, "purchase receipt")
+    with tenant_context(company, user=_actor_id(actor)):
+        now = clock()
+        receipt = (
+            PurchaseReceipt.objects.select_for_update()
+            .select_related("location")
+            .get(pk=receipt.pk)
+        )
+        if receipt.voided_at is not None:
+            raise ReceiptVoided(f"{receipt.number} is already voided.")
+        lines = list(PurchaseReceiptLine.objects.filter(receipt=receipt).select_related("variant"))
+        variants = {line.variant_id: line.variant for line in lines}
+        averages = {
+            cost.variant_id: cost
+            for cost in VariantCost.objects.select_for_update()
+            .filter(variant__in=variants.values())
+            .order_by("variant_id")
+        }
+        levels = _lock_levels_at(company, receipt.location, variants.values())
+        removing: dict[int, int] = {}
+        for line in lines:
+            removing[line.variant_id] = removing.get(line.variant_id, 0) + line.quantity
+        for variant_id, quantity in removing.items():
+            level = levels[variant_id]
+            if level.available < quantity:
+                raise InsufficientStock(
+                    f"{receipt.number} brought {quantity} of {variants[variant_id].sku} to "
+                    f"{receipt.location.name}, but only {level.available} are still unpromised "
+                    "there; adjust the stock instead.",
+                )
+        totals = dict(
+            StockLevel.objects.filter(variant__in=variants.values())
+            .order_by()
+            .values("variant_id")
+            .annotate(total=Sum("on_hand"))
+            .values_list("variant_id", "total")
+        )
+        # Lines come off in reverse order, undoing the averaging they did on the way in.
+        for line in reversed(lines):
+            average = averages.get(line.variant_id)
+            if average is not None:
+                average.average_cost = average_cost_without(
+                    on_hand=totals.get(line.variant_id) or 0,
+                    average_cost=average.average_cost,
+                    removed=line.quantity,
+                    unit_cost=line.unit_cost,
+                )
+            totals[line.variant_id] = (totals.get(line.variant_id) or 0) - line.quantity
+            _add_units(levels[line.variant_id], -line.quantity, sku=line.variant.sku)
+        VariantCost.objects.bulk_update(averages.values(), ["average_cost", "updated_at"])
+        _save_levels(levels.values(), now)
+        for line in lines:
+            _record_movement(
+                level=levels[line.variant_id],
+                kind=MovementKind.RECEIPT_VOID,
+                quantity=-line.quantity,
+                unit_cost=line.unit_cost,
+                now=now,
+                actor_id=_actor_id(actor),
+                reason=reason,
+                source_type="purchase_receipt",
+                source_id=str(receipt.public_id),
+            )
+        receipt.voided_at = now
+        receipt.voided_by_id = _actor_id(actor)
+        receipt.void_reason = reason
+        receipt.save(update_fields=["voided_at", "voided_by", "void_reason"])
+        audit.audit_record(
+            action="purchase_receipt.voided",
+            obj=receipt,
+            changes={"voided": [False, True], "reason": [None, reason]},
+            actor=actor,
+        )
+        publish(
+            "inventory.purchase_receipt.voided",
+            {
+                "purchase_receipt": receipt.public_id,
+                "number": receipt.number,
+                "reason": reason,
             },
         )
     return receipt

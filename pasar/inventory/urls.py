@@ -59,4 +59,9 @@ urlpatterns = [
         views.receipt_detail,
         name="receipt_detail",
     ),
+    path(
+        "office/stock/receipts/<uuid:public_id>/void/",
+        views.receipt_void,
+        name="receipt_void",
+    ),
 ]

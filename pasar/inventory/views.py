@@ -29,11 +29,13 @@ from pasar.inventory.forms import (
     LineQuantitiesForm,
     LocationForm,
     PurchaseReceiptForm,
+    ReceiptVoidForm,
     StockCountStartForm,
     TransferForm,
 )
 from pasar.inventory.models import (
     Location,
+    PurchaseReceipt,
     StockCount,
     StockCountStatus,
     StockLevel,
@@ -655,6 +657,7 @@ def receipt_new(request: HttpRequest) -> HttpResponse:
                 reference=form.cleaned_data["reference"],
                 lines=form.line_values(),
                 actor=_actor(request),
+                second_delivery=form.cleaned_data["second_delivery"],
             )
         except DomainError as error:
             form.add_service_error(error)
@@ -675,4 +678,40 @@ def receipt_new(request: HttpRequest) -> HttpResponse:
 @company_required("stock.view")
 def receipt_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     receipt = _document(selectors.purchase_receipt_get, request, public_id)
-    return render(request, "inventory/receipt_detail.html", {"receipt": receipt})
+    return _receipt_page(request, receipt, ReceiptVoidForm())
+
+
+def _receipt_page(
+    request: HttpRequest, receipt: PurchaseReceipt, void_form: ReceiptVoidForm, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "inventory/receipt_detail.html",
+        {
+            "receipt": receipt,
+            "void_form": void_form,
+            "can_void": can(request.membership.role, "stock.manage"),  # type: ignore[attr-defined]
+        },
+        status=status,
+    )
+
+
+@require_POST
+@company_required("stock.manage")
+def receipt_void(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    receipt = _document(selectors.purchase_receipt_get, request, public_id)
+    form = ReceiptVoidForm(request.POST)
+    if form.is_valid():
+        try:
+            services.purchase_receipt_void(
+                company=_company(request),
+                receipt=receipt,
+                reason=form.cleaned_data["reason"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{receipt.number} is voided; its units are taken back out.")
+            return redirect("inventory:receipt_detail", public_id=receipt.public_id)
+    return _receipt_page(request, receipt, form, status=400)

@@ -415,3 +415,33 @@ def test_a_bad_goods_receipt_shows_the_error_and_writes_nothing(
     assert message in " ".join(response.context["form"].errors[field])
     assert document_counts(stocked) == (0, 0, 0)
     assert on_hand(stocked, stocked.store) == 0
+
+
+def test_a_duplicate_receipt_is_refused_then_confirmed_and_a_receipt_is_voided(
+    stocked: Shop, warehouse_client: Client
+) -> None:
+    first = warehouse_client.post(reverse("inventory:receipt_new"), receipt_form(stocked))
+    assert first.status_code == 302
+    again = warehouse_client.post(reverse("inventory:receipt_new"), receipt_form(stocked))
+    assert again.status_code == 400
+    text = page_text(again)
+    assert "DO-1042 was already received as GRN-000001" in text
+    assert 'type="checkbox" name="second_delivery"' in text
+    assert on_hand(stocked, stocked.store) == 12
+
+    confirmed = warehouse_client.post(
+        reverse("inventory:receipt_new"), receipt_form(stocked, second_delivery="on")
+    )
+    assert confirmed.status_code == 302
+    assert on_hand(stocked, stocked.store) == 24
+
+    void_url = confirmed["Location"] + "void/"
+    no_reason = warehouse_client.post(void_url, {"reason": ""})
+    assert no_reason.status_code == 400
+    assert on_hand(stocked, stocked.store) == 24
+    voided = warehouse_client.post(void_url, {"reason": "entered twice"})
+    assert voided.status_code == 302
+    assert on_hand(stocked, stocked.store) == 12
+    detail = page_text(warehouse_client.get(confirmed["Location"]))
+    assert "Voided" in detail
+    assert "entered twice" in detail

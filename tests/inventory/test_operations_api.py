@@ -661,3 +661,51 @@ def test_the_database_refuses_a_level_past_the_limit(stocked: Shop) -> None:
 
     with tenant_context(stocked.company), pytest.raises(IntegrityError), transaction.atomic():
         StockLevel.objects.filter(variant=stocked.variant).update(on_hand=MAX_UNITS + 1)
+
+
+def test_a_duplicate_receipt_is_a_409_and_a_void_takes_it_back(
+    stocked: Shop, owner_client, levels: LevelReader
+) -> None:
+    body = {
+        "location": str(stocked.store.public_id),
+        "supplier_name": "Kopi Roasters Pte Ltd",
+        "reference": "DO-4471",
+        "lines": [{"sku": stocked.variant.sku, "quantity": 10, "unit_cost": "4.00"}],
+    }
+    first = ok(owner_client.post(API + "purchase-receipts", body, format="json"), 201)
+    before = counts(stocked.company)
+    refused(
+        owner_client.post(API + "purchase-receipts", body, format="json"), 409, "duplicate_receipt"
+    )
+    assert counts(stocked.company) == before
+    second = ok(
+        owner_client.post(
+            API + "purchase-receipts", {**body, "second_delivery": True}, format="json"
+        ),
+        201,
+    )
+    assert levels(stocked.variant, stocked.store) == (20, 0)
+    refused(
+        owner_client.post(API + f"purchase-receipts/{second['id']}/void", {}, format="json"),
+        400,
+        "invalid",
+    )
+    voided = ok(
+        owner_client.post(
+            API + f"purchase-receipts/{second['id']}/void",
+            {"reason": "entered twice"},
+            format="json",
+        )
+    )
+    assert voided["void_reason"] == "entered twice"
+    assert voided["voided_at"].endswith("Z")
+    assert levels(stocked.variant, stocked.store) == (10, 0)
+    refused(
+        owner_client.post(
+            API + f"purchase-receipts/{second['id']}/void", {"reason": "again"}, format="json"
+        ),
+        409,
+        "receipt_voided",
+    )
+    assert first["voided_at"] is None
+    assert stock_drift(company=stocked.company) == []
