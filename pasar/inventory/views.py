@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -420,12 +421,30 @@ def _receive_form(transfer: Transfer, data: QueryDict | None = None) -> LineQuan
     )
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A dangerous action asked about before it is done: what it does, and the button that
+    posts it again with `confirmed=yes`."""
+
+    action_url: str
+    back_url: str
+    question: str
+    consequence: str
+    button: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirmed") == "yes"
+
+
 def _transfer_page(
     request: HttpRequest,
     transfer: Transfer,
     *,
     receive_form: LineQuantitiesForm | None = None,
     error: DomainError | None = None,
+    confirmation: Confirmation | None = None,
 ) -> HttpResponse:
     form = receive_form or _receive_form(transfer)
     return render(
@@ -436,6 +455,7 @@ def _transfer_page(
             "lines": list(zip(transfer.lines.all(), form, strict=True)),
             "receive_form": form,
             "error": error,
+            "confirmation": confirmation,
             "can_manage": _can_manage(request),
             "can_dispatch": transfer.status == TransferStatus.DRAFT,
             "can_receive": transfer.status in selectors.IN_TRANSIT,
@@ -458,6 +478,21 @@ def transfer_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @company_required("stock.manage")
 def transfer_dispatch(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     transfer = _transfer(request, public_id)
+    if not _confirmed(request):
+        units = sum(line.quantity for line in transfer.lines.all())
+        return _transfer_page(
+            request,
+            transfer,
+            confirmation=Confirmation(
+                action_url=request.path,
+                back_url=reverse("inventory:transfer_detail", args=[transfer.public_id]),
+                question=f"Dispatch {transfer.number}?",
+                consequence=f"{units} unit(s) leave {transfer.source.name}'s stock now and count "
+                f"at {transfer.destination.name} as they are received. It can no longer be "
+                "cancelled.",
+                button="Yes, dispatch",
+            ),
+        )
     try:
         services.transfer_dispatch(transfer=transfer, actor=_actor(request))
     except DomainError as error:
@@ -492,6 +527,18 @@ def transfer_receive(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @company_required("stock.manage")
 def transfer_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     transfer = _transfer(request, public_id)
+    if not _confirmed(request):
+        return _transfer_page(
+            request,
+            transfer,
+            confirmation=Confirmation(
+                action_url=request.path,
+                back_url=reverse("inventory:transfer_detail", args=[transfer.public_id]),
+                question=f"Cancel {transfer.number}?",
+                consequence="No stock moves, and a cancelled transfer cannot be reopened.",
+                button="Yes, cancel the transfer",
+            ),
+        )
     try:
         services.transfer_cancel(transfer=transfer, actor=_actor(request))
     except DomainError as error:
@@ -559,6 +606,7 @@ def _count_page(
     *,
     sheet_form: LineQuantitiesForm | None = None,
     error: DomainError | None = None,
+    confirmation: Confirmation | None = None,
 ) -> HttpResponse:
     form = sheet_form or _sheet_form(count)
     return render(
@@ -569,10 +617,11 @@ def _count_page(
             "lines": list(zip(count.lines.all(), form, strict=True)),
             "sheet_form": form,
             "error": error,
+            "confirmation": confirmation,
             "can_manage": _can_manage(request),
             "is_open": count.status == StockCountStatus.OPEN,
         },
-        status=error.status if error else (400 if form.is_bound else 200),
+        status=error.status if error else (400 if form.is_bound and form.errors else 200),
     )
 
 
@@ -599,6 +648,22 @@ def count_record(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             # Saved counts stay saved when posting is refused, so nobody counts twice.
             if quantities or not posting:
                 services.count_record(count=count, quantities=quantities, actor=_actor(request))
+            if posting and not _confirmed(request):
+                # The counts are saved; posting changes on-hand stock, so it is asked first.
+                return _count_page(
+                    request,
+                    _count(request, public_id),
+                    confirmation=Confirmation(
+                        action_url=request.path,
+                        back_url=reverse("inventory:count_detail", args=[count.public_id]),
+                        question=f"Post {count.number}?",
+                        consequence="On-hand stock at "
+                        f"{count.location.name} becomes what was counted, and every difference "
+                        "is recorded as a count correction. A posted count cannot be changed.",
+                        button="Yes, post the count",
+                        fields=(("action", "post"),),
+                    ),
+                )
             if posting:
                 services.count_post(count=count, actor=_actor(request))
         except DomainError as error:
@@ -618,6 +683,18 @@ def count_record(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @company_required("stock.manage")
 def count_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     count = _count(request, public_id)
+    if not _confirmed(request):
+        return _count_page(
+            request,
+            count,
+            confirmation=Confirmation(
+                action_url=request.path,
+                back_url=reverse("inventory:count_detail", args=[count.public_id]),
+                question=f"Cancel {count.number}?",
+                consequence="Nothing is posted and the counted figures are set aside.",
+                button="Yes, cancel the count",
+            ),
+        )
     try:
         services.count_cancel(count=count, actor=_actor(request))
     except DomainError as error:

@@ -72,6 +72,10 @@ def transfer_form(shop: Shop, **overrides: str) -> dict[str, str]:
     return data | overrides
 
 
+# Dangerous actions ask first; tests of what they do answer yes at once.
+CONFIRMED = {"confirmed": "yes"}
+
+
 def receipt_form(shop: Shop, **overrides: str) -> dict[str, str]:
     data = {
         "location": str(shop.store.public_id),
@@ -192,7 +196,7 @@ def test_a_transfer_goes_from_draft_to_received_through_the_pages(
     assert on_hand(stocked, stocked.warehouse) == 20
 
     dispatched = warehouse_client.post(
-        reverse("inventory:transfer_dispatch", args=[transfer.public_id])
+        reverse("inventory:transfer_dispatch", args=[transfer.public_id]), CONFIRMED
     )
     assert dispatched.status_code == 302
     assert on_hand(stocked, stocked.warehouse) == 10
@@ -222,7 +226,9 @@ def test_receiving_more_than_was_sent_is_refused_on_the_line(
     stocked: Shop, warehouse_client: Client
 ) -> None:
     transfer, _, _ = documents(stocked)
-    warehouse_client.post(reverse("inventory:transfer_dispatch", args=[transfer.public_id]))
+    warehouse_client.post(
+        reverse("inventory:transfer_dispatch", args=[transfer.public_id]), CONFIRMED
+    )
     response = warehouse_client.post(
         reverse("inventory:transfer_receive", args=[transfer.public_id]), {"line_0": "5"}
     )
@@ -240,7 +246,7 @@ def test_dispatching_more_than_the_source_holds_shows_why(
     with tenant_context(stocked.company):
         transfer = Transfer.objects.get()
     response = warehouse_client.post(
-        reverse("inventory:transfer_dispatch", args=[transfer.public_id])
+        reverse("inventory:transfer_dispatch", args=[transfer.public_id]), CONFIRMED
     )
     assert response.status_code == 409
     assert "Nothing was dispatched" in page_text(response)
@@ -250,7 +256,7 @@ def test_dispatching_more_than_the_source_holds_shows_why(
 def test_a_draft_transfer_can_be_cancelled(stocked: Shop, warehouse_client: Client) -> None:
     transfer, _, _ = documents(stocked)
     response = warehouse_client.post(
-        reverse("inventory:transfer_cancel", args=[transfer.public_id])
+        reverse("inventory:transfer_cancel", args=[transfer.public_id]), CONFIRMED
     )
     assert response.status_code == 302
     transfer.refresh_from_db()
@@ -318,7 +324,7 @@ def test_a_count_posts_its_variance(stocked: Shop, warehouse_client: Client) -> 
     assert saved.status_code == 302
     assert on_hand(stocked, stocked.warehouse) == 20  # saved, not posted
 
-    posted = warehouse_client.post(record_url, {"line_0": "17", "action": "post"})
+    posted = warehouse_client.post(record_url, {"line_0": "17", "action": "post", **CONFIRMED})
     assert posted.status_code == 302
     count.refresh_from_db()
     assert count.status == StockCountStatus.POSTED
@@ -346,12 +352,14 @@ def test_a_count_can_be_cancelled_and_then_not_posted(
 ) -> None:
     count = services.count_start(company=stocked.company, location=stocked.warehouse, actor=None)
     assert (
-        warehouse_client.post(reverse("inventory:count_cancel", args=[count.public_id])).status_code
+        warehouse_client.post(
+            reverse("inventory:count_cancel", args=[count.public_id]), CONFIRMED
+        ).status_code
         == 302
     )
     response = warehouse_client.post(
         reverse("inventory:count_record", args=[count.public_id]),
-        {"line_0": "1", "action": "post"},
+        {"line_0": "1", "action": "post", **CONFIRMED},
     )
     assert response.status_code == 400
     assert "can no longer change" in page_text(response)
@@ -445,3 +453,36 @@ def test_a_duplicate_receipt_is_refused_then_confirmed_and_a_receipt_is_voided(
     detail = page_text(warehouse_client.get(confirmed["Location"]))
     assert "Voided" in detail
     assert "entered twice" in detail
+
+
+def test_dispatch_cancel_and_posting_ask_before_they_act(
+    stocked: Shop, warehouse_client: Client
+) -> None:
+    transfer, count, _ = documents(stocked)
+    dispatch_url = reverse("inventory:transfer_dispatch", args=[transfer.public_id])
+    asked = warehouse_client.post(dispatch_url)
+    assert asked.status_code == 200
+    text = page_text(asked)
+    assert f"Dispatch {transfer.number}?" in text
+    assert 'name="confirmed" value="yes"' in text
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.DRAFT
+
+    cancel_asked = page_text(
+        warehouse_client.post(reverse("inventory:transfer_cancel", args=[transfer.public_id]))
+    )
+    assert f"Cancel {transfer.number}?" in cancel_asked
+    transfer.refresh_from_db()
+    assert transfer.status == TransferStatus.DRAFT
+
+    record_url = reverse("inventory:count_record", args=[count.public_id])
+    post_asked = warehouse_client.post(record_url, {"line_0": "17", "action": "post"})
+    assert post_asked.status_code == 200
+    assert f"Post {count.number}?" in page_text(post_asked)
+    count.refresh_from_db()
+    assert count.status == StockCountStatus.OPEN  # the figures are saved, not posted
+    assert on_hand(stocked, stocked.warehouse) == 20
+    # The confirmation posts the saved figures.
+    posted = warehouse_client.post(record_url, {"action": "post", **CONFIRMED})
+    assert posted.status_code == 302
+    assert on_hand(stocked, stocked.warehouse) == 17
