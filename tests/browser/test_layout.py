@@ -122,3 +122,46 @@ def test_inviting_from_the_team_page_updates_it_in_place(page: Page, shop_owner:
     expect(page.get_by_text("Invitation sent to new.barista@example.com.")).to_be_visible()
     expect(page.locator("#team-panel")).to_contain_text("new.barista@example.com")
     assert page.evaluate("window.notReloaded === true"), "htmx should swap the panel only"
+
+
+PHONE_390 = {"width": 390, "height": 844}
+STOCK_PAGES = [
+    "/office/stock/",
+    "/office/stock/low/",
+    "/office/stock/transfers/",
+    "/office/stock/counts/",
+    "/office/stock/receipts/",
+]
+
+
+def test_the_stock_tabs_fit_a_phone_without_breaking_a_word(
+    page: Page, shop_owner: User, tmp_path: Path
+) -> None:
+    sign_in(page, shop_owner.email)
+    page.set_viewport_size(PHONE_390)
+    folder = Path(os.environ.get("PASAR_SCREENSHOT_DIR") or tmp_path)
+    for path in STOCK_PAGES:
+        page.goto(path)
+        widths = page.evaluate(
+            "({page: document.documentElement.scrollWidth, view: window.innerWidth})"
+        )
+        assert widths["page"] <= widths["view"], (path, widths)
+        # Each tab's label sits on one line: its box is no taller than one line of its text.
+        broken = page.evaluate(
+            """() => [...document.querySelectorAll('.tabs a')].filter(link => {
+                const lineHeight = parseFloat(getComputedStyle(link).lineHeight) || 24;
+                const range = document.createRange();
+                range.selectNodeContents(link);
+                return range.getClientRects().length > 1
+                    || link.getBoundingClientRect().height > lineHeight * 1.9 + 16;
+            }).map(link => link.textContent.trim())"""
+        )
+        assert broken == [], (path, broken)
+        # The menu leaves most of the first screen to the page itself.
+        header_height = page.evaluate(
+            "document.querySelector('header') ? document.querySelector('header')"
+            ".getBoundingClientRect().height : 0"
+        )
+        assert header_height <= PHONE_390["height"] * 0.25, (path, header_height)
+    page.goto(STOCK_PAGES[0])
+    page.screenshot(path=str(folder / "pasar-stock-phone.png"), full_page=False)
