@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from pasar.backoffice.audit_display import audit_link, audit_title, audit_value
 from pasar.core.api_views import AuditLogQuery
 from pasar.core.audit import audit_entries, audit_filter_choices
 from pasar.core.errors import DomainError
@@ -158,7 +159,16 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                 # template's dictionary lookups.
                 {
                     "entry": entry,
-                    "changes": [(name, *change) for name, change in entry.changes.items()],
+                    "title": audit_title(entry.action),
+                    "link": audit_link(entry.object_type, entry.object_id),
+                    "changes": [
+                        (
+                            name.replace("_", " "),
+                            None if before is None else audit_value(before),
+                            audit_value(after),
+                        )
+                        for name, (before, after) in entry.changes.items()
+                    ],
                 }
                 for entry in page or ()
             ],

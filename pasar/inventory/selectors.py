@@ -341,3 +341,39 @@ def variant_by_sku(*, company: Company, sku: str) -> Variant:
             f"No product has the SKU {sku}.", details=[{"sku": sku, "code": "unknown_sku"}]
         )
     return variant
+
+
+# The stock documents a movement can come from, by the movement's source_type.
+SOURCE_DOCUMENTS: dict[str, type[PurchaseReceipt] | type[Transfer] | type[StockCount]] = {
+    "purchase_receipt": PurchaseReceipt,
+    "transfer": Transfer,
+    "stock_count": StockCount,
+}
+
+
+def movement_source_numbers(
+    *, company: Company, movements: Iterable[StockMovement]
+) -> dict[tuple[str, str], str]:
+    """The document number (GRN-000001, TR-000002, SC-000003) behind each movement that came
+    from a stock document, keyed by (source_type, source_id): one query per kind of document."""
+    wanted: dict[str, set[str]] = {}
+    for movement in movements:
+        if movement.source_type in SOURCE_DOCUMENTS and movement.source_id:
+            wanted.setdefault(movement.source_type, set()).add(movement.source_id)
+    numbers: dict[tuple[str, str], str] = {}
+    for source_type, ids in wanted.items():
+        model = SOURCE_DOCUMENTS[source_type]
+        valid = [value for value in ids if _is_uuid(value)]
+        for public_id, number in model.objects.filter(
+            company=company, public_id__in=valid
+        ).values_list("public_id", "number"):
+            numbers[(source_type, str(public_id))] = number
+    return numbers
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

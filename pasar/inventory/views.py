@@ -254,6 +254,14 @@ def on_hand_chart(
     )
 
 
+# Where each kind of stock document is shown, for links from the movement history.
+SOURCE_PAGES = {
+    "purchase_receipt": "inventory:receipt_detail",
+    "transfer": "inventory:transfer_detail",
+    "stock_count": "inventory:count_detail",
+}
+
+
 def _history_page(
     request: HttpRequest, variant: Variant, *, form: AdjustmentForm | None = None, status: int = 200
 ) -> HttpResponse:
@@ -279,6 +287,14 @@ def _history_page(
         reorder_point=sum(level.reorder_point for level in shown_levels),
     )
     page = Paginator(history, MOVEMENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = movements = list(page.object_list)
+    numbers = selectors.movement_source_numbers(company=company, movements=movements)
+    for movement in movements:
+        key = (movement.source_type, movement.source_id)
+        movement.source_number = numbers.get(key, "")  # type: ignore[attr-defined]
+        movement.source_url = (  # type: ignore[attr-defined]
+            reverse(SOURCE_PAGES[key[0]], args=[key[1]]) if key in numbers else ""
+        )
     totals = {
         "on_hand": sum(level.on_hand for level in shown_levels),
         "available": sum(level.available_now for level in shown_levels),  # type: ignore[attr-defined]

@@ -720,3 +720,32 @@ def test_entry_hash_covers_the_created_time_to_the_microsecond() -> None:
     before = entry_hash(entry)
     entry.created_at += timedelta(microseconds=1)
     assert entry_hash(entry) != before
+
+
+@pytest.mark.django_db
+def test_the_audit_page_reads_in_words_and_links_to_what_changed(company, owner, client) -> None:
+    from decimal import Decimal
+
+    from pasar.inventory.services import purchase_receipt_create
+    from tests.catalog.helpers import product
+    from tests.factories import LocationFactory
+
+    made = product(company, "Kopi Beans", {"sku": "BEANS-1", "price": "18.00"})
+    store = LocationFactory(company=company, name="Tiong Bahru")
+    receipt = purchase_receipt_create(
+        company=company,
+        location=store,
+        supplier_name="Kopi Roasters",
+        reference="DO-1",
+        lines=[("BEANS-1", 5, Decimal("9.50"))],
+        actor=owner,
+    )
+    client.force_login(owner)
+    page = client.get("/office/audit/").content.decode()
+    assert "Purchase receipt created" in page
+    assert f'href="/office/stock/receipts/{receipt.public_id}/"' in page
+    assert f'href="/office/products/{made.public_id}/"' in page
+    # A list of lines reads as text, not as a Python list.
+    assert "BEANS-1 5 9.5000" in page
+    assert "[[" not in page
+    assert "<code>purchase_receipt.created</code>" in page  # the code stays in the details

@@ -486,3 +486,16 @@ def test_dispatch_cancel_and_posting_ask_before_they_act(
     posted = warehouse_client.post(record_url, {"action": "post", **CONFIRMED})
     assert posted.status_code == 302
     assert on_hand(stocked, stocked.warehouse) == 17
+
+
+def test_the_movement_history_names_and_links_each_source_document(
+    stocked: Shop, warehouse_client: Client
+) -> None:
+    created = warehouse_client.post(reverse("inventory:receipt_new"), receipt_form(stocked))
+    history = page_text(
+        warehouse_client.get(
+            reverse("inventory:movement_history", args=[stocked.variant.public_id])
+        )
+    )
+    assert f'<a href="{created["Location"]}">GRN-000001</a>' in history
+    assert ">purchase_receipt<" not in history
