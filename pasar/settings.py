@@ -296,6 +296,11 @@ if _mail_backend == "django.core.mail.backends.smtp.EmailBackend":
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pasar <no-reply@pasar.example>")
 PASAR_BASE_URL = os.environ.get("PASAR_BASE_URL", "http://127.0.0.1:8000")
+# Password reset links work once, for an hour; requests past these counts per hour (per
+# email, per client address) are dropped without a word, so the answer never varies.
+PASSWORD_RESET_TIMEOUT = 3600
+PASSWORD_RESET_EMAIL_LIMIT = int(os.environ.get("PASSWORD_RESET_EMAIL_LIMIT", "3"))
+PASSWORD_RESET_ADDRESS_LIMIT = int(os.environ.get("PASSWORD_RESET_ADDRESS_LIMIT", "20"))
 
 # HTTP API
 REST_FRAMEWORK = {

@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 import factory
+from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
 from pasar.core.tenant import tenant_context
@@ -29,6 +30,9 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     full_name = factory.Faker("name")
+    # An established account: its email was confirmed long ago. Tests of the unconfirmed
+    # state pass email_verified_at=None.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @classmethod

@@ -21,14 +21,14 @@ from typing import Any
 import httpx
 import structlog
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pasar.core.audit import audit_changes, audit_record
-from pasar.core.errors import Conflict, DomainError, NotFound
+from pasar.core.errors import Conflict, DomainError, Forbidden, NotFound
 from pasar.core.events import publish
 from pasar.core.money import AmountError, parse_amount
+from pasar.core.ratelimit import seconds_over_limit
 from pasar.core.tenant import (
     between_transactions,
     current_user_id,
@@ -348,6 +348,12 @@ def gateway_account_save(
         )
     if live and gateway == GatewayName.SANDBOX:
         raise _field_error("live", "The sandbox moves no money: it has no live mode.")
+    if live and actor is not None and actor.email_verified_at is None:
+        # Real money follows only a person whose email is known to be theirs.
+        raise Forbidden(
+            "Confirm your email address first (we sent you a link) before taking live payments.",
+            code="email_not_verified",
+        )
     if not 0 <= int(priority) <= 1000:
         raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
     now = clock()
@@ -611,26 +617,14 @@ class WebhookResult:
 
 def webhook_rate_limited(remote_addr: str | None) -> int | None:
     """Count one webhook call from this client address; the seconds to wait when it is over
-    PAYMENT_WEBHOOK_RATE_LIMIT calls in PAYMENT_WEBHOOK_RATE_WINDOW seconds, else None.
-
-    The count lives in the cache. A cache that fails lets the call through: a Redis outage
-    must never cost a shop a real provider's webhook."""
-    limit = int(settings.PAYMENT_WEBHOOK_RATE_LIMIT)
-    window = int(settings.PAYMENT_WEBHOOK_RATE_WINDOW)
-    if limit <= 0 or window <= 0:
-        return None
-    now = int(time.time())
-    window_start = now - now % window
-    key = f"payments:webhook_rate:{remote_addr or 'unknown'}:{window_start}"
-    try:
-        cache.add(key, 0, timeout=window + 1)
-        count = cache.incr(key)
-    except Exception as error:
-        logger.warning("payments.webhook_rate_cache_failed", error=type(error).__name__)
-        return None
-    if count <= limit:
-        return None
-    return max(1, window_start + window - now)
+    PAYMENT_WEBHOOK_RATE_LIMIT calls in PAYMENT_WEBHOOK_RATE_WINDOW seconds, else None. A cache
+    that fails lets the call through: a Redis outage must never cost a shop a real provider's
+    webhook."""
+    return seconds_over_limit(
+        f"payments:webhook:{remote_addr or 'unknown'}",
+        limit=int(settings.PAYMENT_WEBHOOK_RATE_LIMIT),
+        window=int(settings.PAYMENT_WEBHOOK_RATE_WINDOW),
+    )
 
 
 def webhook_receive(

@@ -104,6 +104,29 @@ class LoginForm(forms.Form):
         return _email(self.cleaned_data["email"])
 
 
+class PasswordResetRequestForm(forms.Form):
+    email = forms.EmailField(
+        label="Email",
+        widget=forms.EmailInput(attrs={"autocomplete": "username"}),
+        error_messages={
+            "required": "Enter the email address you signed up with.",
+            "invalid": "Enter an email address like name@yourcompany.sg.",
+        },
+    )
+
+
+class NewPasswordForm(ServiceForm):
+    service_error_fields: ClassVar[dict[str, str]] = {"weak_password": "new_password"}
+
+    new_password = forms.CharField(
+        label="New password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": "Choose a new password."},
+        help_text="At least 10 characters, not a common password.",
+    )
+
+
 class CompanyOnboardingForm(ServiceForm):
     service_error_fields: ClassVar[dict[str, str]] = {
         "uen_taken": "uen",

@@ -60,6 +60,8 @@ class User(PublicIdMixin, AbstractBaseUser, PermissionsMixin):
         default=False, help_text="Platform staff: may use the admin across companies."
     )
     date_joined = models.DateTimeField(default=timezone.now)
+    # Set when the person opens the link mailed to them; live payments wait for it.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

@@ -7,31 +7,38 @@ shop owner understands) for anything it refuses. Nothing is written when it refu
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
+from django.core.signing import BadSignature, TimestampSigner
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.text import slugify
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, Forbidden, InvalidToken, NotFound
 from pasar.core.events import publish
+from pasar.core.ratelimit import seconds_over_limit
 from pasar.core.tenant import tenant_context, user_context
 from pasar.tenancy import selectors
 from pasar.tenancy.auth import tokens_for
@@ -46,6 +53,8 @@ from pasar.tenancy.models import (
     normalise_uen,
 )
 from pasar.tenancy.permissions import can, roles_only_owners_grant
+
+logger = structlog.get_logger(__name__)
 
 # Words that end a Singapore legal name but say nothing about the shop.
 LEGAL_SUFFIXES = frozenset({"pte", "ltd", "private", "limited", "llp", "lp", "inc", "co"})
@@ -200,6 +209,7 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
         except IntegrityError:
             raise _email_taken() from None
         audit_record(action="user.registered", obj=user, actor=user, company=None)
+        email_verification_send(user=user)
     return user
 
 
@@ -236,6 +246,122 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
     except (TokenError, AuthenticationFailed, User.DoesNotExist):
         raise InvalidToken() from None
     return dict(serializer.validated_data)
+
+
+# -- password reset and email verification ---------------------------------------------------
+
+EMAIL_VERIFICATION_SALT = "pasar.email-verification"
+
+
+def _mail_after_commit(*, to: str, subject: str, message: str) -> None:
+    transaction.on_commit(
+        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[to]),
+        robust=True,
+    )
+
+
+def password_reset_request(*, email: str, client_address: str | None) -> None:
+    """Mail a single-use link to reset the password of the account with this email, if there
+    is one. The answer is the same either way, so nobody learns who has an account; repeated
+    requests (per address and per email) are quietly dropped past the limit."""
+    email = str(email or "").strip().lower()
+    per_email = seconds_over_limit(
+        f"password-reset:email:{hashlib.sha256(email.encode()).hexdigest()}",
+        limit=settings.PASSWORD_RESET_EMAIL_LIMIT,
+        window=3600,
+    )
+    per_address = seconds_over_limit(
+        f"password-reset:address:{client_address or 'unknown'}",
+        limit=settings.PASSWORD_RESET_ADDRESS_LIMIT,
+        window=3600,
+    )
+    if per_email or per_address:
+        logger.info("tenancy.password_reset_limited", address=client_address)
+        return
+    user = User.objects.filter(email=email, is_active=True).first()
+    if user is None or not user.has_usable_password():
+        return
+    uid = urlsafe_base64_encode(force_bytes(user.public_id))
+    token = default_token_generator.make_token(user)
+    link = f"{settings.PASAR_BASE_URL.rstrip('/')}/password-reset/{uid}/{token}/"
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    with transaction.atomic():
+        _mail_after_commit(
+            to=user.email,
+            subject="Reset your Pasar password",
+            message=(
+                "Someone asked to reset the password of your Pasar account.\n\n"
+                f"Choose a new password here (the link works once, for {minutes} minutes):\n"
+                f"{link}\n\nIf it was not you, ignore this email: your password stays as it is."
+            ),
+        )
+
+
+def password_reset_user(*, uidb64: str, token: str) -> User | None:
+    """The person a reset link is for, while the link is still good (unused, not expired)."""
+    try:
+        public_id = force_str(urlsafe_base64_decode(uidb64))
+        user = User.objects.get(public_id=public_id, is_active=True)
+    except (ValueError, TypeError, ValidationError, User.DoesNotExist):
+        return None
+    return user if default_token_generator.check_token(user, token) else None
+
+
+def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
+    """Set a new password through a reset link. The link stops working (the token is bound to
+    the old password), every session and refresh token of the account ends, and the email is
+    thereby shown to be the person's."""
+    user = password_reset_user(uidb64=uidb64, token=token)
+    if user is None:
+        raise DomainError(
+            "This reset link has expired or was already used. Ask for a new one.",
+            code="reset_link_invalid",
+            status=400,
+        )
+    _check_password_strength(new_password, person=user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        if user.email_verified_at is None:
+            user.email_verified_at = timezone.now()
+        user.save(update_fields=["password", "email_verified_at"])
+        for outstanding in OutstandingToken.objects.filter(user=user):
+            BlacklistedToken.objects.get_or_create(token=outstanding)
+    return user
+
+
+def email_verification_send(*, user: User) -> None:
+    """Mail the person a link that proves the address is theirs (valid for 7 days)."""
+    token = TimestampSigner(salt=EMAIL_VERIFICATION_SALT).sign(f"{user.public_id}:{user.email}")
+    link = f"{settings.PASAR_BASE_URL.rstrip('/')}/verify-email/{token}/"
+    with transaction.atomic():
+        _mail_after_commit(
+            to=user.email,
+            subject="Confirm your email for Pasar",
+            message=(
+                "Please confirm this is your email address by opening this link within 7 days:"
+                f"\n{link}\n\nYour company can take live payments once it is confirmed."
+            ),
+        )
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the email in a verification link as the person's own."""
+    try:
+        value = TimestampSigner(salt=EMAIL_VERIFICATION_SALT).unsign(
+            token, max_age=timedelta(days=7)
+        )
+        public_id, email = value.split(":", 1)
+        user = User.objects.get(public_id=public_id, email=email, is_active=True)
+    except (BadSignature, ValueError, ValidationError, User.DoesNotExist):
+        raise DomainError(
+            "This confirmation link has expired or is not valid. Sign in to get a new one.",
+            code="verification_link_invalid",
+            status=400,
+        ) from None
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
 
 
 # -- companies ------------------------------------------------------------------------------
@@ -695,6 +821,10 @@ def invitation_accept(*, company_public_id: str, token: str, user: User) -> Memb
             )
 
         membership = Membership.objects.create(company=company, user=user, role=invitation.role)
+        if user.email_verified_at is None:
+            # The invitation link went to this address: opening it proves the address.
+            user.email_verified_at = timezone.now()
+            user.save(update_fields=["email_verified_at"])
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])

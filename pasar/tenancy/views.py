@@ -19,9 +19,16 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
+from pasar.core.observability import client_ip
 from pasar.core.security import lockout_response
 from pasar.tenancy import selectors, services
-from pasar.tenancy.forms import CompanyOnboardingForm, LoginForm, SignupForm
+from pasar.tenancy.forms import (
+    CompanyOnboardingForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+    SignupForm,
+)
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
 from pasar.tenancy.models import Company, Role
 
@@ -154,3 +161,56 @@ def invitation_accept(
         )
         return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "tenancy/invitation_accept.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    form = PasswordResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.password_reset_request(
+            email=form.cleaned_data["email"], client_address=client_ip(request)
+        )
+        # The same answer whether or not the email has an account.
+        return render(
+            request, "tenancy/password_reset_sent.html", {"email": form.cleaned_data["email"]}
+        )
+    return render(request, "tenancy/password_reset.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    valid = services.password_reset_user(uidb64=uidb64, token=token) is not None
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and valid and form.is_valid():
+        try:
+            services.password_reset_confirm(
+                uidb64=uidb64, token=token, new_password=form.cleaned_data["new_password"]
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, "Your password is changed. Sign in with the new one.")
+            return redirect("tenancy:login")
+    return render(
+        request,
+        "tenancy/password_reset_confirm.html",
+        {"form": form, "valid": valid},
+        status=200 if valid and not form.errors else 400,
+    )
+
+
+@require_http_methods(["GET"])
+def verify_email(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        user = services.email_verify(token=token)
+    except DomainError as error:
+        return render(request, "tenancy/email_verified.html", {"error": error}, status=400)
+    return render(request, "tenancy/email_verified.html", {"verified": user})
+
+
+@login_required
+@require_POST
+def verify_email_resend(request: HttpRequest) -> HttpResponse:
+    services.email_verification_send(user=request.user)  # type: ignore[arg-type]
+    messages.success(request, f"We sent a new confirmation link to {request.user.email}.")  # type: ignore[union-attr]
+    return redirect(_next_url(request) or settings.LOGIN_REDIRECT_URL)

@@ -773,7 +773,14 @@ class Command(BaseCommand):
     def _user(self, email: str, full_name: str, **extra: Any) -> User:
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=full_name, **extra)
+            # Demo staff have confirmed their emails, so live gateways could be switched on.
+            user = User.objects.create_user(
+                email,
+                DEMO_PASSWORD,
+                full_name=full_name,
+                email_verified_at=timezone.now(),
+                **extra,
+            )
         return user
 
     def _seed_company(self, demo: DemoCompany) -> None:
