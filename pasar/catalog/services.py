@@ -87,6 +87,26 @@ def checked[T](field: str, clean: Callable[[Any], T], value: Any) -> T:
         raise invalid(field, error.message, error.code) from None
 
 
+def _clean_each(fields: Mapping[str, Any], clean: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """Clean every field, then refuse with all the problems at once, so a form shows them
+    together instead of one per submit. One problem is raised as it was."""
+    cleaned: dict[str, Any] = {}
+    refusals: list[InvalidCatalogInput] = []
+    for name, value in fields.items():
+        try:
+            cleaned[name] = clean(name, value)
+        except InvalidCatalogInput as error:
+            refusals.append(error)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidCatalogInput(
+            "Some of the details are not right; each is explained next to its field.",
+            details=[detail for refusal in refusals for detail in refusal.details],
+        )
+    return cleaned
+
+
 def _constraint_of(error: IntegrityError) -> str:
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", "") or ""
@@ -318,40 +338,41 @@ def category_path_text(category: Category | None, parents: Mapping[int, Category
 # -- products -------------------------------------------------------------------------------
 
 
+def _clean_product_field(name: str, value: Any, company_id: int) -> Any:
+    if name == "name":
+        text = str(value or "").strip()
+        if not text:
+            raise invalid("name", "Give the product a name.", "required")
+        if len(text) > 200:
+            raise invalid("name", "A product name has at most 200 characters.", "too_long")
+        return _stored_text(name, text, what="product name")
+    elif name == "description":
+        description = str(value or "").strip()
+        return _stored_text(name, description, what="description")
+    elif name == "category":
+        if value is not None and value.company_id != company_id:
+            raise invalid("category", "That category was not found in this company.")
+        return value
+    elif name == "status":
+        return checked(name, rules.clean_product_status, value)
+    elif name == "tax_code":
+        return checked(name, rules.clean_tax_code, value)
+    elif name == "price_includes_gst":
+        if not isinstance(value, bool):
+            raise invalid(name, "Say true or false: do the prices include GST?")
+        return value
+    elif name == "attributes":
+        if not isinstance(value, dict):
+            raise invalid(name, 'Attributes are name-value pairs, e.g. {"origin": "Java"}.')
+        return value
+    elif name in ("weight_g", "length_mm", "width_mm", "height_mm"):
+        return checked(name, partial(rules.clean_whole_number, what=name), value)
+    else:
+        raise invalid(name, f"{name} cannot be set on a product.", "read_only")
+
+
 def _clean_product_fields(fields: dict[str, Any], company_id: int) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "name":
-            text = str(value or "").strip()
-            if not text:
-                raise invalid("name", "Give the product a name.", "required")
-            if len(text) > 200:
-                raise invalid("name", "A product name has at most 200 characters.", "too_long")
-            cleaned[name] = _stored_text(name, text, what="product name")
-        elif name == "description":
-            description = str(value or "").strip()
-            cleaned[name] = _stored_text(name, description, what="description")
-        elif name == "category":
-            if value is not None and value.company_id != company_id:
-                raise invalid("category", "That category was not found in this company.")
-            cleaned[name] = value
-        elif name == "status":
-            cleaned[name] = checked(name, rules.clean_product_status, value)
-        elif name == "tax_code":
-            cleaned[name] = checked(name, rules.clean_tax_code, value)
-        elif name == "price_includes_gst":
-            if not isinstance(value, bool):
-                raise invalid(name, "Say true or false: do the prices include GST?")
-            cleaned[name] = value
-        elif name == "attributes":
-            if not isinstance(value, dict):
-                raise invalid(name, 'Attributes are name-value pairs, e.g. {"origin": "Java"}.')
-            cleaned[name] = value
-        elif name in ("weight_g", "length_mm", "width_mm", "height_mm"):
-            cleaned[name] = checked(name, partial(rules.clean_whole_number, what=name), value)
-        else:
-            raise invalid(name, f"{name} cannot be set on a product.", "read_only")
-    return cleaned
+    return _clean_each(fields, partial(_clean_product_field, company_id=company_id))
 
 
 def _check_can_be_active(product: Product, variants: Sequence[Mapping[str, Any]] = ()) -> None:
@@ -494,28 +515,29 @@ def product_delete(*, product: Product) -> None:
 # -- variants -------------------------------------------------------------------------------
 
 
+def _clean_variant_field(name: str, value: Any) -> Any:
+    if name == "sku":
+        return checked(name, rules.clean_sku, value)
+    elif name == "barcode":
+        return checked(name, rules.clean_barcode, value)
+    elif name == "options":
+        return checked(name, rules.clean_options, value)
+    elif name == "price":
+        return checked(name, rules.clean_price, value)
+    elif name == "cost":
+        return checked(name, rules.clean_cost, value)
+    elif name == "status":
+        return checked(name, rules.clean_variant_status, value)
+    elif name == "position":
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise invalid(name, "The position is a whole number from 0.")
+        return value
+    else:
+        raise invalid(name, f"{name} cannot be set on a variant.", "read_only")
+
+
 def _clean_variant_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    cleaned: dict[str, Any] = {}
-    for name, value in fields.items():
-        if name == "sku":
-            cleaned[name] = checked(name, rules.clean_sku, value)
-        elif name == "barcode":
-            cleaned[name] = checked(name, rules.clean_barcode, value)
-        elif name == "options":
-            cleaned[name] = checked(name, rules.clean_options, value)
-        elif name == "price":
-            cleaned[name] = checked(name, rules.clean_price, value)
-        elif name == "cost":
-            cleaned[name] = checked(name, rules.clean_cost, value)
-        elif name == "status":
-            cleaned[name] = checked(name, rules.clean_variant_status, value)
-        elif name == "position":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise invalid(name, "The position is a whole number from 0.")
-            cleaned[name] = value
-        else:
-            raise invalid(name, f"{name} cannot be set on a variant.", "read_only")
-    return cleaned
+    return _clean_each(fields, _clean_variant_field)
 
 
 def _check_unique(variant: Variant) -> None:

@@ -1964,23 +1964,43 @@ def purchase_receipt_create(
     with DuplicateReceipt unless `second_delivery` says it is one."""
     supplier_name = supplier_name.strip()
     reference = reference.strip()
+    # Every problem is gathered before refusing, so the form shows them all at once.
+    problems: list[DomainError] = []
     if not supplier_name:
-        raise _invalid("supplier_name", "Name the supplier the goods came from.", code="required")
+        problems.append(
+            _invalid("supplier_name", "Name the supplier the goods came from.", code="required")
+        )
     if len(supplier_name) > 200:
-        raise _invalid("supplier_name", "A supplier name has at most 200 characters.")
+        problems.append(_invalid("supplier_name", "A supplier name has at most 200 characters."))
     if len(reference) > 100:
-        raise _invalid("reference", "A reference has at most 100 characters.")
+        problems.append(_invalid("reference", "A reference has at most 100 characters."))
     if not lines:
-        raise _invalid("lines", "A goods receipt needs at least one line.", code="required")
+        problems.append(
+            _invalid("lines", "A goods receipt needs at least one line.", code="required")
+        )
     cleaned: list[tuple[str, int, Decimal]] = []
     for index, (sku, quantity, unit_cost) in enumerate(lines):
-        sku = _clean_sku(sku, f"lines.{index}.sku")
-        quantity = _positive_quantity(quantity, f"lines.{index}.quantity")
+        try:
+            sku = _clean_sku(sku, f"lines.{index}.sku")
+        except DomainError as error:
+            problems.append(error)
+        try:
+            quantity = _positive_quantity(quantity, f"lines.{index}.quantity")
+        except DomainError as error:
+            problems.append(error)
         try:
             cost = _unit_cost(unit_cost)
         except InvalidStockRequest as error:
-            raise _invalid(f"lines.{index}.unit_cost", error.message) from error
+            problems.append(_invalid(f"lines.{index}.unit_cost", error.message))
+            cost = Decimal(0)
         cleaned.append((sku, quantity, cost))
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise InvalidStockRequest(
+            "Some of the details are not right; each is explained next to its field.",
+            details=[detail for problem in problems for detail in problem.details],
+        )
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=_actor_id(actor)):
         now = clock()

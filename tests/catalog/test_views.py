@@ -462,3 +462,23 @@ def test_the_api_refuses_a_price_change_from_a_role_that_may_not_set_prices(
         format="json",
     )
     assert barcode.status_code == 200
+
+
+def test_a_product_form_shows_every_problem_at_once(company: Company) -> None:
+    client = signed_in(member(company, Role.OWNER))
+    response = client.post(
+        reverse("catalog:product_create"),
+        {
+            "name": "Mug",
+            "tax_code": "SR",
+            "sku": "MUG-1",
+            "price": "28,50",
+            "cost": "-1",
+            "barcode": "8881234000011",
+        },
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert {"price", "cost", "barcode"} <= set(errors), errors
+    with tenant_context(company):
+        assert not Product.objects.exists()

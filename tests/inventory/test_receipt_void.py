@@ -145,3 +145,20 @@ def test_voiding_a_receipt_puts_the_average_back_within_rounding(
     tolerance = Decimal("0.00005") * (held + received) / held + Decimal("0.00005")
     assert abs(back - held_cost) <= tolerance
     assert back >= 0
+
+
+def test_a_receipt_names_every_problem_at_once(shop: Shop) -> None:
+    from pasar.core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        purchase_receipt_create(
+            company=shop.company,
+            location=shop.warehouse,
+            supplier_name=" ",
+            reference="x" * 101,
+            lines=[(shop.variant.sku, 0, Decimal("-1"))],
+            actor=None,
+        )
+    fields = {detail["field"] for detail in refused.value.details}
+    assert fields == {"supplier_name", "reference", "lines.0.quantity", "lines.0.unit_cost"}
+    assert count_of(shop, PurchaseReceipt) == 0
