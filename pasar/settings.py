@@ -295,7 +295,10 @@ if _mail_backend == "django.core.mail.backends.smtp.EmailBackend":
         "timeout": 10,
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Pasar <no-reply@pasar.example>")
-PASAR_BASE_URL = os.environ.get("PASAR_BASE_URL", "http://127.0.0.1:8000")
+# Links in emails point here. Unset, it is the local server on PORT (`PORT=8202 make demo`).
+PASAR_BASE_URL = os.environ.get("PASAR_BASE_URL") or (
+    f"http://127.0.0.1:{os.environ.get('PORT') or '8000'}"
+)
 # Password reset links work once, for an hour; requests past these counts per hour (per
 # email, per client address) are dropped without a word, so the answer never varies.
 PASSWORD_RESET_TIMEOUT = 3600

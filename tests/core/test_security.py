@@ -332,3 +332,20 @@ def test_production_refuses_to_start_without_redis_or_with_debug(
     assert result.returncode != 0
     assert message in result.stderr
     assert _settings_in(PRODUCTION_ENV).returncode == 0
+
+
+def test_emailed_links_use_the_port_the_server_runs_on() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.PASAR_BASE_URL)"],
+        cwd=ROOT,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PASAR_BASE_URL"},
+            "DJANGO_SETTINGS_MODULE": "pasar.settings",
+            "PORT": "8202",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "http://127.0.0.1:8202", result.stderr
