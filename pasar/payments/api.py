@@ -144,7 +144,9 @@ class StartInput(StrictSerializer):
 
 class RefundInput(StrictSerializer):
     amount = serializers.CharField(max_length=20, help_text='A string such as "5.00".')
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=200, help_text="Why the money goes back; kept with the refund and audited."
+    )
 
 
 class ReviewInput(StrictSerializer):

@@ -98,8 +98,8 @@ class RefundForm(ServiceForm):
     reason = forms.CharField(
         label="Reason",
         max_length=200,
-        required=False,
-        help_text="Kept with the refund, e.g. “1 bag arrived torn”.",
+        help_text="Kept with the refund and in the audit log, e.g. “1 bag arrived torn”.",
+        error_messages={"required": "Say why the money goes back."},
     )
 
     # One key per form shown, sent back with it: pressing "Refund" again (after a timeout, or
@@ -109,9 +109,8 @@ class RefundForm(ServiceForm):
     )
 
     def __init__(self, *args: Any, refundable: Decimal, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "initial", {"amount": refundable, "request_key": f"office-{uuid.uuid4().hex}"}
-        )
+        # The amount starts empty: a refund is typed and confirmed, never one click away.
+        kwargs.setdefault("initial", {"request_key": f"office-{uuid.uuid4().hex}"})
         super().__init__(*args, **kwargs)
         self.fields["amount"].help_text = f"Up to S${refundable} can still be refunded."
 

@@ -14,6 +14,7 @@ import uuid
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -169,6 +170,7 @@ def _payment_page(
     payment: Payment,
     *,
     refund_form: RefundForm | None = None,
+    refund_confirmation: dict[str, Any] | None = None,
     error: DomainError | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -189,6 +191,7 @@ def _payment_page(
             "can_refund": _may(request, "payment.refund")
             and (payment.refundable > 0 or bool(refund_form and refund_form.errors)),
             "refund_form": refund_form or RefundForm(refundable=payment.refundable),
+            "refund_confirmation": refund_confirmation,
             "can_review": _may(request, "payment.review") and bool(payment.review_reason),
             "review_refund_amount": services.review_refund_amount(payment)
             if payment.review_reason
@@ -224,6 +227,18 @@ def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     with _in_company(request):
         payment = _payment(public_id)
     form = RefundForm(request.POST, refundable=payment.refundable)
+    if form.is_valid() and request.POST.get("confirmed") != "yes":
+        # Shown back with what will happen; only the confirmation sends money.
+        with _in_company(request):
+            return _payment_page(
+                request,
+                payment,
+                refund_form=form,
+                refund_confirmation={
+                    "amount": form.cleaned_data["amount"],
+                    "gateways": selectors.capture_gateway_names(payment),
+                },
+            )
     if form.is_valid():
         try:
             refund = services.refund_create(

@@ -67,6 +67,16 @@ def payment(public_id: str | uuid.UUID) -> Payment | None:
     return Payment.objects.filter(public_id=key).first()
 
 
+def capture_gateway_names(payment: Payment) -> list[str]:
+    """The gateways that took this payment's money, by name: the way a refund goes back."""
+    names: list[str] = []
+    for capture in payment.captures.order_by("created_at", "id"):
+        name = capture.get_gateway_display()
+        if name not in names:
+            names.append(name)
+    return names
+
+
 def payment_detail(payment: Payment) -> dict[str, object]:
     """Everything the payment's page shows, in one place."""
     return {

@@ -107,10 +107,15 @@ def test_an_owner_takes_a_paynow_payment_through_the_sandbox_and_refunds_part(
     webhook_url = rows.first.get_by_role("link").first.get_attribute("href")
     rows.first.get_by_role("link", name="SO-000777").click()
     refund = page.get_by_role("region", name="Refund", exact=True)
-    expect(refund.get_by_label("Amount to refund (S$)")).to_have_value("25.90")
+    expect(refund.get_by_label("Amount to refund (S$)")).to_have_value("")
     refund.get_by_label("Amount to refund (S$)").fill("5.00")
     refund.get_by_label("Reason").fill("1 bag arrived torn")
-    refund.get_by_role("button", name="Refund").click()
+    refund.get_by_role("button", name="Review the refund").click()
+    # Nothing is sent until the confirmation, which names the amount and the way back.
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("Refund S$5.00 to the shopper?")
+    expect(confirm).to_contain_text("through Sandbox")
+    confirm.get_by_role("button", name="Yes, refund S$5.00").click()
     expect(page.get_by_role("status").first).to_contain_text("S$5.00 refunded to the shopper.")
     expect(page.get_by_test_id("payment-status")).to_contain_text("Partially refunded")
 

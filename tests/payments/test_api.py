@@ -112,7 +112,7 @@ def test_refund_over_the_balance_is_refused_and_changes_nothing(
     url = f"/api/v1/payments/{payment.public_id}/refunds"
     first = owner_client.post(url, {"amount": "15.00", "reason": "damaged"}, format="json")
     assert first.status_code == 201, first.json()
-    too_much = owner_client.post(url, {"amount": "25.01"}, format="json")
+    too_much = owner_client.post(url, {"amount": "25.01", "reason": "damaged"}, format="json")
     assert too_much.status_code == 409
     assert too_much.json()["error"]["code"] == "refund_exceeds_balance"
     with tenant_context(company):
@@ -128,11 +128,11 @@ def test_a_refund_repeated_with_its_idempotency_key_happens_once(
     payment = _captured(company, make_payment, to_app)
     url = f"/api/v1/payments/{payment.public_id}/refunds"
     headers = {"HTTP_IDEMPOTENCY_KEY": "refund-abc"}
-    one = owner_client.post(url, {"amount": "10.00"}, format="json", **headers)
-    two = owner_client.post(url, {"amount": "10.00"}, format="json", **headers)
+    one = owner_client.post(url, {"amount": "10.00", "reason": "late"}, format="json", **headers)
+    two = owner_client.post(url, {"amount": "10.00", "reason": "late"}, format="json", **headers)
     assert one.status_code == two.status_code == 201
     assert one.json()["data"]["id"] == two.json()["data"]["id"]
-    other = owner_client.post(url, {"amount": "11.00"}, format="json", **headers)
+    other = owner_client.post(url, {"amount": "11.00", "reason": "late"}, format="json", **headers)
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "idempotency_key_reused"
 
@@ -154,7 +154,9 @@ def test_who_may_see_payments_and_give_money_back(
     client = authenticated_client(member(company, role), company)
     assert client.get(f"/api/v1/payments/{payment.public_id}").status_code == view
     answer = client.post(
-        f"/api/v1/payments/{payment.public_id}/refunds", {"amount": "1.00"}, format="json"
+        f"/api/v1/payments/{payment.public_id}/refunds",
+        {"amount": "1.00", "reason": "goodwill"},
+        format="json",
     )
     assert answer.status_code == refund
 

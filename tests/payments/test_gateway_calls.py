@@ -121,10 +121,13 @@ def test_refunds_through_the_api_and_the_office_call_the_gateway_with_no_transac
     calls.clear()
 
     by_api = authenticated_client(owner, company).post(
-        f"/api/v1/payments/{payment.public_id}/refunds", {"amount": "5.00"}, format="json"
+        f"/api/v1/payments/{payment.public_id}/refunds",
+        {"amount": "5.00", "reason": "Returned"},
+        format="json",
     )
     by_office = signed_in(owner).post(
-        f"/office/payments/{payment.public_id}/refund/", {"amount": "5.00", "reason": "Returned"}
+        f"/office/payments/{payment.public_id}/refund/",
+        {"amount": "5.00", "reason": "Returned", "confirmed": "yes"},
     )
 
     assert by_api.status_code == 201, by_api.content
@@ -311,7 +314,7 @@ def test_the_office_refund_form_resent_sends_the_same_key_and_refunds_once(
     client = signed_in(owner)
     page = client.get(f"/office/payments/{paid.public_id}/").content.decode()
     key = page.split('name="request_key" value="', 1)[1].split('"', 1)[0]
-    form = {"amount": "5.00", "reason": "Returned", "request_key": key}
+    form = {"amount": "5.00", "reason": "Returned", "request_key": key, "confirmed": "yes"}
     url = f"/office/payments/{paid.public_id}/refund/"
 
     answers = [client.post(url, form).status_code for _ in range(3)]

@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from pasar.core.models import AuditEntry
 from pasar.core.tenant import tenant_context
 from pasar.payments import services
 from pasar.payments.models import (
@@ -169,8 +170,10 @@ def test_the_warehouse_may_not_open_payments(company: Company) -> None:
 
 def test_finance_may_refund(company: Company, captured: Payment) -> None:
     client = signed_in(member(company, Role.FINANCE))
-    assert "Refund</button>" in page_text(client.get(detail_url(captured)))
-    response = client.post(refund_url(captured), {"amount": "25.90", "reason": "Out of stock"})
+    assert "Review the refund</button>" in page_text(client.get(detail_url(captured)))
+    response = client.post(
+        refund_url(captured), {"amount": "25.90", "reason": "Out of stock", "confirmed": "yes"}
+    )
     assert response.status_code == 302
     payment = fresh(captured)
     assert payment.status == PaymentStatus.REFUNDED
@@ -255,8 +258,12 @@ def test_a_partial_refund_through_the_page(
     company: Company, owner_client: Client, captured: Payment
 ) -> None:
     detail = page_text(owner_client.get(detail_url(captured)))
-    assert 'name="amount" value="25.90"' in detail  # the refundable balance, by default
-    response = owner_client.post(refund_url(captured), {"amount": "5.00", "reason": "Torn bag"})
+    # The amount starts empty: a refund is typed, never one click away.
+    assert 'name="amount" value="25.90"' not in detail
+    assert "Up to S$25.90 can still be refunded." in detail
+    response = owner_client.post(
+        refund_url(captured), {"amount": "5.00", "reason": "Torn bag", "confirmed": "yes"}
+    )
     assert response.status_code == 302
     assert response["Location"] == detail_url(captured)
     payment = fresh(captured)
@@ -266,7 +273,32 @@ def test_a_partial_refund_through_the_page(
     assert "Partially refunded" in page
     assert "S$5.00 refunded to the shopper." in page
     assert "Torn bag" in page
-    assert 'name="amount" value="20.90"' in page
+    assert "Up to S$20.90 can still be refunded." in page
+
+
+def test_a_refund_asks_for_a_reason_and_a_confirmation_naming_the_way_back(
+    company: Company, owner_client: Client, captured: Payment
+) -> None:
+    no_reason = owner_client.post(refund_url(captured), {"amount": "5.00"})
+    assert no_reason.status_code == 400
+    assert "Say why the money goes back." in page_text(no_reason)
+
+    asked = owner_client.post(refund_url(captured), {"amount": "5.00", "reason": "Torn bag"})
+    assert asked.status_code == 200
+    text = page_text(asked)
+    assert "Refund S$5.00 to the shopper?" in text
+    assert "through Sandbox" in text
+    assert 'name="confirmed" value="yes"' in text
+    assert fresh(captured).refunded_amount == Decimal("0.00")
+
+    done = owner_client.post(
+        refund_url(captured), {"amount": "5.00", "reason": "Torn bag", "confirmed": "yes"}
+    )
+    assert done.status_code == 302
+    assert fresh(captured).refunded_amount == Decimal("5.00")
+    with tenant_context(company):
+        entry = AuditEntry.objects.filter(action="payment.refund_requested").get()
+    assert entry.changes["reason"] == [None, "Torn bag"]
 
 
 @pytest.mark.parametrize(
@@ -282,7 +314,9 @@ def test_a_partial_refund_through_the_page(
 def test_a_bad_refund_amount_is_refused_on_the_form_and_changes_nothing(
     company: Company, owner_client: Client, captured: Payment, amount: str, message: str
 ) -> None:
-    response = owner_client.post(refund_url(captured), {"amount": amount})
+    response = owner_client.post(
+        refund_url(captured), {"amount": amount, "reason": "Torn bag", "confirmed": "yes"}
+    )
     assert response.status_code == 400
     assert message in page_text(response)
     assert "field--error" in page_text(response)
@@ -297,7 +331,9 @@ def test_nothing_captured_means_no_refund_form_and_a_refused_post(
 ) -> None:
     payment = make_payment("10.00")
     assert "Refund</button>" not in page_text(owner_client.get(detail_url(payment)))
-    response = owner_client.post(refund_url(payment), {"amount": "1.00"})
+    response = owner_client.post(
+        refund_url(payment), {"amount": "1.00", "reason": "Torn bag", "confirmed": "yes"}
+    )
     assert response.status_code == 400
     assert "Nothing was captured for this payment" in page_text(response)
     assert refund_count(company) == 0
