@@ -145,12 +145,16 @@ class GatewayAccountForm(ServiceForm):
         *args: Any,
         credential_fields: tuple[CredentialField, ...],
         account: GatewayAccount | None,
+        moves_money: bool = True,
         **kwargs: Any,
     ) -> None:
         if account is not None:
             stored = {"priority": account.priority, "is_active": account.is_active}
             kwargs.setdefault("initial", {**stored, "live": account.live})
         super().__init__(*args, **kwargs)
+        if not moves_money:
+            # The sandbox has no live mode, so the choice is not offered.
+            del self.fields["live"]
         self.credential_names = [field.name for field in credential_fields]
         # Needed to turn a gateway on, yet blank is fine once stored: no "(optional)" mark.
         self.conditionally_required = frozenset(self.credential_names)

@@ -29,6 +29,7 @@ from pasar.core.tenant import tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.forms import GatewayAccountForm, PaymentLinkForm, RefundForm
+from pasar.payments.gateways.base import GatewayName
 from pasar.payments.gateways.registry import gateway_class
 from pasar.payments.models import (
     OPEN_STATUSES,
@@ -327,6 +328,7 @@ def _gateway_form(
         prefix=gateway,
         credential_fields=gateway_class(gateway).credential_fields,
         account=account,
+        moves_money=gateway != GatewayName.SANDBOX,
     )
 
 
@@ -391,7 +393,7 @@ def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
                 credentials=form.credentials(),
                 priority=form.cleaned_data["priority"],
                 is_active=form.cleaned_data["is_active"],
-                live=form.cleaned_data["live"],
+                live=form.cleaned_data.get("live", False),
                 actor=_actor(request),
             )
         except DomainError as error:

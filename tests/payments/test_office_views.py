@@ -617,3 +617,9 @@ def test_the_webhook_log_is_for_managers_and_finance(company: Company) -> None:
         (Role.WAREHOUSE, 403),
     ):
         assert signed_in(member(company, role)).get(url).status_code == status, role
+
+
+def test_the_sandbox_card_offers_no_live_mode(owner_client: Client) -> None:
+    page = page_text(owner_client.get("/office/payments/gateways/"))
+    assert 'name="sandbox-live"' not in page
+    assert 'name="stripe-live"' in page
