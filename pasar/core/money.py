@@ -72,3 +72,9 @@ def parse_amount(value: Any) -> Decimal:
     if not number.is_finite():
         raise AmountError(f"'{value}' is not a number.", code="not_a_number")
     return number
+
+
+def format_sgd(amount: Decimal) -> str:
+    """S$1,234.50: how pages, emails and messages show an amount (negative: -S$4.00)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}S${abs(amount):,.2f}"

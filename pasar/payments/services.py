@@ -27,7 +27,7 @@ from django.utils import timezone
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, Forbidden, NotFound
 from pasar.core.events import publish
-from pasar.core.money import AmountError, parse_amount
+from pasar.core.money import AmountError, format_sgd, parse_amount
 from pasar.core.ratelimit import seconds_over_limit
 from pasar.core.tenant import (
     between_transactions,
@@ -1172,7 +1172,7 @@ def _refund_capture(payment: Payment, money: Decimal, capture: Capture | None) -
         raise RefundNotAllowed("Nothing was captured for this payment, so nothing to refund.")
     if money > payment.refundable:
         raise RefundNotAllowed(
-            f"At most {payment.currency} {payment.refundable} can still be refunded.",
+            f"At most {format_sgd(payment.refundable)} can still be refunded.",
             code="refund_exceeds_balance",
             details=[
                 {

@@ -80,10 +80,10 @@ def test_an_owner_takes_a_paynow_payment_through_the_sandbox_and_refunds_part(
 
     # The shopper opens the link, picks PayNow, and pays on the sandbox's checkout.
     page.goto(pay_url)
-    expect(page.get_by_text("SGD 25.90")).to_be_visible()
+    expect(page.get_by_text("S$25.90")).to_be_visible()
     page.get_by_role("button", name="Pay with PayNow").click()
     expect(page.get_by_text("Sandbox: no real money moves")).to_be_visible()
-    qr = page.get_by_role("img", name=re.compile("PayNow QR code for SGD 25.90"))
+    qr = page.get_by_role("img", name=re.compile(re.escape("PayNow QR code for S$25.90")))
     expect(qr).to_be_visible()
     assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
     page.get_by_role("button", name="Pay", exact=True).click()
@@ -94,7 +94,7 @@ def test_an_owner_takes_a_paynow_payment_through_the_sandbox_and_refunds_part(
     # Back office: captured, and the webhook log holds the one call that did it.
     page.goto(detail_url)
     expect(page.get_by_test_id("payment-status")).to_contain_text("Captured")
-    expect(page.get_by_role("region", name="Money taken")).to_contain_text("SGD 25.90")
+    expect(page.get_by_role("region", name="Money taken")).to_contain_text("S$25.90")
     page.get_by_role("navigation", name="Back office").get_by_role("link", name="Payments").click()
     expect(page.locator(".table--payments")).to_contain_text("Sandbox")
     page.get_by_role("navigation", name="Payments").get_by_role("link", name="Webhook log").click()

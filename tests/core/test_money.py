@@ -67,3 +67,13 @@ def test_an_amount_written_with_thousands_separators_reads_back_exactly(amount: 
 def test_a_decimal_comma_is_never_read_as_thousands(dollars: int, cents: int) -> None:
     with pytest.raises(AmountError):
         parse_amount(f"{dollars},{cents:02d}")
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [("19.9", "S$19.90"), ("1234.5", "S$1,234.50"), ("0", "S$0.00"), ("-4", "-S$4.00")],
+)
+def test_amounts_are_shown_one_way(amount: str, shown: str) -> None:
+    from pasar.core.money import format_sgd
+
+    assert format_sgd(Decimal(amount)) == shown

@@ -304,7 +304,7 @@ def test_a_refund_asks_for_a_reason_and_a_confirmation_naming_the_way_back(
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("30.00", "At most SGD 25.90 can still be refunded."),
+        ("30.00", "At most S$25.90 can still be refunded."),
         ("0.001", "An amount has at most two decimal places (cents)."),
         ("ten", "Enter an amount in dollars, e.g. 25.90."),
         ("0", "The amount must be at least 0.01."),
