@@ -338,12 +338,9 @@ def free_connections() -> int:
 async def sql_round(shop: Shop, sku: str, buyers: int, connections: int) -> tuple[Outcomes, float]:
     """The reservation transaction at the round's concurrency; when the server cannot take one
     connection per buyer, `connections` connections serve the buyers in turn."""
+    from pasar.core import rls
+
     params = app_connection_params()
-    settings_sql = (
-        "SELECT set_config('pasar.company_id', %s, true), set_config('pasar.user_id', %s, true),"
-        " set_config('pasar.rls_bypass', '', true)"
-    )
-    tenant = [str(shop.company.pk), str(shop.user_id)]
     pool: asyncio.Queue[psycopg.AsyncConnection[Any]] = asyncio.Queue()
     to_open = [connections]
 
@@ -356,7 +353,14 @@ async def sql_round(shop: Shop, sku: str, buyers: int, connections: int) -> tupl
         connection = await pool.get()
         try:
             async with connection.transaction():
-                await connection.execute(settings_sql, tenant)
+                await connection.execute(
+                    *rls.enter_statement(
+                        company_id=shop.company.pk,
+                        user_id=shop.user_id,
+                        platform=False,
+                        backend_pid=connection.info.backend_pid,
+                    )
+                )
                 levels = await (await connection.execute(LOCK_LEVELS, [sku])).fetchall()
                 # Levels come in id order. The first location by allocation priority has the
                 # lower id here: stock_sku receives there first, which creates its level.

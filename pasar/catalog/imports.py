@@ -38,6 +38,7 @@ from psycopg import sql
 from pasar.catalog import csv_io, rules
 from pasar.catalog.models import Category, ImportJob, ImportStatus, Product, Variant
 from pasar.catalog.services import category_path_ensure, invalid
+from pasar.core import rls
 from pasar.core.audit import audit_record
 from pasar.core.events import publish
 from pasar.core.tenant import current_user_id, tenant_context
@@ -109,7 +110,12 @@ class ImportProgress:
             with raw.transaction():
                 # The app role meets row-level security here too: act for the job's company.
                 raw.execute(
-                    "SELECT set_config('pasar.company_id', %s, true)", [str(self.company_id)]
+                    *rls.enter_statement(
+                        company_id=self.company_id,
+                        user_id=None,
+                        platform=False,
+                        backend_pid=raw.info.backend_pid,
+                    )
                 )
                 raw.execute(self._statement, [processed, total, self.job_id, ImportStatus.RUNNING])
         except (DatabaseError, psycopg.Error):

@@ -103,6 +103,11 @@ def product_list(request: HttpRequest) -> HttpResponse:
 # -- one product ----------------------------------------------------------------------------
 
 
+# The product page holds the product's form and the new-variant form, which share field names
+# (status, price): the new variant's fields get ids of their own.
+NEW_VARIANT_IDS = "id_new_variant_%s"
+
+
 def _product_page(
     request: HttpRequest,
     product: Product,
@@ -126,7 +131,7 @@ def _product_page(
             "images": product.images.all(),
             "product_form": product_form
             or ProductForm(initial=initial, categories=_categories(request)),
-            "variant_form": variant_form or VariantForm(),
+            "variant_form": variant_form or VariantForm(auto_id=NEW_VARIANT_IDS),
             "image_form": image_form or ImageForm(),
             "can_manage": _can_manage(request),
         },
@@ -183,7 +188,7 @@ def product_create(request: HttpRequest) -> HttpResponse:
 @company_required("catalog.manage")
 def variant_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     product = _product(request, public_id)
-    form = VariantForm(request.POST)
+    form = VariantForm(request.POST, auto_id=NEW_VARIANT_IDS)
     if form.is_valid():
         try:
             variant = services.variant_create(product=product, **form.service_fields())

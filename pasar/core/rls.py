@@ -4,25 +4,30 @@ After every `migrate`, each table of a `TenantModel` (or a model with `rls_prote
 gets RLS enabled and forced, and these policies:
 
 - `tenant_isolation` (every command): a row is visible and writable only when its company_id
-  equals the transaction's `pasar.company_id`, or while platform access is active.
+  is the transaction's proven company, or while platform access is proven.
 - `tenant_extra_read` (SELECT only), for models that widen what is readable with
   `rls_extra_read_condition` (a user sees their own memberships in every company). Writes
   never get the extra condition: a company's context changes only that company's rows.
 - `owner_maintenance`: the tables' owner (migrations, data fixes) sees every row. The app
   never logs in as the owner.
 
-Platform access (`pasar.core.tenant.platform_access` / `system_access`) is not a setting the
-app role can switch on. The policies ask `pasar_platform_access_active()`, a SECURITY DEFINER
-function that is true only when `pasar.platform_proof` holds sha256(key:pid:xact-start) for
-this backend and this transaction, keyed by a platform key that only the owner can read
-(`pasar_private.platform_key`, written here from settings.PASAR_PLATFORM_DB_KEY). A proof
-seen in a log or in pg_stat_activity opens nothing elsewhere: it is bound to one backend's
-one transaction. SQL injection through the app role therefore cannot lower the wall.
+Nothing the app role can set by itself widens what it sees. The transaction's context (company,
+user, platform access) is entered with `pasar_enter(...)`, a SECURITY DEFINER function that
+accepts it only with a keyed hash over the context, this backend's pid and the time it was
+issued, made with a key that only the tables' owner can read in the database
+(`pasar_private.platform_key`, written here from settings.PASAR_PLATFORM_DB_KEY). It stores a
+proof bound to this backend's current transaction; `pasar_current_company()`,
+`pasar_current_user()` and `pasar_platform_access_active()`, which the policies call, return the
+context only while that proof matches. The plain settings `pasar.company_id` and `pasar.user_id`
+are kept for logs and reading only: setting them, or replaying a proof or a request seen
+elsewhere, opens nothing (a request is bound to its backend, a proof to its transaction). SQL
+injection through the app role therefore cannot lower the wall.
 
 The app connects as PASAR_DB_APP_ROLE, which owns nothing, so the policies always apply.
 """
 
 import hashlib
+import time
 from typing import Any
 
 from django.apps import apps
@@ -30,14 +35,63 @@ from django.conf import settings
 from django.db import connections
 from django.db.models import Model
 
-COMPANY_MATCH = "company_id = NULLIF(current_setting('pasar.company_id', true), '')::bigint"
-# A scalar subquery so PostgreSQL evaluates it once per statement (an InitPlan), not per row.
+# Scalar subqueries, so PostgreSQL evaluates each once per statement (an InitPlan), not per row.
+CURRENT_COMPANY = "(SELECT pasar_current_company())"
+CURRENT_USER = "(SELECT pasar_current_user())"
 PLATFORM_ACCESS = "(SELECT pasar_platform_access_active())"
-USER_MATCH = "NULLIF(current_setting('pasar.user_id', true), '')::bigint"
-PROOF_SETTING = "pasar.platform_proof"
+COMPANY_MATCH = f"company_id = {CURRENT_COMPANY}"
+PROOF_SETTING = "pasar.context_proof"
+# How far the app's clock and the database's may disagree about when a context was issued.
+ENTER_WINDOW_SECONDS = 300
+
+# The keyed hash puts the key on both sides of the message (no length extension) and every
+# field is a typed number or boolean, so one message cannot pass for another.
+_CONTEXT_FIELDS = """
+    coalesce(ctx_company::text, '') || ':' || coalesce(ctx_user::text, '') || ':'
+    || ctx_platform::text
+"""
+_TRANSACTION_PROOF = f"""
+    encode(sha256(convert_to(
+        k.key || ':context:' || pg_backend_pid()::text || ':'
+        || (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint::text || ':'
+        || {_CONTEXT_FIELDS} || ':' || k.key,
+        'UTF8')), 'hex')
+"""
+
+
+def _proven(result: str) -> str:
+    """Body of a context reader: `result` when the transaction's proof matches, else NULL."""
+    # Built from this module's constants only, never from input.
+    return f"""
+DECLARE
+    proof text := current_setting('{PROOF_SETTING}', true);
+    ctx_company bigint := NULLIF(current_setting('pasar.company_id', true), '')::bigint;
+    ctx_user bigint := NULLIF(current_setting('pasar.user_id', true), '')::bigint;
+    ctx_platform boolean := coalesce(current_setting('pasar.platform', true), '') = 'true';
+BEGIN
+    IF proof IS NULL OR proof = '' THEN
+        RETURN NULL;
+    END IF;
+    IF proof = (SELECT {_TRANSACTION_PROOF} FROM pasar_private.platform_key k) THEN
+        RETURN {result};
+    END IF;
+    RETURN NULL;
+END
+"""  # noqa: S608
+
+
+def _reader(name: str, returns: str, result: str) -> str:
+    return f"""
+CREATE OR REPLACE FUNCTION public.{name}() RETURNS {returns}
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$ {_proven(result)} $fn$;
+"""
+
 
 # Built from the constants above only, never from input.
-_PLATFORM_FUNCTIONS = f"""
+_CONTEXT_FUNCTIONS = (
+    f"""
 CREATE SCHEMA IF NOT EXISTS pasar_private;
 REVOKE ALL ON SCHEMA pasar_private FROM PUBLIC;
 CREATE TABLE IF NOT EXISTS pasar_private.platform_key (
@@ -46,26 +100,66 @@ CREATE TABLE IF NOT EXISTS pasar_private.platform_key (
 );
 REVOKE ALL ON pasar_private.platform_key FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION public.pasar_platform_access_active() RETURNS boolean
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+CREATE OR REPLACE FUNCTION public.pasar_enter(
+    ctx_company bigint, ctx_user bigint, ctx_platform boolean, issued_at_ms bigint, signature text
+) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    proof text := current_setting('{PROOF_SETTING}', true);
+    k pasar_private.platform_key;
 BEGIN
-    IF proof IS NULL OR proof = '' THEN
-        RETURN false;
+    SELECT * INTO k FROM pasar_private.platform_key;
+    IF NOT FOUND OR signature IS DISTINCT FROM encode(sha256(convert_to(
+            k.key || ':enter:' || pg_backend_pid()::text || ':' || issued_at_ms::text || ':'
+            || {_CONTEXT_FIELDS} || ':' || k.key,
+            'UTF8')), 'hex') THEN
+        RAISE EXCEPTION 'pasar_enter: the context signature is not valid'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Was migrate run after PASAR_PLATFORM_DB_KEY or SECRET_KEY changed?';
     END IF;
-    RETURN proof = (
-        SELECT encode(sha256(convert_to(
-            k.key || ':' || pg_backend_pid()::text || ':'
-            || (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint::text,
-            'UTF8')), 'hex')
-        FROM pasar_private.platform_key k
-    );
+    IF abs(extract(epoch FROM clock_timestamp()) * 1000 - issued_at_ms)
+            > {ENTER_WINDOW_SECONDS * 1000} THEN
+        RAISE EXCEPTION 'pasar_enter: the context was issued too long ago'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'The app server''s clock and the database server''s clock disagree.';
+    END IF;
+    PERFORM set_config('pasar.company_id', coalesce(ctx_company::text, ''), true),
+            set_config('pasar.user_id', coalesce(ctx_user::text, ''), true),
+            set_config('pasar.platform', ctx_platform::text, true),
+            set_config('{PROOF_SETTING}', {_TRANSACTION_PROOF}, true);
 END
 $fn$;
 """  # noqa: S608
+    + _reader("pasar_current_company", "bigint", "ctx_company")
+    + _reader("pasar_current_user", "bigint", "ctx_user")
+    + _reader("pasar_platform_access_active", "boolean", "ctx_platform")
+)
+
+
+def enter_statement(
+    *,
+    company_id: int | None,
+    user_id: int | None,
+    platform: bool,
+    backend_pid: int,
+    key: str | None = None,
+    issued_at_ms: int | None = None,
+) -> tuple[str, list[Any]]:
+    """The statement that makes the open transaction act for this context.
+
+    `backend_pid` is the connection's server process (psycopg: `connection.info.backend_pid`),
+    known without a round trip; the request is valid on that backend only.
+    """
+    key = settings.PASAR_PLATFORM_DB_KEY if key is None else key
+    issued_at_ms = int(time.time() * 1000) if issued_at_ms is None else issued_at_ms
+    fields = f"{'' if company_id is None else company_id}:{'' if user_id is None else user_id}"
+    message = f"{key}:enter:{backend_pid}:{issued_at_ms}:{fields}:{str(platform).lower()}:{key}"
+    signature = hashlib.sha256(message.encode()).hexdigest()
+    return (
+        "SELECT pasar_enter(%s, %s, %s, %s, %s)",
+        [company_id, user_id, platform, issued_at_ms, signature],
+    )
 
 
 def tenant_models() -> list[type[Model]]:
@@ -93,13 +187,7 @@ def write_condition() -> str:
 
 def extra_read_condition(model: type[Model]) -> str | None:
     extra = getattr(model, "rls_extra_read_condition", None)
-    return extra.format(current_user_id=USER_MATCH) if extra else None
-
-
-def platform_proof(*, key: str, backend_pid: int, transaction_start_us: int) -> str:
-    """What `pasar_platform_access_active()` expects in `pasar.platform_proof`."""
-    message = f"{key}:{backend_pid}:{transaction_start_us}"
-    return hashlib.sha256(message.encode()).hexdigest()
+    return extra.format(current_user_id=CURRENT_USER) if extra else None
 
 
 def grant_app_role(cursor: Any, role: str) -> None:
@@ -170,7 +258,7 @@ def apply_row_level_security(using: str = "default", **_: Any) -> None:
     """post_migrate handler; idempotent, so it runs after every migrate."""
     role = settings.PASAR_DB_APP_ROLE
     with connections[using].cursor() as cursor:
-        cursor.execute(_PLATFORM_FUNCTIONS)
+        cursor.execute(_CONTEXT_FUNCTIONS)
         cursor.execute(
             "INSERT INTO pasar_private.platform_key (key) VALUES (%s)"
             " ON CONFLICT (singleton) DO UPDATE SET key = EXCLUDED.key",

@@ -5,8 +5,8 @@ Two walls keep companies apart:
 1. `TenantModel.objects` filters every query by the current company and raises
    `TenantNotSet` when there is none, so forgetting the context fails loudly.
 2. PostgreSQL row-level security (see `pasar.core.rls`) reads the same company from the
-   transaction-local setting `pasar.company_id`, so raw SQL and forgotten filters see nothing
-   of another company's rows.
+   transaction's signed context, so raw SQL and forgotten filters see nothing of another
+   company's rows, and no setting the app role makes widens that.
 
 `tenant_context()` opens a transaction and sets both; `platform_access()` is the explicit,
 audited way for platform staff to work across companies.
@@ -21,7 +21,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
-from django.conf import settings
 from django.db import connection, models, transaction
 
 from pasar.core import rls
@@ -63,32 +62,20 @@ def bypass_active() -> bool:
 
 
 def _apply(state: TenantState) -> None:
-    """Copy the state into the transaction-local PostgreSQL settings that RLS reads.
+    """Make the open transaction act for this state in PostgreSQL, where RLS reads it.
 
-    Platform access needs a proof bound to this backend and this transaction (see
-    `pasar.core.rls`): the first statement reads what it is computed from.
+    One statement: `pasar_enter` checks the signed request (see `pasar.core.rls`) and sets the
+    transaction's proven context.
     """
+    connection.ensure_connection()
+    sql, params = rls.enter_statement(
+        company_id=state.company_id,
+        user_id=state.user_id,
+        platform=state.bypass,
+        backend_pid=connection.connection.info.backend_pid,
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('pasar.company_id', %s, true),"
-            " set_config('pasar.user_id', %s, true),"
-            " set_config(%s, '', true),"
-            " pg_backend_pid(),"
-            " (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint",
-            [
-                "" if state.company_id is None else str(state.company_id),
-                "" if state.user_id is None else str(state.user_id),
-                rls.PROOF_SETTING,
-            ],
-        )
-        if state.bypass:
-            _, _, _, backend_pid, transaction_start_us = cursor.fetchone()
-            proof = rls.platform_proof(
-                key=settings.PASAR_PLATFORM_DB_KEY,
-                backend_pid=backend_pid,
-                transaction_start_us=transaction_start_us,
-            )
-            cursor.execute("SELECT set_config(%s, %s, true)", [rls.PROOF_SETTING, proof])
+        cursor.execute(sql, params)
 
 
 @contextmanager
@@ -160,11 +147,11 @@ def between_transactions(
 def acting_as(*, user_id: int) -> Iterator[None]:
     """Record, until the block ends, that the open transaction acts for this user.
 
-    For a caller whose own query already set `pasar.user_id` in this transaction (the tenant
-    middleware's identity lookup, which saves a round trip per request that way).
+    For a caller whose own statement already entered the user's context in this transaction
+    (the tenant middleware's identity lookup, which saves a round trip per request that way).
     """
     if not connection.in_atomic_block:
-        raise RuntimeError("acting_as() needs the transaction that set pasar.user_id.")
+        raise RuntimeError("acting_as() needs the transaction that entered the user's context.")
     token = _state.set(TenantState(user_id=user_id))
     try:
         yield

@@ -30,6 +30,7 @@ from pasar.payments.models import (
     GatewayAccount,
     GatewayChoice,
     Payment,
+    PaymentPurpose,
     PaymentStatus,
     WebhookLog,
     WebhookOutcome,
@@ -132,8 +133,18 @@ class PaymentInput(StrictSerializer):
     amount = serializers.CharField(max_length=20, help_text='A string such as "25.90".')
     currency = serializers.CharField(max_length=3, default="SGD")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    purpose = serializers.ChoiceField(
+        choices=PaymentPurpose.values,
+        default=PaymentPurpose.CHECKOUT,
+        help_text="`checkout` (the shopper pays now) or `link` (sent by chat or email): decides"
+        " how long the payment stays open when `ttl_seconds` is not given, by the company's"
+        " defaults (30 minutes and 24 hours unless changed).",
+    )
     ttl_seconds = serializers.IntegerField(
-        min_value=60, max_value=30 * 24 * 3600, required=False, default=30 * 60
+        min_value=60,
+        max_value=30 * 24 * 3600,
+        required=False,
+        help_text="Seconds the payment stays open; omitted: the company's default for `purpose`.",
     )
 
 
@@ -235,7 +246,8 @@ class PaymentListView(ReadWriteActions, ListAPIView):
             amount=data["amount"],
             currency=data["currency"],
             description=data.get("description", ""),
-            ttl=timedelta(seconds=data["ttl_seconds"]),
+            ttl=timedelta(seconds=data["ttl_seconds"]) if "ttl_seconds" in data else None,
+            purpose=data["purpose"],
             actor=_actor(request),
         )
         return Response(

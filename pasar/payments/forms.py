@@ -38,6 +38,22 @@ def _amount_field(label: str, help_text: str) -> forms.DecimalField:
     )
 
 
+def _minutes_field(label: str, help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        min_value=1,
+        max_value=MAX_TTL_MINUTES,
+        help_text=help_text,
+        error_messages={
+            "required": "Say how many minutes a payment stays open, e.g. 30.",
+            "invalid": "Enter a whole number of minutes, e.g. 30.",
+            "min_value": "A payment stays open at least 1 minute.",
+            "max_value": f"A payment stays open at most 30 days ({MAX_TTL_MINUTES} minutes).",
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1"}),
+    )
+
+
 class PaymentLinkForm(ServiceForm):
     """A payment for one payable, whose link the shop sends to the shopper."""
 
@@ -60,19 +76,9 @@ class PaymentLinkForm(ServiceForm):
         required=False,
         help_text="Shown on the payment page, e.g. “2 bags of Sumatra beans”.",
     )
-    ttl_minutes = forms.IntegerField(
-        label="Open for (minutes)",
-        initial=30,
-        min_value=1,
-        max_value=MAX_TTL_MINUTES,
-        help_text="After this the link expires; 1440 is a day.",
-        error_messages={
-            "required": "Say how many minutes the link stays open, e.g. 30.",
-            "invalid": "Enter a whole number of minutes, e.g. 30.",
-            "min_value": "A link stays open at least 1 minute.",
-            "max_value": f"A link stays open at most 30 days ({MAX_TTL_MINUTES} minutes).",
-        },
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1"}),
+    ttl_minutes = _minutes_field(
+        "Open for (minutes)",
+        "After this the link expires; 1440 is a day. Your default is set under Gateways.",
     )
 
     def add_service_error(self, error: DomainError) -> None:
@@ -84,6 +90,19 @@ class PaymentLinkForm(ServiceForm):
             self.add_error("ttl_minutes", error.details[0].get("message") or error.message)
             return
         super().add_service_error(error)
+
+
+class PaymentSettingsForm(ServiceForm):
+    """How long new payments stay open unless the person or program creating one says."""
+
+    link_ttl_minutes = _minutes_field(
+        "Links sent by chat or email (minutes)",
+        "A shopper may open a link hours later: 1440 is a day.",
+    )
+    checkout_ttl_minutes = _minutes_field(
+        "Checkout (minutes)",
+        "The shopper is paying now; stock held for the order is released when it expires.",
+    )
 
 
 class RefundForm(ServiceForm):

@@ -170,6 +170,10 @@ class PaymentAttempt(PublicIdMixin, TenantModel):
     duration_ms = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
 
+    # Money that came in through this attempt, when the caller has counted it (see
+    # selectors.payment_detail): the attempt's status stays what the gateway said at creation.
+    captured: Decimal | None = None
+
     class Meta(TenantModel.Meta):
         ordering: ClassVar[list[str]] = ["created_at", "id"]
         constraints: ClassVar[list[Any]] = [
@@ -185,6 +189,10 @@ class PaymentAttempt(PublicIdMixin, TenantModel):
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["company", "payment"], name="attempt_payment"),
         ]
+
+    @property
+    def status_label(self) -> str:
+        return "Paid" if self.captured else self.get_status_display()
 
 
 class Capture(PublicIdMixin, TenantModel):
@@ -344,3 +352,37 @@ class SandboxCharge(TenantModel):
                 fields=["company", "provider_reference"], name="sandbox_charge_reference"
             ),
         ]
+
+
+class PaymentPurpose(models.TextChoices):
+    """Why a payment was opened, which decides how long it stays open by default."""
+
+    CHECKOUT = "checkout", "Checkout (the shopper pays now)"
+    LINK = "link", "Link sent by chat or email"
+
+
+class PaymentSettings(TenantModel):
+    """A company's payment defaults. A company with no row has the defaults below."""
+
+    DEFAULT_LINK_TTL_MINUTES = 24 * 60
+    DEFAULT_CHECKOUT_TTL_MINUTES = 30
+
+    link_ttl_minutes = models.PositiveIntegerField(default=DEFAULT_LINK_TTL_MINUTES)
+    checkout_ttl_minutes = models.PositiveIntegerField(default=DEFAULT_CHECKOUT_TTL_MINUTES)
+    updated_at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        verbose_name_plural = "payment settings"
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company"], name="payment_settings_once_per_company"),
+            models.CheckConstraint(
+                condition=Q(link_ttl_minutes__gte=1, link_ttl_minutes__lte=30 * 24 * 60)
+                & Q(checkout_ttl_minutes__gte=1, checkout_ttl_minutes__lte=30 * 24 * 60),
+                name="payment_settings_ttl_in_range",
+            ),
+        ]
+
+    def ttl_minutes(self, purpose: str) -> int:
+        return (
+            self.link_ttl_minutes if purpose == PaymentPurpose.LINK else self.checkout_ttl_minutes
+        )

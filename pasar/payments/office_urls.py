@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:public_id>/cancel/", views.payment_cancel, name="payment_cancel"),
     path("gateways/", views.gateway_settings, name="gateway_settings"),
     path("gateways/sandbox/enable/", views.sandbox_enable, name="sandbox_enable"),
+    path("gateways/defaults/", views.payment_defaults_save, name="payment_defaults_save"),
     path("gateways/<str:gateway>/", views.gateway_save, name="gateway_save"),
     path("webhooks/", views.webhook_list, name="webhook_list"),
     path("webhooks/<uuid:public_id>/", views.webhook_detail, name="webhook_detail"),

@@ -28,7 +28,12 @@ from pasar.core.errors import DomainError
 from pasar.core.tenant import tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
-from pasar.payments.forms import GatewayAccountForm, PaymentLinkForm, RefundForm
+from pasar.payments.forms import (
+    GatewayAccountForm,
+    PaymentLinkForm,
+    PaymentSettingsForm,
+    RefundForm,
+)
 from pasar.payments.gateways.base import GatewayName
 from pasar.payments.gateways.registry import gateway_class
 from pasar.payments.models import (
@@ -140,7 +145,8 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required("payment.create")
 def payment_new(request: HttpRequest) -> HttpResponse:
-    form = PaymentLinkForm(request.POST or None)
+    default_minutes = selectors.payment_settings().link_ttl_minutes
+    form = PaymentLinkForm(request.POST or None, initial={"ttl_minutes": default_minutes})
     if request.method == "POST" and form.is_valid():
         try:
             payment = services.payment_create(
@@ -333,7 +339,11 @@ def _gateway_form(
 
 
 def _gateway_page(
-    request: HttpRequest, *, bound: GatewayAccountForm | None = None, status: int = 200
+    request: HttpRequest,
+    *,
+    bound: GatewayAccountForm | None = None,
+    bound_defaults: PaymentSettingsForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     company = _company(request)
     accounts = {account.gateway: account for account in selectors.gateway_accounts()}
@@ -359,11 +369,19 @@ def _gateway_page(
             )
         )
     sandbox = accounts.get(GatewayChoice.SANDBOX)
+    stored = selectors.payment_settings()
+    defaults_form = bound_defaults or PaymentSettingsForm(
+        initial={
+            "link_ttl_minutes": stored.link_ttl_minutes,
+            "checkout_ttl_minutes": stored.checkout_ttl_minutes,
+        }
+    )
     return render(
         request,
         "payments/office_gateways.html",
         {
             "cards": cards,
+            "defaults_form": defaults_form,
             "can_manage": _may(request, "gateway.manage"),
             "sandbox_on": sandbox is not None and sandbox.is_active,
             "any_active": any(account.is_active for account in accounts.values()),
@@ -402,6 +420,26 @@ def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
             messages.success(request, f"{GATEWAY_LABELS[gateway]} settings saved.")
             return redirect(reverse("payments_office:gateway_settings") + f"#gateway-{gateway}")
     return _gateway_page(request, bound=form, status=400)
+
+
+@require_POST
+@company_required("gateway.manage")
+def payment_defaults_save(request: HttpRequest) -> HttpResponse:
+    form = PaymentSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.payment_settings_save(
+                company=_company(request),
+                link_ttl_minutes=form.cleaned_data["link_ttl_minutes"],
+                checkout_ttl_minutes=form.cleaned_data["checkout_ttl_minutes"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, "Payment expiry defaults saved.")
+            return redirect(reverse("payments_office:gateway_settings") + "#payment-defaults")
+    return _gateway_page(request, bound_defaults=form, status=400)
 
 
 @require_POST

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -16,6 +17,7 @@ from pasar.payments.models import (
     GatewayAccount,
     Payment,
     PaymentAttempt,
+    PaymentSettings,
     PaymentStatus,
     SandboxCharge,
     WebhookLog,
@@ -78,13 +80,26 @@ def capture_gateway_names(payment: Payment) -> list[str]:
 
 
 def payment_detail(payment: Payment) -> dict[str, object]:
-    """Everything the payment's page shows, in one place."""
+    """Everything the payment's page shows, in one place. Each attempt carries `captured`, the
+    money that came in through it, so a paid attempt reads "Paid", not "Created"."""
+    captures = list(payment.captures.order_by("created_at", "id"))
+    attempts = list(payment.attempts.order_by("created_at", "id"))
+    for attempt in attempts:
+        attempt.captured = sum(
+            (capture.amount for capture in captures if capture.attempt_id == attempt.pk),
+            Decimal(0),
+        )
     return {
-        "attempts": list(payment.attempts.order_by("created_at", "id")),
-        "captures": list(payment.captures.order_by("created_at", "id")),
+        "attempts": attempts,
+        "captures": captures,
         "refunds": list(payment.refunds.select_related("capture").order_by("created_at", "id")),
         "webhooks": list(payment.webhooks.order_by("-received_at", "-id")[:50]),
     }
+
+
+def payment_settings() -> PaymentSettings:
+    """The current company's payment defaults (unsaved defaults when it never changed them)."""
+    return PaymentSettings.objects.first() or PaymentSettings()
 
 
 def gateway_accounts() -> list[GatewayAccount]:

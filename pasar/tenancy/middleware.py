@@ -2,8 +2,8 @@
 
 The company comes from the JWT's `company` claim (API clients) or from the session's active
 company (browsers). A user who is not a member of that company gets 403 and nothing runs.
-Each authenticated request is one transaction, rolled back when the request fails with an
-exception or any 5xx answer: the user and their memberships are read (and
+Each authenticated request is one transaction, rolled back when the view raises (Http404 and
+PermissionDenied included) or the answer is a 5xx: the user and their memberships are read (and
 `pasar.user_id` set) by one lookup, the membership is checked, then the company's context is
 set for the rest of the request.
 """
@@ -45,10 +45,12 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     )
 
 
-def _rolled_back_if_failed(response: HttpResponse) -> HttpResponse:
-    """A request that failed writes nothing. Django turns a view's exception into a 500
-    response before it reaches this middleware, so the transaction would otherwise commit."""
-    if response.status_code >= 500:
+def _rolled_back_if_failed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A request that answers 5xx writes nothing. (One whose view raised is rolled back in
+    `process_exception`: Django turns the exception into a response before it reaches this
+    middleware, so the transaction would otherwise commit.) A 4xx the view answers itself may
+    keep what it saved on purpose, e.g. counts kept when posting them is refused."""
+    if response.status_code >= 500 or getattr(request, "view_raised", False):
         transaction.set_rollback(True)
     return response
 
@@ -78,9 +80,14 @@ class TenantMiddleware:
         with transaction.atomic():
             identity = selectors.request_identity(user_public_id=claim.user_public_id)
             if identity is not None:
-                return _rolled_back_if_failed(self._act(request, claim, identity))
+                return _rolled_back_if_failed(request, self._act(request, claim, identity))
         # An unknown or inactive user: DRF's authentication (or the login page) answers.
         return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        """A view that raised writes nothing, whatever response Django makes of the error. The
+        rollback is marked once the error page is made (it may read the database)."""
+        request.view_raised = True  # type: ignore[attr-defined]
 
     def _act_without_transaction(self, request: HttpRequest, claim: Claim) -> HttpResponse:
         """For views that call other systems (@no_request_transaction): the member is checked

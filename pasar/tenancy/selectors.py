@@ -10,6 +10,7 @@ from functools import lru_cache
 from django.db import connection
 from django.db.models import Model
 
+from pasar.core import rls
 from pasar.tenancy.models import Company, Membership, User
 
 
@@ -77,7 +78,7 @@ def _identity_sql() -> tuple[str, str, list[str], list[str], list[str]]:
     company_fields, company_columns = _columns(Company, "c")
     # Column lists come from the models, never from input: no injection path.
     user_sql = (
-        f"SELECT set_config('pasar.user_id', u.id::text, true), {user_columns} "  # noqa: S608
+        f"SELECT {user_columns} "  # noqa: S608
         "FROM tenancy_user u WHERE u.public_id = %s AND u.is_active"
     )
     memberships_sql = (
@@ -90,10 +91,11 @@ def _identity_sql() -> tuple[str, str, list[str], list[str], list[str]]:
 def request_identity(*, user_public_id: str) -> RequestIdentity | None:
     """Load an active user and their memberships, and make the open transaction act as them.
 
-    Runs on every authenticated request, so it is two plain statements rather than ORM
-    queries: the first reads the user and sets `pasar.user_id` (which RLS needs before the
-    memberships are visible), the second reads every membership with its company. The caller
-    must hold a transaction open and then choose the company (`pasar.core.tenant.assume`).
+    Runs on every authenticated request, so it is two round trips rather than ORM queries:
+    the first reads the user; the second enters the user's context (which RLS needs before
+    their memberships are visible) and reads every membership with its company, two statements
+    sent together. The caller must hold a transaction open, then record that it acts as the user
+    (`acting_as`) and choose the company (`switch_company`).
     """
     user_sql, memberships_sql, user_fields, membership_fields, company_fields = _identity_sql()
     try:
@@ -105,8 +107,15 @@ def request_identity(*, user_public_id: str) -> RequestIdentity | None:
         user_row = cursor.fetchone()
         if user_row is None:
             return None
-        user = User.from_db(connection.alias, user_fields, user_row[1:])
-        cursor.execute(memberships_sql, [user.pk])
+        user = User.from_db(connection.alias, user_fields, user_row)
+        enter_sql, enter_params = rls.enter_statement(
+            company_id=None,
+            user_id=user.pk,
+            platform=False,
+            backend_pid=connection.connection.info.backend_pid,
+        )
+        cursor.execute(f"{enter_sql}; {memberships_sql}", [*enter_params, user.pk])
+        cursor.nextset()
         rows = cursor.fetchall()
     memberships = []
     split = len(membership_fields)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -482,3 +483,25 @@ def test_a_product_form_shows_every_problem_at_once(company: Company) -> None:
     assert {"price", "cost", "barcode"} <= set(errors), errors
     with tenant_context(company):
         assert not Product.objects.exists()
+
+
+def repeated_ids(html: str) -> list[str]:
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    return sorted({element_id for element_id in ids if ids.count(element_id) > 1})
+
+
+def test_the_product_page_names_every_element_once(
+    company: Company, owner: User, latte: Product
+) -> None:
+    browser = signed_in(owner)
+    page = page_text(browser.get(reverse("catalog:product_detail", args=[latte.public_id])))
+    assert repeated_ids(page) == []
+    assert 'id="id_status"' in page
+    assert 'id="id_new_variant_status"' in page
+    # A refused new variant comes back with its own ids too, and its values kept.
+    refused = browser.post(
+        reverse("catalog:variant_create", args=[latte.public_id]),
+        {"sku": "", "price": "28,50", "status": "active"},
+    )
+    assert refused.status_code == 400
+    assert repeated_ids(page_text(refused)) == []

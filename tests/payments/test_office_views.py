@@ -132,6 +132,15 @@ def test_every_page_opens_for_the_owner(
         assert text in page_text(response), url
 
 
+def test_the_attempt_that_took_the_money_reads_paid(
+    owner_client: Client, captured: Payment
+) -> None:
+    html = owner_client.get(detail_url(captured)).content.decode()
+    attempts = html[html.index("Tries at gateways") : html.index("</table>", html.index("Tries"))]
+    assert "Paid" in attempts
+    assert "Created at the gateway" not in attempts
+
+
 def test_the_nav_shows_payments_to_the_roles_that_may_see_them(company: Company) -> None:
     home = reverse("backoffice:home")
     link = f'href="{reverse("payments_office:payment_list")}"'

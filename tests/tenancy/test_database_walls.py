@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from django.conf import settings
@@ -10,50 +12,118 @@ from django.db import DatabaseError, connection, transaction
 from pasar.core import rls
 from pasar.core.tenant import platform_access, tenant_context, user_context
 from pasar.tenancy.models import Flag, Membership, Role
+from tests.catalog.helpers import product
 from tests.factories import LocationFactory, MembershipFactory, UserFactory
 from tests.tenancy.test_isolation import rowcount, scalar
 
+OTHER = "<the other company's id>"
 SETTINGS_TO_TRY = [
+    ("pasar.company_id", OTHER),
+    ("pasar.company_id", ""),
+    ("pasar.user_id", OTHER),
+    ("pasar.platform", "true"),
     ("pasar.rls_bypass", "on"),
     ("pasar.rls_bypass", "true"),
     ("pasar.platform_proof", "on"),
-    ("pasar.platform_proof", "0" * 64),
+    ("pasar.context_proof", "0" * 64),
     ("pasar.platform_access", "on"),
     ("pasar.bypass", "on"),
     ("row_security", "off"),
 ]
 
 
+def _app_connection() -> psycopg.Connection:
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        dbname=db["NAME"],
+        user=settings.PASAR_DB_APP_ROLE,
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        password=settings.PASAR_DB_APP_PASSWORD or db["PASSWORD"] or None,
+    )
+
+
+def _companies_seen() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT company_id FROM inventory_location")
+        return {row[0] for row in cursor.fetchall()}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "value"), SETTINGS_TO_TRY)
-def test_app_role_cannot_widen_rls_by_any_setting(company, two_shops, name, value) -> None:
-    def attempt(sql: str, params: list) -> int | None:
+def test_app_role_cannot_widen_rls_by_any_setting(
+    company, other_company, two_shops, name, value
+) -> None:
+    value = str(other_company.pk) if value == OTHER else value
+
+    def attempt(sql: str, params: list) -> int | set[int] | None:
         """What the statement saw or changed; None where PostgreSQL refused it."""
         try:
             with transaction.atomic():
                 scalar("SELECT set_config(%s, %s, true)", [name, value])
-                if sql.startswith("SELECT"):
-                    return scalar(sql, params)
-                return rowcount(sql, params)
+                seen = _companies_seen() if sql == "SELECT" else rowcount(sql, params)
+                transaction.set_rollback(True)  # the setting goes with the savepoint
+                return seen
         except DatabaseError:
             # row_security=off makes a query that RLS would filter fail instead.
             return None
 
     with tenant_context(company):
-        assert attempt("SELECT count(*) FROM inventory_location", []) in (1, None)
+        assert attempt("SELECT", []) in ({company.pk}, set(), None)
         others = [company.pk]
         assert attempt("DELETE FROM inventory_location WHERE company_id <> %s", others) in (0, None)
-        assert attempt("SELECT count(*) FROM inventory_location", []) in (1, None)
+        assert attempt(
+            "UPDATE inventory_location SET name = 'x' WHERE company_id <> %s", others
+        ) in (
+            0,
+            None,
+        )
+        assert _companies_seen() == {company.pk}
 
 
 @pytest.mark.django_db
-def test_app_role_sees_nothing_outside_any_context_whatever_it_sets(two_shops) -> None:
+def test_app_role_sees_nothing_outside_any_context_whatever_it_sets(
+    other_company, two_shops
+) -> None:
     with transaction.atomic():
         for name, value in SETTINGS_TO_TRY:
             if name == "row_security":
                 continue
+            value = str(other_company.pk) if value == OTHER else value
             scalar("SELECT set_config(%s, %s, true)", [name, value])
         assert scalar("SELECT count(*) FROM inventory_location") == 0
+
+
+@pytest.mark.django_db
+def test_a_forged_user_id_shows_nobody_elses_memberships(company, other_company) -> None:
+    stranger = UserFactory()
+    MembershipFactory(company=other_company, user=stranger, role=Role.OWNER)
+    me = UserFactory()
+    MembershipFactory(company=company, user=me, role=Role.OWNER)
+    with user_context(me):
+        assert scalar("SELECT count(*) FROM tenancy_membership") == 1
+        scalar("SELECT set_config('pasar.user_id', %s, true)", [str(stranger.pk)])
+        assert (
+            scalar("SELECT count(*) FROM tenancy_membership WHERE user_id = %s", [stranger.pk]) == 0
+        )
+
+
+@pytest.mark.django_db
+def test_a_forged_company_finds_nothing_through_the_search_function(company, other_company) -> None:
+    product(other_company, "Secret blend", {"sku": "SEC-1", "price": "9.00"})
+    with tenant_context(company):
+        scalar("SELECT set_config('pasar.company_id', %s, true)", [str(other_company.pk)])
+        found = scalar(
+            "SELECT count(*) FROM catalog_variant_search("
+            "'secret', to_tsquery('simple', 'secret:*'), ARRAY['secret'], NULL, 10)"
+        )
+    assert found == 0
+    with tenant_context(other_company):
+        found = scalar(
+            "SELECT count(*) FROM catalog_variant_search("
+            "'secret', to_tsquery('simple', 'secret:*'), ARRAY['secret'], NULL, 10)"
+        )
+    assert found >= 1
 
 
 @pytest.mark.django_db
@@ -68,33 +138,68 @@ def test_app_role_cannot_take_the_owners_role_or_read_the_platform_key(company) 
             "DROP POLICY tenant_isolation ON inventory_location",
             "CREATE OR REPLACE FUNCTION public.pasar_platform_access_active() RETURNS boolean"
             " LANGUAGE sql AS 'SELECT true'",
+            "CREATE OR REPLACE FUNCTION public.pasar_current_company() RETURNS bigint"
+            " LANGUAGE sql AS 'SELECT 1::bigint'",
         ):
             with pytest.raises(DatabaseError), transaction.atomic():
                 rowcount(statement)
 
 
+def _enter(company_id, user_id=None, platform=False, **kwargs) -> None:
+    scalar(
+        *rls.enter_statement(
+            company_id=company_id,
+            user_id=user_id,
+            platform=platform,
+            backend_pid=connection.connection.info.backend_pid,
+            **kwargs,
+        )
+    )
+
+
+@pytest.mark.django_db
+def test_entering_a_context_needs_the_key(company, other_company, two_shops) -> None:
+    for forged in (
+        {"key": "guessed"},
+        {"issued_at_ms": int(time.time() * 1000) - (rls.ENTER_WINDOW_SECONDS + 5) * 1000},
+        {"issued_at_ms": int(time.time() * 1000) + (rls.ENTER_WINDOW_SECONDS + 5) * 1000},
+    ):
+        with pytest.raises(DatabaseError, match="pasar_enter"), transaction.atomic():
+            _enter(other_company.pk, **forged)
+    with pytest.raises(DatabaseError, match="pasar_enter"), transaction.atomic():
+        _enter(None, platform=True, key="guessed")
+    with transaction.atomic():
+        _enter(other_company.pk)
+        assert _companies_seen() == {other_company.pk}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_a_platform_proof_opens_only_its_own_transaction(company, other_company) -> None:
+def test_a_signed_context_opens_only_its_own_backend_and_transaction(
+    company, other_company
+) -> None:
     LocationFactory(company=company)
     LocationFactory(company=other_company)
+    enter_sql, enter_params = rls.enter_statement(
+        company_id=None,
+        user_id=None,
+        platform=True,
+        backend_pid=connection.connection.info.backend_pid if connection.connection else 0,
+    )
     with platform_access(reason="test: read the proof"):
-        proof = scalar("SELECT current_setting('pasar.platform_proof')")
+        proof = scalar("SELECT current_setting('pasar.context_proof')")
         assert scalar("SELECT count(*) FROM inventory_location") == 2
     # The same backend, a later transaction: the proof opens nothing.
     with transaction.atomic():
-        scalar("SELECT set_config('pasar.platform_proof', %s, true)", [proof])
+        scalar("SELECT set_config('pasar.platform', 'true', true)")
+        scalar("SELECT set_config('pasar.context_proof', %s, true)", [proof])
         assert scalar("SELECT count(*) FROM inventory_location") == 0
-    # Another connection under the app role: nothing either.
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname=db["NAME"],
-        user=settings.PASAR_DB_APP_ROLE,
-        host=db["HOST"] or None,
-        port=db["PORT"] or None,
-        password=settings.PASAR_DB_APP_PASSWORD or db["PASSWORD"] or None,
-    ) as other:
-        other.execute("SELECT set_config('pasar.platform_proof', %s, false)", [proof])
+    # Another connection under the app role: neither the proof nor the signed request work.
+    with _app_connection() as other:
+        other.execute("SELECT set_config('pasar.platform', 'true', false)")
+        other.execute("SELECT set_config('pasar.context_proof', %s, false)", [proof])
         assert other.execute("SELECT count(*) FROM inventory_location").fetchone()[0] == 0
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            other.execute(enter_sql, enter_params)
 
 
 @pytest.mark.django_db
@@ -106,23 +211,9 @@ def test_platform_access_still_sees_every_company(company, other_company, two_sh
 
 
 @pytest.mark.django_db
-def test_rls_bypass_setting_no_longer_exists_as_a_wall_opener(company, two_shops) -> None:
+def test_a_company_context_cannot_turn_itself_into_platform_access(company, two_shops) -> None:
     with tenant_context(company):
-        scalar("SELECT set_config('pasar.rls_bypass', 'on', true)")
-        assert scalar("SELECT count(*) FROM inventory_location") == 1
-
-
-@pytest.mark.django_db
-def test_a_platform_proof_is_bound_to_the_key(company, other_company, two_shops) -> None:
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_backend_pid(),"
-                " (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint"
-            )
-            pid, start = cursor.fetchone()
-        forged = rls.platform_proof(key="guessed", backend_pid=pid, transaction_start_us=start)
-        scalar("SELECT set_config('pasar.platform_proof', %s, true)", [forged])
+        scalar("SELECT set_config('pasar.platform', 'true', true)")
         assert scalar("SELECT count(*) FROM inventory_location") == 0
 
 

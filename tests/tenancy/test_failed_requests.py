@@ -1,9 +1,11 @@
-"""A signed-in request that fails, by an exception or any 5xx answer, writes nothing."""
+"""A signed-in request whose view raises (404 and 403 included) or that answers 5xx writes
+nothing."""
 
 from __future__ import annotations
 
 import pytest
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path
 
@@ -33,6 +35,16 @@ def write_then_answer_503(request: HttpRequest) -> HttpResponse:
     return HttpResponse("try later", status=503)
 
 
+def write_then_not_found(request: HttpRequest) -> HttpResponse:
+    _write(request)
+    raise Http404("gone after the write")
+
+
+def write_then_forbidden(request: HttpRequest) -> HttpResponse:
+    _write(request)
+    raise PermissionDenied
+
+
 def write_and_succeed(request: HttpRequest) -> HttpResponse:
     _write(request)
     return HttpResponse("ok")
@@ -42,6 +54,8 @@ urlpatterns = [
     path("fail/raise", write_then_raise),
     path("fail/500", write_then_answer_500),
     path("fail/503", write_then_answer_503),
+    path("fail/404", write_then_not_found),
+    path("fail/403", write_then_forbidden),
     path("fail/ok", write_and_succeed),
     path("", include("pasar.urls")),
 ]
@@ -53,21 +67,24 @@ def written(company) -> int:
         return Location.objects.filter(name=NAME).count()
 
 
-@pytest.mark.parametrize("route", ["fail/raise", "fail/500", "fail/503"])
+FAILING = ["fail/raise", "fail/500", "fail/503", "fail/404", "fail/403"]
+
+
+@pytest.mark.parametrize("route", FAILING)
 def test_a_failed_api_request_writes_nothing(company, owner, route) -> None:
     client = authenticated_client(owner, company)
     client.raise_request_exception = False
     response = client.get(f"/{route}")
-    assert response.status_code >= 500
+    assert response.status_code >= 400
     assert written(company) == 0
 
 
-@pytest.mark.parametrize("route", ["fail/raise", "fail/500", "fail/503"])
+@pytest.mark.parametrize("route", FAILING)
 def test_a_failed_page_request_writes_nothing(company, owner, route) -> None:
     client = Client(raise_request_exception=False)
     client.force_login(owner)
     response = client.get(f"/{route}")
-    assert response.status_code >= 500
+    assert response.status_code >= 400
     assert written(company) == 0
 
 
