@@ -23,3 +23,5 @@ keepalive = 5
 # Requests are logged by the app itself (pasar.access, with request ids); errors go to stderr.
 accesslog = None
 errorlog = "-"
+# No runtime control socket (gunicornc): one fixed path per user would clash between servers.
+control_socket_disable = True
