@@ -494,6 +494,16 @@ def _fail(job: ImportJob, errors: Sequence[csv_io.RowError]) -> None:
             errors=_reported(errors),
             finished_at=timezone.now(),
         )
+        # The log shows how the import ended, as it does for one that succeeded.
+        audit_record(
+            action="catalog.import_failed",
+            obj=job,
+            changes={
+                "status": [ImportStatus.RUNNING.value, ImportStatus.FAILED.value],
+                "problems": [None, len(errors)],
+                "first_problem": [None, errors[0].message if errors else ""],
+            },
+        )
 
 
 def catalog_import_run(*, company_id: int, job_public_id: str) -> ImportJob:

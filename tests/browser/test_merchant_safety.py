@@ -1,18 +1,23 @@
 """What a merchant meets on the first day, in a real browser at desktop and phone widths:
-amounts typed the Singapore way, a delivery entered twice, and a forgotten password."""
+amounts typed the Singapore way, a refund that asks first, a delivery entered twice, and a
+forgotten password."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
 from pasar.catalog.models import Product
+from pasar.core.models import AuditEntry
 from pasar.core.tenant import tenant_context
-from pasar.tenancy.models import Role, User
+from pasar.payments import services as payments
+from pasar.payments.models import Payment, PaymentStatus
+from pasar.tenancy.models import Company, Role, User
 from tests.catalog.helpers import product
 from tests.factories import (
     PASSWORD,
@@ -21,6 +26,7 @@ from tests.factories import (
     MembershipFactory,
     UserFactory,
 )
+from tests.payments.conftest import django_transport
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -67,6 +73,62 @@ def test_a_price_with_a_decimal_comma_is_refused_with_its_message(
     company = CompanyFactory._meta.model.objects.get(shop_slug="kopi-kakis")
     with tenant_context(company):
         assert not Product.objects.filter(name="Kaya Toast Set").exists()
+
+
+@pytest.fixture
+def paid(owner: User) -> Payment:
+    """SO-000321 for S$25.90, paid through the sandbox (its webhook delivered to this app)."""
+    company = Company.objects.get(shop_slug="kopi-kakis")
+    payments.sandbox_enable(company=company)
+    payment = payments.payment_create(company=company, reference="SO-000321", amount="25.90")
+    started = payments.payment_start(
+        payment=payment,
+        method="paynow",
+        base_url="http://testserver",
+        return_url="http://testserver/done",
+    )
+    payments.sandbox_charge_settle(
+        company=company,
+        provider_reference=started.attempt.provider_reference,
+        outcome="paid",
+        http={"sandbox": httpx.Client(transport=django_transport())},
+    )
+    with tenant_context(company):
+        payment.refresh_from_db()
+    assert payment.status == PaymentStatus.CAPTURED
+    return payment
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_refund_needs_a_reason_and_a_confirmation(
+    page: Page, owner: User, paid: Payment, size: str
+) -> None:
+    page.set_viewport_size(SIZES[size])
+    sign_in(page, owner.email)
+    page.goto(f"/office/payments/{paid.public_id}/")
+    refund = page.get_by_role("region", name="Refund", exact=True)
+    amount = refund.get_by_label("Amount to refund (S$)")
+    expect(amount).to_have_value("")
+    amount.fill("5.00")
+    refund.get_by_role("button", name="Review the refund").click()
+    expect(page.get_by_text("Say why the money goes back")).to_be_visible()
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
+
+    refund = page.get_by_role("region", name="Refund", exact=True)
+    refund.get_by_label("Reason").fill("1 bag arrived torn")
+    refund.get_by_role("button", name="Review the refund").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text("Refund S$5.00 to the shopper?")
+    expect(confirm).to_contain_text("through Sandbox")
+    fits(page)
+    with tenant_context(paid.company_id):
+        assert Payment.objects.get(pk=paid.pk).refunded_amount == 0
+    confirm.get_by_role("button", name="Yes, refund S$5.00").click()
+    expect(page.get_by_role("status").first).to_contain_text("S$5.00 refunded to the shopper.")
+    with tenant_context(paid.company_id):
+        assert str(Payment.objects.get(pk=paid.pk).refunded_amount) == "5.00"
+        entry = AuditEntry.objects.get(action="payment.refund_requested")
+    assert "1 bag arrived torn" in str(entry.changes)
 
 
 @pytest.mark.parametrize("size", SIZES)

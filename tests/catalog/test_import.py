@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from pasar.catalog import csv_io, imports, services
 from pasar.catalog.models import Category, ImportJob, Product, Variant
-from pasar.core.models import OutboxEvent
+from pasar.core.models import AuditEntry, OutboxEvent
 from pasar.core.tenant import tenant_context
 from tests.catalog.helpers import ean13, product
 
@@ -84,6 +84,30 @@ def test_one_bad_row_writes_nothing_and_says_where(company) -> None:
         assert not Product.objects.exists()
         assert not Variant.objects.exists()
         assert not Category.objects.exists()
+
+
+def test_the_audit_log_records_how_each_import_ended(company) -> None:
+    bad = "CAP-XL,Cappuccino,Drinks > Coffee,XL,,abc,1.6,SR,active,"
+    failed = run_import(company, csv_file(HEADER, *GOOD_ROWS, bad))
+    succeeded = run_import(company, csv_file(HEADER, *GOOD_ROWS))
+    with tenant_context(company):
+        ended = {
+            entry.object_id: (entry.action, entry.changes)
+            for entry in AuditEntry.objects.filter(
+                action__in=["catalog.import_failed", "catalog.imported"]
+            )
+        }
+    assert ended[str(failed.public_id)] == (
+        "catalog.import_failed",
+        {
+            "status": ["running", "failed"],
+            "problems": [None, 1],
+            "first_problem": [None, "Row 5, column price: 'abc' is not a number."],
+        },
+    )
+    action, changes = ended[str(succeeded.public_id)]
+    assert action == "catalog.imported"
+    assert changes["variants_created"] == [None, 3]
 
 
 def test_every_problem_of_a_file_is_reported_at_once(company) -> None:
