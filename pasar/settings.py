@@ -317,7 +317,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "pasar.core.api.PagePagination",
     "PAGE_SIZE": 25,
     "EXCEPTION_HANDLER": "pasar.core.api.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "pasar.core.api_schema.PasarAutoSchema",
     # Only views that name a throttle_scope are limited (the auth endpoints use "auth").
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -336,9 +336,37 @@ SIMPLE_JWT = {
     "USER_ID_CLAIM": "sub",
     "SIGNING_KEY": os.environ.get("JWT_SIGNING_KEY", SECRET_KEY),
 }
+API_QUICK_START = """
+The API of a Singapore shop's back office: its company and team, catalog, stock
+(levels, reservations, transfers, counts, goods receipts) and payments.
+
+## Quick start
+
+1. **Get a token.** `POST /api/v1/auth/token` with `{"email": "owner@kopikakis.example",
+   "password": "pasar-demo"}` (the demo's owner) answers `{"status": "success", "data":
+   {"access": "...", "refresh": "..."}}`. Add `"company": "<company id>"` to act for another
+   of your companies; the token acts for one company at a time.
+2. **Call with it.** Send `Authorization: Bearer <access>` on every request, e.g.
+   `curl -H "Authorization: Bearer $ACCESS" http://127.0.0.1:8000/api/v1/me`.
+3. **Renew it.** An access token lasts minutes: `POST /api/v1/auth/token/refresh` with
+   `{"refresh": "..."}` gives a new pair (each refresh token works once).
+   `POST /api/v1/auth/switch-company` gives a pair for another company you belong to.
+
+## Conventions
+
+- Every answer is an envelope: `{"status": "success", "data": ..., "meta": {...}}` or
+  `{"status": "error", "error": {"code", "message", "details": [...]}}`. `code` is stable;
+  `details` names each field that is wrong. Each operation below lists the errors it answers.
+- Ids are UUIDs. Money is a string with two decimals in SGD (`"19.90"`). Times are UTC,
+  ISO 8601 with `Z`.
+- Lists take `page` and `per_page` (at most 200); `meta.pagination` has the totals.
+- Writes that move money or stock take an `Idempotency-Key` header where noted: a retry with
+  the same key is the same operation.
+"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pasar API",
-    "DESCRIPTION": "Runs a Singapore small business: shop, stock, books, GST and PDPA.",
+    "DESCRIPTION": API_QUICK_START,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -349,6 +377,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "pasar.core.api.envelope_schema_hook",
+        "pasar.core.api_schema.examples_schema_hook",
     ],
     # The envelope's status of a paginated list.
     "ENUM_NAME_OVERRIDES": {

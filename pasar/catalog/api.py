@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db.models import Model, QuerySet
@@ -318,6 +318,11 @@ def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
 
 @extend_schema_view(get=extend_schema(summary="The company's categories, as a flat list"))
 class CategoryListView(CatalogListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "slug_taken": "Another category already uses that address (slug).",
+        },
+    }
     serializer_class = CategoryOutput
     pagination_class = None
 
@@ -337,6 +342,15 @@ class CategoryListView(CatalogListView):
 
 
 class CategoryDetailView(CatalogView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "patch": {
+            "slug_taken": "Another category already uses that address (slug).",
+        },
+        "delete": {
+            "category_not_empty": "Products or subcategories still use it.",
+        },
+    }
+
     def _category(self, public_id: str) -> Category:
         return _by_public_id(
             selectors.category_list(company=_company(self.request)), public_id, "category"
@@ -379,6 +393,12 @@ class CategoryDetailView(CatalogView):
     )
 )
 class ProductListView(CatalogListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "sku_taken": "Another variant already has that SKU.",
+            "barcode_taken": "Another variant already has that barcode.",
+        },
+    }
     serializer_class = ProductOutput
 
     def get_queryset(self) -> QuerySet[Product]:
@@ -417,6 +437,12 @@ class ProductListView(CatalogListView):
 
 
 class ProductDetailView(CatalogView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "delete": {
+            "product_in_use": "Stock, reservations or orders refer to it: archive it instead.",
+        },
+    }
+
     @extend_schema(responses={200: ProductOutput}, summary="One product with its variants")
     def get(self, request: Request, public_id: str) -> Response:
         return Response(ProductOutput(_product(request, public_id)).data)
@@ -442,6 +468,13 @@ class ProductDetailView(CatalogView):
 
 
 class ProductVariantsView(CatalogView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "sku_taken": "Another variant already has that SKU.",
+            "barcode_taken": "Another variant already has that barcode.",
+        },
+    }
+
     @extend_schema(
         request=VariantInput, responses={201: VariantOutput}, summary="Add a variant to a product"
     )
@@ -464,6 +497,16 @@ def _with_price_warnings(
 
 
 class VariantDetailView(CatalogView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "patch": {
+            "sku_taken": "Another variant already has that SKU.",
+            "barcode_taken": "Another variant already has that barcode.",
+        },
+        "delete": {
+            "variant_in_use": "Stock, reservations or orders refer to it: archive it instead.",
+        },
+    }
+
     def _variant(self, public_id: str) -> Variant:
         variants = Variant.objects.filter(company=_company(self.request))
         return _by_public_id(variants, public_id, "variant")

@@ -262,17 +262,6 @@ def envelope_schema_hook(
                             "meta": {"type": "object"},
                         },
                     }
-            operation["responses"].setdefault(
-                "4XX",
-                {
-                    "description": "The request was refused; the error says why.",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}
-                        }
-                    },
-                },
-            )
     return result
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -133,6 +133,14 @@ def _open_channel(kind: str) -> Channel:
 
 
 class ReservationListView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "insufficient_stock": "Not enough available; `details` names each line short.",
+            "channel_closed": "The channel is closed.",
+            "not_for_sale": "A line is a draft or archived product.",
+            "idempotency_key_reused": "The Idempotency-Key was used for a different request.",
+        },
+    }
     permission_classes = (RoleAllows.to("stock.reserve"),)
 
     @extend_schema(
@@ -185,16 +193,33 @@ class ReservationStepView(APIView):
 
 @extend_schema_view(post=extend_schema(summary="Payment received: hold the units until shipping"))
 class ReservationCommitView(ReservationStepView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "reservation_closed": "It was already released, expired or fulfilled.",
+            "reservation_expired": "It expired before this step.",
+        },
+    }
     step = staticmethod(services.stock_commit)
 
 
 @extend_schema_view(post=extend_schema(summary="Shipped: the units leave stock as a sale"))
 class ReservationFulfilView(ReservationStepView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "reservation_closed": "It was released, expired or already fulfilled.",
+            "reservation_expired": "It expired before this step.",
+        },
+    }
     step = staticmethod(services.stock_fulfil)
 
 
 @extend_schema_view(post=extend_schema(summary="Cancelled: the units are free again"))
 class ReservationReleaseView(ReservationStepView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "reservation_closed": "It was already fulfilled.",
+        },
+    }
     step = staticmethod(services.stock_release)
 
 
@@ -279,6 +304,11 @@ class LocationUpdateInput(LocationCreateInput):
     )
 )
 class LocationListView(OperationsListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "location_name_taken": "Another location has that name.",
+        },
+    }
     read_action = "location.view"
     write_action = "location.manage"
     serializer_class = LocationOutput
@@ -297,6 +327,11 @@ class LocationListView(OperationsListView):
 
 
 class LocationDetailView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "patch": {
+            "location_name_taken": "Another location has that name.",
+        },
+    }
     read_action = "location.view"
     write_action = "location.manage"
 
@@ -449,6 +484,12 @@ class AdjustmentInput(StrictSerializer):
 
 
 class AdjustmentView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "insufficient_stock": "On hand would fall below what is reserved, or below 0.",
+        },
+    }
+
     @extend_schema(
         request=AdjustmentInput,
         responses={201: MovementOutput},
@@ -508,6 +549,11 @@ def _channel(kind: str) -> Channel:
 
 
 class ChannelListView(OperationsListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "channel_exists": "That channel is already open.",
+        },
+    }
     serializer_class = ChannelOutput
     pagination_class = None
 
@@ -602,6 +648,11 @@ def _transfer_answer(request: Request, transfer: Transfer, code: int = 200) -> R
     )
 )
 class TransferListView(OperationsListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "insufficient_stock": "The source location does not have that much available.",
+        },
+    }
     serializer_class = TransferOutput
 
     def get_queryset(self) -> QuerySet[Transfer]:
@@ -640,6 +691,13 @@ class TransferDetailView(OperationsView):
 
 
 class TransferDispatchView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "transfer_closed": "It was already dispatched or cancelled.",
+            "insufficient_stock": "The source no longer has that much available.",
+        },
+    }
+
     @extend_schema(
         request=None,
         responses={200: TransferOutput},
@@ -654,6 +712,12 @@ class TransferDispatchView(OperationsView):
 
 
 class TransferReceiveView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "transfer_closed": "It was not dispatched, or was already received or cancelled.",
+        },
+    }
+
     @extend_schema(
         request=TransferReceiveInput,
         responses={200: TransferOutput},
@@ -673,6 +737,12 @@ class TransferReceiveView(OperationsView):
 
 
 class TransferCancelView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "transfer_closed": "It was already received or cancelled.",
+        },
+    }
+
     @extend_schema(request=None, responses={200: TransferOutput}, summary="Drop a draft transfer")
     def post(self, request: Request, public_id: str) -> Response:
         transfer = services.transfer_cancel(
@@ -772,6 +842,12 @@ class StockCountDetailView(OperationsView):
 
 
 class StockCountRecordView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "stock_count_closed": "It was already posted or cancelled.",
+        },
+    }
+
     @extend_schema(
         request=CountRecordInput,
         responses={200: StockCountOutput},
@@ -789,6 +865,13 @@ class StockCountRecordView(OperationsView):
 
 
 class StockCountPostView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "stock_count_closed": "It was already posted or cancelled.",
+            "count_below_reserved": "A counted figure is below what is reserved there.",
+        },
+    }
+
     @extend_schema(
         request=None,
         responses={200: StockCountOutput},
@@ -801,6 +884,12 @@ class StockCountPostView(OperationsView):
 
 
 class StockCountCancelView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "stock_count_closed": "It was already posted or cancelled.",
+        },
+    }
+
     @extend_schema(request=None, responses={200: StockCountOutput}, summary="Abandon a count")
     def post(self, request: Request, public_id: str) -> Response:
         count = services.count_cancel(count=_count(request, public_id), actor=_actor(request))
@@ -853,6 +942,12 @@ class PurchaseReceiptVoidInput(StrictSerializer):
 
 @extend_schema_view(get=extend_schema(summary="Goods received from suppliers, newest first"))
 class PurchaseReceiptListView(OperationsListView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "duplicate_receipt": "This supplier document was received before; send"
+            " `second_delivery: true` if it really is another delivery.",
+        },
+    }
     serializer_class = PurchaseReceiptOutput
 
     def get_queryset(self) -> QuerySet[PurchaseReceipt]:
@@ -887,6 +982,13 @@ class PurchaseReceiptDetailView(OperationsView):
 
 
 class PurchaseReceiptVoidView(OperationsView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "receipt_voided": "It was already voided.",
+            "insufficient_stock": "Part of the stock it added has been sold or moved.",
+        },
+    }
+
     @extend_schema(
         request=PurchaseReceiptVoidInput,
         responses={200: PurchaseReceiptOutput},

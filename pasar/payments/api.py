@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -210,6 +210,11 @@ class WebhookLogOutput(serializers.Serializer):
 
 
 class PaymentListView(ReadWriteActions, ListAPIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "duplicate_reference": "A payment for that reference already exists.",
+        },
+    }
     read_action = "payment.view"
     write_action = "payment.create"
     serializer_class = PaymentOutput
@@ -267,6 +272,11 @@ class PaymentDetailView(APIView):
 
 @no_request_transaction
 class PaymentStartView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "payment_closed": "It is paid, expired or cancelled.",
+        },
+    }
     permission_classes = (RoleAllows.to("payment.create"),)
 
     @extend_schema(
@@ -291,6 +301,11 @@ class PaymentStartView(APIView):
 
 
 class PaymentCancelView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "illegal_transition": "It is already paid, expired or cancelled.",
+        },
+    }
     permission_classes = (RoleAllows.to("payment.cancel"),)
 
     @extend_schema(request=None, responses={200: PaymentOutput}, summary="Stop waiting for it")
@@ -303,6 +318,12 @@ class PaymentCancelView(APIView):
 
 @no_request_transaction
 class RefundListView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "refund_not_allowed": "Nothing captured is left to refund.",
+            "idempotency_key_reused": "The Idempotency-Key was used for a different refund.",
+        },
+    }
     permission_classes = (RoleAllows.to("payment.refund"),)
 
     @extend_schema(
@@ -329,6 +350,11 @@ class RefundListView(APIView):
 
 @no_request_transaction
 class ReviewView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "nothing_to_review": "The payment has nothing waiting for review.",
+        },
+    }
     permission_classes = (RoleAllows.to("payment.review"),)
 
     @extend_schema(

@@ -6,7 +6,7 @@ answers with an output serializer; the rules live in `pasar.tenancy.services`.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from django.contrib.auth import authenticate
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
@@ -309,6 +309,12 @@ class MeView(APIView):
 
 
 class CompaniesView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "uen_taken": "A company with that UEN is already on Pasar.",
+        },
+    }
+
     @extend_schema(
         request=CompanyOnboardInput,
         responses={201: CompanyOutput},
@@ -323,6 +329,12 @@ class CompaniesView(APIView):
 
 
 class CurrentCompanyView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "patch": {
+            "uen_taken": "A company with that UEN is already on Pasar.",
+        },
+    }
+
     def get_permissions(self) -> list[BasePermission]:
         action = "company.update" if self.request.method == "PATCH" else "company.view"
         return [RoleAllows.to(action)()]
@@ -358,6 +370,14 @@ class MembershipListView(ListAPIView):
 
 
 class MembershipDetailView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "patch": {
+            "last_owner": "The company would be left without an owner.",
+        },
+        "delete": {
+            "last_owner": "The company would be left without an owner.",
+        },
+    }
     permission_classes = (RoleAllows.to("membership.manage"),)
 
     def _membership(self, public_id: str) -> Membership:
@@ -388,6 +408,11 @@ class MembershipDetailView(APIView):
 
 @extend_schema_view(get=extend_schema(summary="Invitations sent by this company, newest first"))
 class InvitationListView(ListAPIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "already_member": "That person is already a member.",
+        },
+    }
     permission_classes = (RoleAllows.to("invitation.manage"),)
     serializer_class = InvitationOutput
 
@@ -411,6 +436,12 @@ class InvitationListView(ListAPIView):
 
 
 class InvitationDetailView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "delete": {
+            "invitation_accepted": "It was already accepted.",
+            "invitation_revoked": "It was already revoked.",
+        },
+    }
     permission_classes = (RoleAllows.to("invitation.manage"),)
 
     @extend_schema(responses={204: None}, summary="Revoke an invitation: its link stops working")
@@ -421,6 +452,13 @@ class InvitationDetailView(APIView):
 
 
 class InvitationAcceptView(APIView):
+    schema_conflicts: ClassVar[dict[str, dict[str, str]]] = {
+        "post": {
+            "already_member": "You are already a member of this company.",
+            "invitation_accepted": "It was already accepted.",
+            "invitation_revoked": "It was revoked.",
+        },
+    }
     permission_classes = (IsAuthenticated,)
 
     @extend_schema(
