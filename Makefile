@@ -38,6 +38,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
+	@scripts/system_deps.sh bench
 	@scripts/bench.sh
 
 migrate: install

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Checks the Debian packages a task needs; installs the missing ones when run as root.
 #   scripts/system_deps.sh test   -> what `make test` needs (Chromium for the browser tests, zbar to read QR codes back)
+#   scripts/system_deps.sh bench  -> what `make bench` needs (pgbench, PostgreSQL's own load generator, for the ceiling)
 set -euo pipefail
 
 case "${1:-test}" in
   test) packages=(chromium libzbar0) ;;
+  bench) packages=(postgresql-client) ;;
   *) echo "unknown set: $1" >&2; exit 2 ;;
 esac
 

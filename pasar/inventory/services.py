@@ -358,19 +358,37 @@ def _levels_for(company: Company, pairs: Iterable[tuple[Variant, Location]]) -> 
     return [found[(variant.pk, location.pk)] for variant, location in pairs]
 
 
-# Finds and releases expired holds in one round trip while the level locks are held: the ORM
-# has no UPDATE ... RETURNING. The company's tenant context (RLS) applies as to any query.
+# Releases the expired holds of the given locked levels and moves each level's next expiry to
+# its first open hold still running, in one round trip. Both halves walk the index on
+# (level, holds_until) of open allocations: the expired ones, then one entry, so the cost
+# follows the number of expired holds, not of open ones, whatever the table's statistics.
+# The level update's subquery reads the statement's snapshot, which still shows the released
+# holds as open; `holds_until > now` leaves exactly those out. RLS applies as to any query.
 RECLAIM_EXPIRED_SQL = """
-UPDATE inventory_reservationallocation AS allocation
-SET state = %s
-FROM inventory_reservation AS reservation
-WHERE allocation.company_id = %s
-  AND allocation.level_id = ANY(%s)
-  AND allocation.state = %s
-  AND reservation.id = allocation.reservation_id
-  AND reservation.status = %s
-  AND reservation.expires_at <= %s
-RETURNING allocation.level_id, allocation.quantity
+WITH released AS (
+    UPDATE inventory_reservationallocation
+    SET state = %(released)s
+    WHERE level_id = ANY(%(levels)s)
+      AND state = %(open)s
+      AND holds_until <= %(now)s
+    RETURNING level_id, quantity
+), next AS (
+    UPDATE inventory_stocklevel AS level
+    SET next_expiry = (
+        SELECT min(allocation.holds_until)
+        FROM inventory_reservationallocation AS allocation
+        WHERE allocation.level_id = level.id
+          AND allocation.state = %(open)s
+          AND allocation.holds_until > %(now)s
+    )
+    WHERE level.id = ANY(%(levels)s)
+    RETURNING level.id, level.next_expiry
+)
+SELECT next.id, next.next_expiry, coalesce(freed.quantity, 0)
+FROM next
+LEFT JOIN (
+    SELECT level_id, sum(quantity)::integer AS quantity FROM released GROUP BY level_id
+) AS freed ON freed.level_id = next.id
 """
 
 
@@ -378,24 +396,29 @@ def _reclaim_expired(levels: Mapping[int, StockLevel], *, now: datetime) -> None
     """Free the units that expired pending reservations still hold on these locked levels.
 
     This is how an expiry takes effect before any sweep: every step that takes units away
-    first gives back what expired holds occupy on the rows it has locked.
+    first gives back what expired holds occupy on the rows it has locked. A level whose next
+    expiry lies ahead has nothing to give back, and costs no query.
     """
-    if not levels:
+    due = [
+        pk
+        for pk, level in levels.items()
+        if level.next_expiry is not None and level.next_expiry <= now
+    ]
+    if not due:
         return
     with connection.cursor() as cursor:
         cursor.execute(
             RECLAIM_EXPIRED_SQL,
-            [
-                AllocationState.RELEASED.value,
-                next(iter(levels.values())).company_id,
-                list(levels),
-                AllocationState.OPEN.value,
-                ReservationStatus.PENDING.value,
-                now,
-            ],
+            {
+                "released": AllocationState.RELEASED.value,
+                "open": AllocationState.OPEN.value,
+                "levels": due,
+                "now": now,
+            },
         )
-        for level_id, quantity in cursor.fetchall():
-            levels[level_id].reserved -= quantity
+        for level_id, next_expiry, freed in cursor.fetchall():
+            levels[level_id].reserved -= freed
+            levels[level_id].next_expiry = next_expiry
 
 
 def _save_levels(levels: Iterable[StockLevel], now: datetime) -> None:
@@ -954,10 +977,24 @@ def _reserve(
     key: str,
     now: datetime,
 ) -> Reservation:
-    # Everything that does not depend on the levels' numbers is read before their locks are
-    # taken: from the locks to the commit, buyers of the same SKU go one at a time.
+    # Everything that does not depend on the levels' numbers is done before their locks are
+    # taken: from the locks to the commit, buyers of the same SKU go one at a time. That
+    # includes announcing the reservation, whose every field is known already: when it cannot
+    # be made, the savepoint it was written in is rolled back with the refusal.
     variants, buffers = _variants_for_sale(channel, requested)
     variant_ids = [variant.pk for variant in variants.values()]
+    public_id = uuid.uuid4()
+    expires_at = now + ttl
+    publish(
+        "inventory.reservation.created",
+        {
+            "reservation": public_id,
+            "channel": channel.kind,
+            "status": ReservationStatus.PENDING.value,
+            "expires_at": expires_at,
+            "lines": requested,
+        },
+    )
     levels = _lock_reservable_levels(variant_ids)
     reserved_when_locked = {level.pk: level.reserved for level in levels.values()}
     _reclaim_expired(levels, now=now)
@@ -997,22 +1034,22 @@ def _reserve(
 
     for level, quantity in plan:
         level.reserved += quantity
-    reservation = _write_reservation(
+    return _write_reservation(
+        public_id=public_id,
         company=company,
         channel=channel,
         key=key,
-        expires_at=now + ttl,
+        expires_at=expires_at,
         now=now,
         plan=plan,
+        # Every level it draws from (its next expiry may move), and any a reclaim changed.
         changed=[
-            level for level in levels.values() if level.reserved != reserved_when_locked[level.pk]
+            level
+            for level in levels.values()
+            if level.reserved != reserved_when_locked[level.pk]
+            or any(level is drawn for drawn, _ in plan)
         ],
     )
-    publish(
-        "inventory.reservation.created",
-        {**_reservation_payload(reservation), "lines": requested},
-    )
-    return reservation
 
 
 # The reservation, its allocations and the levels' new `reserved` in one round trip: this runs
@@ -1026,14 +1063,17 @@ WITH reservation AS (
     RETURNING id
 ), allocation AS (
     INSERT INTO inventory_reservationallocation
-        (company_id, reservation_id, level_id, quantity, state)
-    SELECT %s, reservation.id, taken.level_id, taken.quantity, %s
+        (company_id, reservation_id, level_id, quantity, state, holds_until)
+    SELECT %s, reservation.id, taken.level_id, taken.quantity, %s, %s
     FROM reservation, unnest(%s::bigint[], %s::integer[]) AS taken (level_id, quantity)
     RETURNING id, level_id
 ), saved AS (
     UPDATE inventory_stocklevel AS level
-    SET reserved = changed.reserved, updated_at = %s
-    FROM unnest(%s::bigint[], %s::integer[]) AS changed (level_id, reserved)
+    SET reserved = changed.reserved,
+        updated_at = %s,
+        next_expiry = CASE WHEN changed.holds THEN least(level.next_expiry, %s)
+                           ELSE level.next_expiry END
+    FROM unnest(%s::bigint[], %s::integer[], %s::boolean[]) AS changed (level_id, reserved, holds)
     WHERE level.id = changed.level_id
 )
 SELECT reservation.id, allocation.id, allocation.level_id FROM reservation, allocation
@@ -1051,11 +1091,20 @@ RESERVATION_COLUMNS = (
     "fulfilled_at",
     "released_at",
 )
-ALLOCATION_COLUMNS = ("id", "company_id", "reservation_id", "level_id", "quantity", "state")
+ALLOCATION_COLUMNS = (
+    "id",
+    "company_id",
+    "reservation_id",
+    "level_id",
+    "quantity",
+    "state",
+    "holds_until",
+)
 
 
 def _write_reservation(
     *,
+    public_id: uuid.UUID,
     company: Company,
     channel: Channel,
     key: str,
@@ -1067,7 +1116,7 @@ def _write_reservation(
     """Write a pending reservation drawing `plan` (level, units) and save the `changed` levels'
     reserved units; returns it holding its allocations, as prefetch_related would leave them,
     so the API answers without reading them back while the locks are held."""
-    public_id = uuid.uuid4()
+    holding = {level.pk for level, _ in plan}
     with connection.cursor() as cursor:
         cursor.execute(
             WRITE_RESERVATION_SQL,
@@ -1081,11 +1130,14 @@ def _write_reservation(
                 now,
                 company.pk,
                 AllocationState.OPEN.value,
+                expires_at,
                 [level.pk for level, _ in plan],
                 [quantity for _, quantity in plan],
                 now,
+                expires_at,
                 [level.pk for level in changed],
                 [level.reserved for level in changed],
+                [level.pk in holding for level in changed],
             ],
         )
         rows = cursor.fetchall()
@@ -1121,6 +1173,7 @@ def _write_reservation(
                 level.pk,
                 quantity,
                 AllocationState.OPEN.value,
+                expires_at,
             ),
         )
         allocation.level = level
@@ -1257,6 +1310,10 @@ def stock_commit(
             publish("inventory.reservation.expired", _reservation_payload(locked))
             lost = True
         else:
+            # Paid: its holds no longer expire, so no reclaim may take them.
+            ReservationAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
+                holds_until=None
+            )
             locked.status = ReservationStatus.COMMITTED
             locked.committed_at = now
             locked.save(update_fields=["status", "committed_at"])

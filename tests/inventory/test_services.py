@@ -670,3 +670,17 @@ def test_reservations_do_not_need_redis(shop: Shop, levels: LevelReader) -> None
     stock_commit(company=shop.company, reservation=reservation)
     stock_fulfil(company=shop.company, reservation=reservation)
     assert levels(shop.variant, shop.warehouse) == (0, 0)
+
+
+def test_a_refused_reservation_announces_nothing(shop: Shop, levels: LevelReader) -> None:
+    receive(shop, shop.warehouse, 1)
+    with pytest.raises(InsufficientStock):
+        reserve(shop, 2)
+    created = reserve(shop, 1)
+    with tenant_context(shop.company):
+        announced = list(
+            OutboxEvent.objects.filter(topic="inventory.reservation.created").values_list(
+                "payload__reservation", flat=True
+            )
+        )
+    assert announced == [str(created.public_id)]

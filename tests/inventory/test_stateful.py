@@ -495,6 +495,25 @@ class StockMachine(RuleBasedStateMachine):
         }
 
     @invariant()
+    def no_level_expects_its_first_expiry_later_than_it_comes(self) -> None:
+        """A reclaim is skipped while `next_expiry` lies ahead, so it may be early, never late;
+        and a paid hold never expires."""
+        with tenant_context(self.company):
+            earliest: dict[int, Any] = {}
+            for level_id, holds_until, status in ReservationAllocation.objects.filter(
+                state=AllocationState.OPEN
+            ).values_list("level_id", "holds_until", "reservation__status"):
+                if status != ReservationStatus.PENDING:
+                    assert holds_until is None
+                    continue
+                assert holds_until is not None
+                earliest[level_id] = min(holds_until, earliest.get(level_id, holds_until))
+            next_expiry = dict(StockLevel.objects.values_list("pk", "next_expiry"))
+        for level_id, first in earliest.items():
+            assert next_expiry[level_id] is not None
+            assert next_expiry[level_id] <= first
+
+    @invariant()
     def each_channel_sees_what_the_model_says(self) -> None:
         for index, channel in enumerate(self.channels):
             sellable = channel_sellable(
