@@ -53,11 +53,12 @@ def wsgi_request(
     token: str | None = None,
 ) -> tuple[int, bytes]:
     """One request through the WSGI application, as gunicorn's worker calls it; returns the
-    status code and the body."""
+    status code and the body. `path` may carry a query string."""
+    path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "8000",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -156,6 +157,39 @@ def cost_of(path: str, token: str | None, *, profile: bool) -> dict[str, Any]:
     return {"path": path, **cost_of_calls(get, path, profile=profile)}
 
 
+PRODUCT_PAGE = "/api/v1/catalog/products?per_page=32"
+PRODUCT_PAGE_PRODUCTS = 32
+PRODUCT_PAGE_SIZES = ("S", "M", "L")
+
+
+def stock_product_page() -> None:
+    """The benchmark shop's first product page: 32 active products of 3 variants each."""
+    from bench.prepare import SHOP_SLUG
+    from pasar.catalog.models import Product, ProductStatus
+    from pasar.catalog.services import product_create
+    from pasar.core.tenant import tenant_context
+    from pasar.tenancy.models import Company
+
+    company = Company.objects.get(shop_slug=SHOP_SLUG)
+    with tenant_context(company):
+        present = Product.objects.filter(name__startswith="Page probe").count()
+    for number in range(present, PRODUCT_PAGE_PRODUCTS):
+        product_create(
+            company=company,
+            name=f"Page probe {number:02d}",
+            status=ProductStatus.ACTIVE,
+            variants=[
+                {
+                    "sku": f"PAGE-{number:02d}-{size}",
+                    "price": "9.90",
+                    "cost": "3.0000",
+                    "options": {"size": size},
+                }
+                for size in PRODUCT_PAGE_SIZES
+            ],
+        )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("token_file", type=Path)
@@ -166,15 +200,17 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pasar.settings")
     django.setup()
     token = args.token_file.read_text().strip()
+    stock_product_page()
     costs = [
         cost_of("/healthz", None, profile=args.profile),
         cost_of("/api/v1/me", token, profile=args.profile),
+        cost_of(PRODUCT_PAGE, token, profile=args.profile),
     ]
-    print(f"\n{'endpoint':<12} {'app CPU ms':>10} {'db CPU ms':>9} {'wall ms':>8} {'SQL':>4}")
+    print(f"\n{'endpoint':<38} {'app CPU ms':>10} {'db CPU ms':>9} {'wall ms':>8} {'SQL':>4}")
     for cost in costs:
         database = cost["postgresql_cpu_ms"]
         print(
-            f"{cost['path']:<12} {cost['app_cpu_ms']:>10.3f} "
+            f"{cost['path']:<38} {cost['app_cpu_ms']:>10.3f} "
             f"{'-' if database is None else f'{database:.3f}':>9} {cost['wall_ms']:>8.3f} "
             f"{cost['sql_statements']:>4}"
         )
