@@ -304,11 +304,13 @@ VALUES (gen_random_uuid(), %s, %s, 'pending', '', now() + interval '600 seconds'
 RETURNING id
 """
 INSERT_ALLOCATION = """
-INSERT INTO inventory_reservationallocation (company_id, reservation_id, level_id, quantity, state)
-VALUES (%s, %s, %s, 1, 'open')
+INSERT INTO inventory_reservationallocation
+    (company_id, reservation_id, level_id, quantity, state, holds_until)
+VALUES (%s, %s, %s, 1, 'open', now() + interval '600 seconds')
 """
 RESERVE_UNIT = (
-    "UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now() WHERE id = %s"
+    "UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now(),"
+    " next_expiry = least(next_expiry, now() + interval '600 seconds') WHERE id = %s"
 )
 
 
@@ -580,8 +582,9 @@ def main(argv: list[str]) -> int:
             "client": "one asyncio process; every buyer's connection opened before an "
             "asyncio.Event releases them all; one request per connection",
             "warm_up": f"{WARM_UP_ROUNDS} unmeasured rounds of two buyers per worker thread",
-            "sql_ceiling": "psycopg, app role under RLS: BEGIN, set_config, level rows FOR "
-            "UPDATE in id order, INSERT reservation and allocation, UPDATE reserved, COMMIT",
+            "sql_ceiling": "psycopg, app role under RLS: BEGIN, pasar_enter (the signed "
+            "context), level rows FOR UPDATE in id order, INSERT reservation and allocation, "
+            "UPDATE reserved, COMMIT",
             "sql_connections_max": connections,
             "django_settings": {"PASAR_ENV": "development", "DEBUG": False},
             "goals": {
