@@ -81,6 +81,23 @@ class CategoryUpdateInput(StrictSerializer):
     position = serializers.IntegerField(min_value=0, required=False)
 
 
+# Products are read on every catalog screen and by every shop front, a page at a time: their
+# output classes write each field directly instead of walking DRF's generic field machinery,
+# which cost about as much as reading the page from the database. The declared fields stay for
+# the schema; tests/catalog/test_api_output.py holds each to what DRF itself would answer.
+_PRICE = serializers.DecimalField(max_digits=12, decimal_places=2)
+_COST = serializers.DecimalField(max_digits=12, decimal_places=4)
+_TIME = serializers.DateTimeField()
+
+
+def _text_values(mapping: dict[Any, Any]) -> dict[str, Any]:
+    return {str(key): None if value is None else str(value) for key, value in mapping.items()}
+
+
+def _whole(value: int | None) -> int | None:
+    return None if value is None else int(value)
+
+
 class VariantOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     sku = serializers.CharField()
@@ -92,6 +109,20 @@ class VariantOutput(serializers.Serializer):
     position = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Variant) -> dict[str, Any]:
+        return {
+            "id": str(instance.public_id),
+            "sku": str(instance.sku),
+            "barcode": str(instance.barcode),
+            "options": _text_values(instance.options),
+            "price": _PRICE.to_representation(instance.price),
+            "cost": _COST.to_representation(instance.cost),
+            "status": instance.status,
+            "position": int(instance.position),
+            "created_at": _TIME.to_representation(instance.created_at),
+            "updated_at": _TIME.to_representation(instance.updated_at),
+        }
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -119,6 +150,20 @@ class ImageOutput(serializers.Serializer):
     alt_text = serializers.CharField()
     position = serializers.IntegerField()
 
+    def to_representation(self, instance: ProductImage) -> dict[str, Any]:
+        public_id = instance.public_id
+        return {
+            "id": str(public_id),
+            "variant": None if instance.variant is None else str(instance.variant.public_id),
+            "original": reverse("api-catalog-image-file", args=[public_id, "original"]),
+            "thumbnail_large": reverse("api-catalog-image-file", args=[public_id, "large"]),
+            "thumbnail_small": reverse("api-catalog-image-file", args=[public_id, "small"]),
+            "width": int(instance.width),
+            "height": int(instance.height),
+            "alt_text": str(instance.alt_text),
+            "position": int(instance.position),
+        }
+
 
 class ProductOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
@@ -137,6 +182,27 @@ class ProductOutput(serializers.Serializer):
     images = ImageOutput(many=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        variant, image = VariantOutput(), ImageOutput()
+        return {
+            "id": str(instance.public_id),
+            "name": str(instance.name),
+            "description": str(instance.description),
+            "category": None if instance.category is None else str(instance.category.public_id),
+            "status": instance.status,
+            "tax_code": instance.tax_code,
+            "price_includes_gst": bool(instance.price_includes_gst),
+            "attributes": {str(key): value for key, value in instance.attributes.items()},
+            "weight_g": _whole(instance.weight_g),
+            "length_mm": _whole(instance.length_mm),
+            "width_mm": _whole(instance.width_mm),
+            "height_mm": _whole(instance.height_mm),
+            "variants": [variant.to_representation(item) for item in instance.variants.all()],
+            "images": [image.to_representation(item) for item in instance.images.all()],
+            "created_at": _TIME.to_representation(instance.created_at),
+            "updated_at": _TIME.to_representation(instance.updated_at),
+        }
 
 
 class VariantInput(StrictSerializer):
