@@ -164,7 +164,8 @@ async def _load[T](
 ) -> tuple[Tally, tuple[T, T] | None]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = build_request(host, port, parts.path or "/", headers)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request = build_request(host, port, target, headers)
     now = time.perf_counter()
     window = Window(start=now + warmup_s, end=now + warmup_s + duration_s)
     tally = Tally()
@@ -198,7 +199,7 @@ def run_load[T](
         return None if value is None else value * 1000
 
     result = Result(
-        path=urlsplit(url).path,
+        path=urlsplit(url).path + (f"?{urlsplit(url).query}" if urlsplit(url).query else ""),
         concurrency=concurrency,
         duration_s=duration_s,
         requests=len(latencies) + errors,

@@ -33,6 +33,10 @@ NAME = "foundation"
 GOAL_RATIO = 0.60
 FLOOR_PATH = "/healthz"
 ME_PATH = "/api/v1/me"
+# The two reads every screen and app calls most, also measured at READS_CONCURRENCY clients.
+# The product page's 32 products (3 variants each) are created by bench.request_cost.
+PRODUCT_PAGE = "/api/v1/catalog/products?per_page=32"
+READS_CONCURRENCY = 20
 READY_TIMEOUT_S = 120.0
 # More than this many cores busy outside the benchmark makes its figures unreliable.
 OTHER_LOAD_LIMIT = 0.25
@@ -151,6 +155,30 @@ def measure(
     return measurements
 
 
+def measure_reads(args: argparse.Namespace, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """`/api/v1/me` and the first product page at READS_CONCURRENCY clients."""
+    database = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+    rows = []
+    for path in (ME_PATH, PRODUCT_PAGE):
+        require_running(args.server_pid)
+        result, edges = run_load(
+            args.base_url + path,
+            concurrency=READS_CONCURRENCY,
+            warmup_s=args.warmup,
+            duration_s=args.duration,
+            headers=headers,
+            probe=lambda: snapshot(args.server_pid, database),
+        )
+        assert edges is not None
+        rows.append({**result.as_dict(), "cpu_cores": cores_used(*edges)})
+        print(
+            f"  {path:<38} {READS_CONCURRENCY} clients: {result.rps:8.1f} req/s, "
+            f"{result.errors} errors",
+            flush=True,
+        )
+    return rows
+
+
 def ratios(measurements: list[tuple[Result, dict[str, float]]]) -> list[dict[str, Any]]:
     rps = {(result.path, result.concurrency): result.rps for result, _ in measurements}
     rows = []
@@ -196,6 +224,12 @@ def table(report: dict[str, Any]) -> str:
             f"{cpu['client']:>6.2f} {cpu['gunicorn']:>8.2f} {cpu['postgresql']:>8.2f} "
             f"{cpu['other']:>5.2f}"
         )
+    lines += ["", f"{'reads at 20 clients':<38} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7}"]
+    for row in report["reads_at_20_clients"]:
+        lines.append(
+            f"{row['path']:<38} {row['rps']:>8.1f} {number(row['p50_ms']):>7} "
+            f"{number(row['p95_ms']):>7}"
+        )
     if report["request_cost"]:
         lines += ["", f"{'per request':<12} {'app CPU ms':>10} {'db CPU ms':>9} {'SQL':>4}"]
         for cost in report["request_cost"]:
@@ -237,12 +271,13 @@ def main(argv: list[str]) -> int:
     token = args.token_file.read_text().strip()
     headers = {"Authorization": f"Bearer {token}"}
     concurrencies = args.concurrency.split(",")
-    planned_s = 2 * len(concurrencies) * (args.warmup + args.duration)
+    planned_s = 2 * (len(concurrencies) + 1) * (args.warmup + args.duration)
 
     wait_until_ready(args.base_url, args.server_pid)
     check_me(args.base_url, headers, planned_s, token)
     print(f"Measuring for about {planned_s:.0f} s ...", flush=True)
     measurements = measure(args, headers)
+    reads = measure_reads(args, headers)
     require_running(args.server_pid)
 
     report: dict[str, Any] = {
@@ -264,11 +299,14 @@ def main(argv: list[str]) -> int:
         },
         "results": [{**result.as_dict(), "cpu_cores": cpu} for result, cpu in measurements],
         "ratios": ratios(measurements),
+        "reads_at_20_clients": reads,
         "request_cost": json.loads(args.request_cost.read_text()) if args.request_cost else None,
     }
     report["other_load_cores"] = max(cpu["other"] for _, cpu in measurements)
     report["quiet_machine"] = report["other_load_cores"] <= OTHER_LOAD_LIMIT
-    errors = sum(result.errors for result, _ in measurements)
+    errors = sum(result.errors for result, _ in measurements) + sum(
+        int(row["errors"]) for row in reads
+    )
     report["passed"] = errors == 0 and all(row["passed"] for row in report["ratios"])
 
     print(table(report))
