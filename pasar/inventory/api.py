@@ -120,8 +120,8 @@ def _answer(request: Request, reservation: Reservation) -> Response:
     return Response(_reservation_data(fresh))
 
 
-def _open_channel(kind: str) -> Channel:
-    channel = Channel.objects.filter(kind=kind).first()
+def _open_channel(request: Request, kind: str) -> Channel:
+    channel = selectors.channel_by_kind(company=_acting_for(request), kind=kind)
     if channel is None:
         message = f"This company does not sell through the {ChannelKind(kind).label} channel."
         raise DomainError(
@@ -157,7 +157,7 @@ class ReservationListView(APIView):
         data = serializer.validated_data
         reservation = services.stock_reserve(
             company=_acting_for(request),
-            channel=_open_channel(data["channel"]),
+            channel=_open_channel(request, data["channel"]),
             lines=[services.ReserveLine(line["sku"], line["quantity"]) for line in data["lines"]],
             ttl=timedelta(seconds=data["ttl_seconds"]),
             idempotency_key=request.headers.get("Idempotency-Key"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.db import connection
 from django.db.models import (
     F,
     Func,
@@ -326,6 +327,22 @@ def purchase_receipt_get(*, company: Company, public_id: uuid.UUID | str) -> Pur
 
 def location_get(*, company: Company, public_id: uuid.UUID | str) -> Location:
     return _by_public_id(location_list(company=company, active_only=False), public_id, "location")
+
+
+_CHANNEL_FIELDS = [field.attname for field in Channel._meta.concrete_fields]
+# Read on every reservation: as written, it costs a fraction of the ORM's query building.
+CHANNEL_BY_KIND_SQL = (
+    "SELECT "  # noqa: S608 - column names from the model
+    + ", ".join(f'"{field.column}"' for field in Channel._meta.concrete_fields)
+    + " FROM inventory_channel WHERE company_id = %s AND kind = %s ORDER BY id LIMIT 1"
+)
+
+
+def channel_by_kind(*, company: Company, kind: str) -> Channel | None:
+    with connection.cursor() as cursor:
+        cursor.execute(CHANNEL_BY_KIND_SQL, [company.pk, kind])
+        row = cursor.fetchone()
+    return None if row is None else Channel.from_db(connection.alias, _CHANNEL_FIELDS, row)
 
 
 def channel_list(*, company: Company) -> QuerySet[Channel]:

@@ -18,10 +18,10 @@ from typing import Any
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import Model, Sum
 from django.utils import timezone
 
-from pasar.catalog.models import ProductStatus, Variant, VariantStatus
+from pasar.catalog.models import Product, ProductStatus, Variant, VariantStatus
 from pasar.core import audit
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
@@ -995,7 +995,7 @@ def _reserve(
             "lines": requested,
         },
     )
-    levels = _lock_reservable_levels(variant_ids)
+    levels = _lock_reservable_levels(company.pk, variant_ids)
     reserved_when_locked = {level.pk: level.reserved for level in levels.values()}
     _reclaim_expired(levels, now=now)
 
@@ -1184,23 +1184,69 @@ def _write_reservation(
     return reservation
 
 
+# The reservation path reads the variants and locks the levels on every buyer's request; it
+# sends these two statements as written, because building them through the ORM cost about
+# 2 ms of the app's CPU per reservation. Column lists come from the models, never from input,
+# and row-level security applies as to any query.
+VARIANTS_FOR_SALE_SQL = """
+SELECT variant.id, variant.company_id, variant.sku, variant.status, product.id, product.status,
+       (SELECT buffer.units FROM inventory_channelbuffer AS buffer
+        WHERE buffer.channel_id = %s AND buffer.variant_id = variant.id LIMIT 1)
+FROM catalog_variant AS variant
+JOIN catalog_product AS product ON product.id = variant.product_id
+WHERE variant.company_id = %s AND variant.sku = ANY(%s)
+"""
+
+
+def _columns(model: type[Any], alias: str) -> tuple[list[str], str]:
+    fields = [field.attname for field in model._meta.concrete_fields]
+    columns = ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
+    return fields, columns
+
+
+_LEVEL_FIELDS, _LEVEL_COLUMNS = _columns(StockLevel, "level")
+_LOCATION_FIELDS, _LOCATION_COLUMNS = _columns(Location, "location")
+LOCK_RESERVABLE_LEVELS_SQL = f"""
+SELECT {_LEVEL_COLUMNS}, {_LOCATION_COLUMNS}
+FROM inventory_stocklevel AS level
+JOIN inventory_location AS location ON location.id = level.location_id
+WHERE level.company_id = %s AND level.variant_id = ANY(%s) AND location.is_active
+ORDER BY level.id
+FOR UPDATE OF level
+"""  # noqa: S608
+
+
+def _partial[M: Model](model: type[M], **values: Any) -> M:
+    """An instance loaded with these fields only (the rest deferred, as `.only()` leaves them).
+    Django's from_db takes the values in the model's field order."""
+    loaded = [f.attname for f in model._meta.concrete_fields if f.attname in values]
+    return model.from_db(connection.alias, loaded, [values[name] for name in loaded])
+
+
 def _variants_for_sale(
     channel: Channel, requested: Mapping[str, int]
 ) -> tuple[dict[str, Variant], dict[int, int]]:
     """The requested variants by SKU (with their products' status) and the units the channel
     holds back from each, by variant id, where it has a buffer of its own: one query. Refuses
     unknown SKUs and what is not for sale."""
-    buffer = ChannelBuffer.objects.filter(channel=channel, variant=OuterRef("pk")).values("units")
-    found = list(
-        Variant.objects.filter(sku__in=requested)
-        .select_related("product")
-        .only("sku", "status", "product__status")
-        .annotate(held_back=Subquery(buffer[:1]))
-    )
-    variants: dict[str, Variant] = {variant.sku: variant for variant in found}
-    buffers: dict[int, int] = {
-        variant.pk: variant.held_back for variant in found if variant.held_back is not None
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(VARIANTS_FOR_SALE_SQL, [channel.pk, channel.company_id, list(requested)])
+        rows = cursor.fetchall()
+    variants: dict[str, Variant] = {}
+    buffers: dict[int, int] = {}
+    for variant_id, company_id, sku, status, product_id, product_status, held_back in rows:
+        variant = _partial(
+            Variant,
+            id=variant_id,
+            company_id=company_id,
+            sku=sku,
+            status=status,
+            product_id=product_id,
+        )
+        variant.product = _partial(Product, id=product_id, status=product_status)
+        variants[sku] = variant
+        if held_back is not None:
+            buffers[variant_id] = held_back
     unknown = sorted(set(requested) - set(variants))
     if unknown:
         raise UnknownSku(
@@ -1211,16 +1257,19 @@ def _variants_for_sale(
     return variants, buffers
 
 
-def _lock_reservable_levels(variant_ids: Iterable[int]) -> dict[int, StockLevel]:
+def _lock_reservable_levels(company_id: int, variant_ids: Iterable[int]) -> dict[int, StockLevel]:
     """Lock the variants' levels at active locations in id order (as _lock_levels does), with
-    the location that orders the allocation and nothing else."""
-    levels = (
-        StockLevel.objects.select_for_update(of=("self",))
-        .select_related("location")
-        .filter(variant_id__in=set(variant_ids), location__is_active=True)
-        .order_by("id")
-    )
-    return {level.pk: level for level in levels}
+    the location that orders the allocation."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_RESERVABLE_LEVELS_SQL, [company_id, sorted(set(variant_ids))])
+        rows = cursor.fetchall()
+    split = len(_LEVEL_FIELDS)
+    levels: dict[int, StockLevel] = {}
+    for row in rows:
+        level = StockLevel.from_db(connection.alias, _LEVEL_FIELDS, row[:split])
+        level.location = Location.from_db(connection.alias, _LOCATION_FIELDS, row[split:])
+        levels[level.pk] = level
+    return levels
 
 
 def _refuse_unsellable(variants: Mapping[str, Variant]) -> None:
