@@ -70,10 +70,20 @@ class SwitchCompanyInput(StrictSerializer):
     company = serializers.UUIDField()
 
 
+# `GET /api/v1/me` is called by every screen and app on every start: its outputs write their
+# fields directly rather than through DRF's generic field walk. The declared fields stay for the
+# schema; tests/tenancy/test_api_output.py holds them to what DRF itself would answer.
 class UserOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     email = serializers.EmailField()
     full_name = serializers.CharField()
+
+    def to_representation(self, instance: User) -> dict[str, Any]:
+        return {
+            "id": str(instance.public_id),
+            "email": str(instance.email),
+            "full_name": str(instance.full_name),
+        }
 
 
 class MyCompanyOutput(serializers.Serializer):
@@ -84,11 +94,29 @@ class MyCompanyOutput(serializers.Serializer):
     shop_slug = serializers.CharField(source="company.shop_slug")
     role = serializers.ChoiceField(choices=Role.choices)
 
+    def to_representation(self, instance: Membership) -> dict[str, Any]:
+        company = instance.company
+        return {
+            "id": str(company.public_id),
+            "legal_name": str(company.legal_name),
+            "shop_slug": str(company.shop_slug),
+            "role": instance.role,
+        }
+
 
 class MeOutput(serializers.Serializer):
     user = UserOutput()
     active_company = MyCompanyOutput(allow_null=True)
     companies = MyCompanyOutput(many=True)
+
+    def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
+        company = MyCompanyOutput()
+        active = instance["active_company"]
+        return {
+            "user": UserOutput().to_representation(instance["user"]),
+            "active_company": None if active is None else company.to_representation(active),
+            "companies": [company.to_representation(item) for item in instance["companies"]],
+        }
 
 
 class CompanyOnboardInput(StrictSerializer):
