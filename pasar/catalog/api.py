@@ -98,6 +98,38 @@ def _whole(value: int | None) -> int | None:
     return None if value is None else int(value)
 
 
+def variant_data(instance: Variant) -> dict[str, Any]:
+    """A variant as `VariantOutput` declares it."""
+    return {
+        "id": str(instance.public_id),
+        "sku": str(instance.sku),
+        "barcode": str(instance.barcode),
+        "options": _text_values(instance.options),
+        "price": _PRICE.to_representation(instance.price),
+        "cost": _COST.to_representation(instance.cost),
+        "status": instance.status,
+        "position": int(instance.position),
+        "created_at": _TIME.to_representation(instance.created_at),
+        "updated_at": _TIME.to_representation(instance.updated_at),
+    }
+
+
+def image_data(instance: ProductImage) -> dict[str, Any]:
+    """An image as `ImageOutput` declares it."""
+    public_id = instance.public_id
+    return {
+        "id": str(public_id),
+        "variant": None if instance.variant is None else str(instance.variant.public_id),
+        "original": reverse("api-catalog-image-file", args=[public_id, "original"]),
+        "thumbnail_large": reverse("api-catalog-image-file", args=[public_id, "large"]),
+        "thumbnail_small": reverse("api-catalog-image-file", args=[public_id, "small"]),
+        "width": int(instance.width),
+        "height": int(instance.height),
+        "alt_text": str(instance.alt_text),
+        "position": int(instance.position),
+    }
+
+
 class VariantOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     sku = serializers.CharField()
@@ -111,18 +143,7 @@ class VariantOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, instance: Variant) -> dict[str, Any]:
-        return {
-            "id": str(instance.public_id),
-            "sku": str(instance.sku),
-            "barcode": str(instance.barcode),
-            "options": _text_values(instance.options),
-            "price": _PRICE.to_representation(instance.price),
-            "cost": _COST.to_representation(instance.cost),
-            "status": instance.status,
-            "position": int(instance.position),
-            "created_at": _TIME.to_representation(instance.created_at),
-            "updated_at": _TIME.to_representation(instance.updated_at),
-        }
+        return variant_data(instance)
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -151,18 +172,7 @@ class ImageOutput(serializers.Serializer):
     position = serializers.IntegerField()
 
     def to_representation(self, instance: ProductImage) -> dict[str, Any]:
-        public_id = instance.public_id
-        return {
-            "id": str(public_id),
-            "variant": None if instance.variant is None else str(instance.variant.public_id),
-            "original": reverse("api-catalog-image-file", args=[public_id, "original"]),
-            "thumbnail_large": reverse("api-catalog-image-file", args=[public_id, "large"]),
-            "thumbnail_small": reverse("api-catalog-image-file", args=[public_id, "small"]),
-            "width": int(instance.width),
-            "height": int(instance.height),
-            "alt_text": str(instance.alt_text),
-            "position": int(instance.position),
-        }
+        return image_data(instance)
 
 
 class ProductOutput(serializers.Serializer):
@@ -184,7 +194,6 @@ class ProductOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
-        variant, image = VariantOutput(), ImageOutput()
         return {
             "id": str(instance.public_id),
             "name": str(instance.name),
@@ -198,8 +207,8 @@ class ProductOutput(serializers.Serializer):
             "length_mm": _whole(instance.length_mm),
             "width_mm": _whole(instance.width_mm),
             "height_mm": _whole(instance.height_mm),
-            "variants": [variant.to_representation(item) for item in instance.variants.all()],
-            "images": [image.to_representation(item) for item in instance.images.all()],
+            "variants": [variant_data(item) for item in instance.variants.all()],
+            "images": [image_data(item) for item in instance.images.all()],
             "created_at": _TIME.to_representation(instance.created_at),
             "updated_at": _TIME.to_representation(instance.updated_at),
         }

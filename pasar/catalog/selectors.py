@@ -48,7 +48,11 @@ def product_list(
         .select_related("category")
         .prefetch_related(
             Prefetch("variants", queryset=Variant.objects.order_by("position", "pk")),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk")),
+            # An image names its variant by public id: loaded with it, not one query per image.
+            Prefetch(
+                "images",
+                queryset=ProductImage.objects.select_related("variant").order_by("position", "pk"),
+            ),
         )
     )
     if status:

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from pasar.catalog.models import Variant
+from pasar.core.db import rows
 from pasar.core.errors import NotFound
 from pasar.core.tenant import tenant_context
 from pasar.inventory.models import (
@@ -329,12 +330,11 @@ def location_get(*, company: Company, public_id: uuid.UUID | str) -> Location:
     return _by_public_id(location_list(company=company, active_only=False), public_id, "location")
 
 
-_CHANNEL_FIELDS = [field.attname for field in Channel._meta.concrete_fields]
+_CHANNEL_FIELDS, _CHANNEL_COLUMNS = rows.columns(Channel, "channel")
 # Read on every reservation: as written, it costs a fraction of the ORM's query building.
 CHANNEL_BY_KIND_SQL = (
-    "SELECT "  # noqa: S608 - column names from the model
-    + ", ".join(f'"{field.column}"' for field in Channel._meta.concrete_fields)
-    + " FROM inventory_channel WHERE company_id = %s AND kind = %s ORDER BY id LIMIT 1"
+    f"SELECT {_CHANNEL_COLUMNS} FROM inventory_channel AS channel"  # noqa: S608
+    " WHERE channel.company_id = %s AND channel.kind = %s"
 )
 
 
@@ -342,7 +342,7 @@ def channel_by_kind(*, company: Company, kind: str) -> Channel | None:
     with connection.cursor() as cursor:
         cursor.execute(CHANNEL_BY_KIND_SQL, [company.pk, kind])
         row = cursor.fetchone()
-    return None if row is None else Channel.from_db(connection.alias, _CHANNEL_FIELDS, row)
+    return None if row is None else rows.loaded(Channel, _CHANNEL_FIELDS, row)
 
 
 def channel_list(*, company: Company) -> QuerySet[Channel]:

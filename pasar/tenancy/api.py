@@ -73,17 +73,29 @@ class SwitchCompanyInput(StrictSerializer):
 # `GET /api/v1/me` is called by every screen and app on every start: its outputs write their
 # fields directly rather than through DRF's generic field walk. The declared fields stay for the
 # schema; tests/tenancy/test_api_output.py holds them to what DRF itself would answer.
+def user_data(user: User) -> dict[str, Any]:
+    """A user as `UserOutput` declares it."""
+    return {"id": str(user.public_id), "email": str(user.email), "full_name": str(user.full_name)}
+
+
+def my_company_data(membership: Membership) -> dict[str, Any]:
+    """A membership's company as `MyCompanyOutput` declares it."""
+    company = membership.company
+    return {
+        "id": str(company.public_id),
+        "legal_name": str(company.legal_name),
+        "shop_slug": str(company.shop_slug),
+        "role": membership.role,
+    }
+
+
 class UserOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     email = serializers.EmailField()
     full_name = serializers.CharField()
 
     def to_representation(self, instance: User) -> dict[str, Any]:
-        return {
-            "id": str(instance.public_id),
-            "email": str(instance.email),
-            "full_name": str(instance.full_name),
-        }
+        return user_data(instance)
 
 
 class MyCompanyOutput(serializers.Serializer):
@@ -95,13 +107,7 @@ class MyCompanyOutput(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
 
     def to_representation(self, instance: Membership) -> dict[str, Any]:
-        company = instance.company
-        return {
-            "id": str(company.public_id),
-            "legal_name": str(company.legal_name),
-            "shop_slug": str(company.shop_slug),
-            "role": instance.role,
-        }
+        return my_company_data(instance)
 
 
 class MeOutput(serializers.Serializer):
@@ -110,12 +116,11 @@ class MeOutput(serializers.Serializer):
     companies = MyCompanyOutput(many=True)
 
     def to_representation(self, instance: dict[str, Any]) -> dict[str, Any]:
-        company = MyCompanyOutput()
         active = instance["active_company"]
         return {
-            "user": UserOutput().to_representation(instance["user"]),
-            "active_company": None if active is None else company.to_representation(active),
-            "companies": [company.to_representation(item) for item in instance["companies"]],
+            "user": user_data(instance["user"]),
+            "active_company": None if active is None else my_company_data(active),
+            "companies": [my_company_data(item) for item in instance["companies"]],
         }
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import connection
-from django.db.models import Model
 
 from pasar.core import rls
+from pasar.core.db import rows
 from pasar.tenancy.models import Company, Membership, User
 
 
@@ -65,17 +65,11 @@ class RequestIdentity:
         return min(self.memberships, key=lambda m: m.created_at, default=None)
 
 
-def _columns(model: type[Model], alias: str) -> tuple[list[str], str]:
-    fields = [field.attname for field in model._meta.concrete_fields]
-    columns = ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)
-    return fields, columns
-
-
 @lru_cache(maxsize=1)
 def _identity_sql() -> tuple[str, str, list[str], list[str], list[str]]:
-    user_fields, user_columns = _columns(User, "u")
-    membership_fields, membership_columns = _columns(Membership, "m")
-    company_fields, company_columns = _columns(Company, "c")
+    user_fields, user_columns = rows.columns(User, "u")
+    membership_fields, membership_columns = rows.columns(Membership, "m")
+    company_fields, company_columns = rows.columns(Company, "c")
     # Column lists come from the models, never from input: no injection path.
     user_sql = (
         f"SELECT {user_columns} "  # noqa: S608
@@ -107,7 +101,7 @@ def request_identity(*, user_public_id: str) -> RequestIdentity | None:
         user_row = cursor.fetchone()
         if user_row is None:
             return None
-        user = User.from_db(connection.alias, user_fields, user_row)
+        user = rows.loaded(User, user_fields, user_row)
         enter_sql, enter_params = rls.enter_statement(
             company_id=None,
             user_id=user.pk,
@@ -116,12 +110,12 @@ def request_identity(*, user_public_id: str) -> RequestIdentity | None:
         )
         cursor.execute(f"{enter_sql}; {memberships_sql}", [*enter_params, user.pk])
         cursor.nextset()
-        rows = cursor.fetchall()
+        found = cursor.fetchall()
     memberships = []
     split = len(membership_fields)
-    for row in rows:
-        membership = Membership.from_db(connection.alias, membership_fields, row[:split])
-        membership.company = Company.from_db(connection.alias, company_fields, row[split:])
+    for row in found:
+        membership = rows.loaded(Membership, membership_fields, row[:split])
+        membership.company = rows.loaded(Company, company_fields, row[split:])
         membership.user = user
         memberships.append(membership)
     return RequestIdentity(user=user, memberships=memberships)
