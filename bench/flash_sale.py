@@ -52,6 +52,7 @@ from bench.run import (
     require_running,
     token_seconds_left,
     wait_until_ready,
+    write,
 )
 
 NAME = "stock"
@@ -494,19 +495,6 @@ def table(report: dict[str, Any]) -> str:
             "during the run; the throughput figures understate this machine."
         )
     return "\n".join(lines)
-
-
-def write(report: dict[str, Any], results_dir: Path) -> list[Path]:
-    results_dir.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report, indent=2) + "\n"
-    written = []
-    for name in (f"{NAME}-{report['recorded_at'][:10]}.json", f"{NAME}-latest.json"):
-        target = results_dir / name
-        partial = target.with_suffix(".json.tmp")
-        partial.write_text(text)
-        partial.replace(target)
-        written.append(target)
-    return written
 
 
 def main(argv: list[str]) -> int:

@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -63,39 +62,10 @@ def units_needed(*, profile: bool) -> int:
 
 def probe_sku(*, profile: bool) -> str:
     """A fresh sellable SKU of the benchmark's shop with enough units at one location."""
-    from bench.prepare import SHOP_SLUG
-    from pasar.catalog.models import ProductStatus, Variant
-    from pasar.catalog.services import product_create
-    from pasar.core.tenant import tenant_context
-    from pasar.inventory.models import Channel, ChannelKind, Location, LocationKind
-    from pasar.inventory.services import channel_create, location_create, stock_receive
-    from pasar.tenancy.models import Company
+    from bench.prepare import stocked_sku
 
-    company = Company.objects.get(shop_slug=SHOP_SLUG)
-    with tenant_context(company):
-        location = Location.objects.filter(name=COST_LOCATION).first()
-        has_web = Channel.objects.filter(kind=ChannelKind.WEB).exists()
-    if location is None:
-        location = location_create(company=company, name=COST_LOCATION, kind=LocationKind.WAREHOUSE)
-    if not has_web:
-        channel_create(company=company, kind=ChannelKind.WEB)
     sku = f"COST-{uuid.uuid4().hex[:8].upper()}"
-    product_create(
-        company=company,
-        name=f"Cost Probe {sku}",
-        status=ProductStatus.ACTIVE,
-        variants=[{"sku": sku, "price": "9.90", "cost": "3.0000"}],
-    )
-    with tenant_context(company):
-        variant = Variant.objects.get(sku=sku)
-    stock_receive(
-        company=company,
-        variant=variant,
-        location=location,
-        quantity=units_needed(profile=profile),
-        unit_cost=Decimal("3.0000"),
-        source_type="bench",
-    )
+    stocked_sku(sku=sku, units=units_needed(profile=profile), location_name=COST_LOCATION)
     return sku
 
 

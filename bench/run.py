@@ -253,12 +253,13 @@ def table(report: dict[str, Any]) -> str:
 
 
 def write(report: dict[str, Any], results_dir: Path) -> list[Path]:
+    """`<benchmark>-<UTC date>.json` and `<benchmark>-latest.json`, each replaced whole."""
     results_dir.mkdir(parents=True, exist_ok=True)
-    day = report["recorded_at"][:10]
+    day, name = report["recorded_at"][:10], report["benchmark"]
     text = json.dumps(report, indent=2) + "\n"
     written = []
-    for name in (f"{NAME}-{day}.json", f"{NAME}-latest.json"):
-        target = results_dir / name
+    for file_name in (f"{name}-{day}.json", f"{name}-latest.json"):
+        target = results_dir / file_name
         partial = target.with_suffix(".json.tmp")
         partial.write_text(text)
         partial.replace(target)

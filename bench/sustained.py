@@ -31,7 +31,6 @@ import subprocess
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -39,8 +38,9 @@ from urllib.parse import urlsplit
 import django
 
 from bench.cpu import CpuSnapshot, cores_used, snapshot
+from bench.flash_sale import app_connection_params
 from bench.http_load import percentile, read_response
-from bench.run import machine, require_running, token_seconds_left, wait_until_ready
+from bench.run import machine, require_running, token_seconds_left, wait_until_ready, write
 
 NAME = "sustained"
 PATH = "/api/v1/inventory/reservations"
@@ -94,17 +94,10 @@ def owner_connection() -> Any:
 
 def app_environment() -> dict[str, str]:
     """libpq's variables for logging in as the app role, as the app does."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    values = {
-        "PGDATABASE": database["NAME"],
-        "PGUSER": settings.PASAR_DB_APP_ROLE or database["USER"],
-        "PGPASSWORD": settings.PASAR_DB_APP_PASSWORD or database["PASSWORD"],
-        "PGHOST": database["HOST"],
-        "PGPORT": str(database["PORT"] or ""),
-    }
-    return {**os.environ, **{name: value for name, value in values.items() if value}}
+    names = {"dbname": "PGDATABASE", "user": "PGUSER", "password": "PGPASSWORD", "host": "PGHOST"}
+    names["port"] = "PGPORT"
+    params = app_connection_params()
+    return {**os.environ, **{names[key]: str(value) for key, value in params.items()}}
 
 
 # --- Set-up -----------------------------------------------------------------------------------
@@ -112,38 +105,9 @@ def app_environment() -> dict[str, str]:
 
 def stock(sku: str) -> int:
     """A sellable variant with UNITS at one location of its own; returns the level's id."""
-    from bench.prepare import SHOP_SLUG
-    from pasar.catalog.models import ProductStatus, Variant
-    from pasar.catalog.services import product_create
-    from pasar.core.tenant import tenant_context
-    from pasar.inventory.models import Channel, ChannelKind, StockLevel
-    from pasar.inventory.services import channel_create, location_create, stock_receive
-    from pasar.tenancy.models import Company
+    from bench.prepare import stocked_sku
 
-    company = Company.objects.get(shop_slug=SHOP_SLUG)
-    with tenant_context(company):
-        has_web = Channel.objects.filter(kind=ChannelKind.WEB).exists()
-    if not has_web:
-        channel_create(company=company, kind=ChannelKind.WEB)
-    location = location_create(company=company, name=f"Warehouse for {sku}")
-    product_create(
-        company=company,
-        name=f"Sustained sale {sku}",
-        status=ProductStatus.ACTIVE,
-        variants=[{"sku": sku, "price": "9.90", "cost": "3.0000"}],
-    )
-    with tenant_context(company):
-        variant = Variant.objects.get(sku=sku)
-    stock_receive(
-        company=company,
-        variant=variant,
-        location=location,
-        quantity=UNITS,
-        unit_cost=Decimal("3.0000"),
-        source_type="bench",
-    )
-    with tenant_context(company):
-        return StockLevel.objects.get(variant=variant, location=location).pk
+    return stocked_sku(sku=sku, units=UNITS, location_name=f"Warehouse for {sku}")
 
 
 def body(sku: str) -> bytes:
@@ -458,10 +422,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{name} {'met' if met else 'MISSED'}" for name, met in report["goals_met"].items()
         ),
     )
-    args.results_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    for name in (f"{NAME}-{stamp}.json", f"{NAME}-latest.json"):
-        (args.results_dir / name).write_text(json.dumps(report, indent=2) + "\n")
+    for path in write(report, args.results_dir):
+        print(f"Written {path}")
     return 0 if report["goals_met"]["no_errors"] and report["goals_met"]["state_agrees"] else 1
 
 

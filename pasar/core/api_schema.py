@@ -69,31 +69,21 @@ class PasarAutoSchema(AutoSchema):
     def _is_public(self) -> bool:
         return any(isinstance(permission, AllowAny) for permission in self.view.get_permissions())
 
-    def _first_field(self, operation: dict[str, Any]) -> str:
-        """A field to name in the 400 example: the body's first, else the first query one."""
+    def _error_responses(self, operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        errors: dict[str, dict[str, Any]] = {}
         serializer = self.get_request_serializer() if self.method in BODY_METHODS else None
         if isinstance(serializer, dict):  # per media type: {"multipart/form-data": X}
             serializer = next(iter(serializer.values()), None)
-        instance = force_instance(serializer)
-        fields = list(getattr(instance, "fields", None) or {})
-        if fields:
-            return fields[0]
+        has_body = serializer is not None
         query = [
             parameter["name"]
             for parameter in operation.get("parameters", [])
             if parameter.get("in") == "query" and parameter["name"] not in PAGINATION_PARAMETERS
         ]
-        return query[0] if query else "body"
-
-    def _error_responses(self, operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        errors: dict[str, dict[str, Any]] = {}
-        has_body = self.method in BODY_METHODS and self.get_request_serializer() is not None
-        has_query = any(
-            parameter.get("in") == "query" and parameter["name"] not in PAGINATION_PARAMETERS
-            for parameter in operation.get("parameters", [])
-        )
-        if has_body or has_query:
-            field = self._first_field(operation)
+        if has_body or query:
+            # A field to name in the example: the body's first, else the first query one.
+            body_fields = list(getattr(force_instance(serializer), "fields", None) or {})
+            field = (body_fields or query or ["body"])[0]
             errors["400"] = _response(
                 "The request is not valid: each problem is in `details`, by field.",
                 {
