@@ -88,4 +88,7 @@ def _fast_password_hashing(request: pytest.FixtureRequest, settings: Any) -> Non
 def _fresh_cache() -> None:
     from django.core.cache import cache
 
+    from pasar.tenancy.selectors import identity_memory
+
     cache.clear()
+    identity_memory.clear()

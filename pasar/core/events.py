@@ -87,6 +87,12 @@ def publish(
     return event
 
 
+def withdraw(event: OutboxEvent) -> None:
+    """Take back an event published earlier in this transaction, for a change that in the
+    end was not made (a caller that saves a savepoint's round trips by publishing early)."""
+    OutboxEvent.objects.filter(pk=event.pk, relayed_at__isnull=True).delete()
+
+
 def subscribe(topic: str) -> Callable[[Handler], Handler]:
     """Register an idempotent handler for a topic ("*" for every topic).
 

@@ -144,15 +144,16 @@ def between_transactions(
 
 
 @contextmanager
-def acting_as(*, user_id: int) -> Iterator[None]:
-    """Record, until the block ends, that the open transaction acts for this user.
+def acting_as(*, user_id: int, company_id: int | None = None) -> Iterator[None]:
+    """Record, until the block ends, that the open transaction acts for this user (and
+    company).
 
-    For a caller whose own statement already entered the user's context in this transaction
-    (the tenant middleware's identity lookup, which saves a round trip per request that way).
+    For a caller whose own statement already entered that context in this transaction (the
+    tenant middleware's identity lookup, which saves a round trip per request that way).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("acting_as() needs the transaction that entered the user's context.")
-    token = _state.set(TenantState(user_id=user_id))
+    token = _state.set(TenantState(company_id=company_id, user_id=user_id))
     try:
         yield
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,7 +25,7 @@ from pasar.catalog.models import Product, ProductStatus, Variant, VariantStatus
 from pasar.core import audit
 from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError, NotFound
-from pasar.core.events import publish
+from pasar.core.events import publish, withdraw
 from pasar.core.models import OutboxEvent
 from pasar.core.money import AmountError, parse_amount
 from pasar.core.tenant import (
@@ -947,31 +947,31 @@ def stock_reserve(
         raise InvalidStockRequest(
             f"The {channel} channel is closed.", code="channel_closed", status=409
         )
-    try:
-        with _acting_for(company):
-            if key and (earlier := _replay(key, channel=channel, requested=requested)):
-                return earlier
-            return _reserve(company, channel, requested, ttl, key, clock())
-    except IntegrityError:
+    # No savepoint: nothing is written before the reservation can be made (what was
+    # published early is withdrawn on a refusal), so a caller may catch the refusal and go on.
+    with _acting_for(company, savepoint=False):
+        if key and (earlier := _replay(key, channel=channel, requested=requested)):
+            return earlier
+        made = _reserve(company, channel, requested, ttl, key, clock())
+        if made is not None:
+            return made
         # Another request with the same key committed while this one waited for the rows.
-        if not key:
-            raise
-        with _acting_for(company):
-            earlier = _replay(key, channel=channel, requested=requested)
+        earlier = _replay(key, channel=channel, requested=requested)
         if earlier is None:
-            raise
+            raise RuntimeError("A reservation key was taken, yet no reservation holds it.")
         return earlier
 
 
-def _acting_for(company: Company) -> AbstractContextManager[None]:
+def _acting_for(company: Company, *, savepoint: bool = True) -> AbstractContextManager[None]:
     """A transaction in the company's tenant context.
 
     Inside a transaction that already acts for this company (an API request: the tenant
-    middleware has set it), a savepoint is enough; entering the same context again would cost
-    two more round trips, one of them while the level locks are held.
+    middleware has set it), a savepoint is enough (or nothing, for a caller that writes only
+    once it cannot fail); entering the same context again would cost two more round trips, one
+    of them while the level locks are held.
     """
     if connection.in_atomic_block and current_company_id() == company.pk and not bypass_active():
-        return transaction.atomic()
+        return transaction.atomic() if savepoint else nullcontext()
     return tenant_context(company, user=current_user_id())
 
 
@@ -982,16 +982,18 @@ def _reserve(
     ttl: timedelta,
     key: str,
     now: datetime,
-) -> Reservation:
+) -> Reservation | None:
+    """The reservation made, or None when another request made one under the same key while
+    this one waited for the levels (nothing is then written)."""
     # Everything that does not depend on the levels' numbers is done before their locks are
     # taken: from the locks to the commit, buyers of the same SKU go one at a time. That
     # includes announcing the reservation, whose every field is known already: when it cannot
-    # be made, the savepoint it was written in is rolled back with the refusal.
+    # be made, the announcement is withdrawn.
     variants, buffers = _variants_for_sale(channel, requested)
     variant_ids = [variant.pk for variant in variants.values()]
     public_id = uuid.uuid4()
     expires_at = now + ttl
-    publish(
+    announcement = publish(
         "inventory.reservation.created",
         {
             "reservation": public_id,
@@ -1028,6 +1030,7 @@ def _reserve(
             if remaining == 0:
                 break
     if shortages:
+        withdraw(announcement)
         raise InsufficientStock(
             "Not enough stock for "
             + "; ".join(
@@ -1040,7 +1043,7 @@ def _reserve(
 
     for level, quantity in plan:
         level.reserved += quantity
-    return _write_reservation(
+    made = _write_reservation(
         public_id=public_id,
         company=company,
         channel=channel,
@@ -1056,16 +1059,22 @@ def _reserve(
             or any(level is drawn for drawn, _ in plan)
         ],
     )
+    if made is None:
+        withdraw(announcement)
+    return made
 
 
 # The reservation, its allocations and the levels' new `reserved` in one round trip: this runs
 # while the level locks are held, the part of a flash sale that serves one buyer at a time,
-# where the ORM would send three statements. Row-level security applies as to any query.
+# where the ORM would send three statements. Row-level security applies as to any query. A key
+# another request has just used writes nothing and returns no row: no error to recover from,
+# and so no savepoint around the statement.
 WRITE_RESERVATION_SQL = """
 WITH reservation AS (
     INSERT INTO inventory_reservation
         (public_id, company_id, channel_id, status, idempotency_key, expires_at, created_at)
     VALUES (%s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (company_id, idempotency_key) WHERE NOT (idempotency_key = '') DO NOTHING
     RETURNING id
 ), allocation AS (
     INSERT INTO inventory_reservationallocation
@@ -1073,13 +1082,19 @@ WITH reservation AS (
     SELECT %s, reservation.id, taken.level_id, taken.quantity, %s, %s
     FROM reservation, unnest(%s::bigint[], %s::integer[]) AS taken (level_id, quantity)
     RETURNING id, level_id
+), made AS (
+    SELECT EXISTS (SELECT FROM reservation) AS made
 ), saved AS (
+    -- Without the reservation a level keeps only what a reclaim gave back (`drawn` undone).
     UPDATE inventory_stocklevel AS level
-    SET reserved = changed.reserved,
+    SET reserved = CASE WHEN made.made THEN changed.reserved
+                        ELSE changed.reserved - changed.drawn END,
         updated_at = %s,
-        next_expiry = CASE WHEN changed.holds THEN least(level.next_expiry, %s)
+        next_expiry = CASE WHEN made.made AND changed.drawn > 0
+                           THEN least(level.next_expiry, %s)
                            ELSE level.next_expiry END
-    FROM unnest(%s::bigint[], %s::integer[], %s::boolean[]) AS changed (level_id, reserved, holds)
+    FROM made, unnest(%s::bigint[], %s::integer[], %s::integer[])
+        AS changed (level_id, reserved, drawn)
     WHERE level.id = changed.level_id
 )
 SELECT reservation.id, allocation.id, allocation.level_id FROM reservation, allocation
@@ -1118,11 +1133,12 @@ def _write_reservation(
     now: datetime,
     plan: Sequence[tuple[StockLevel, int]],
     changed: Sequence[StockLevel],
-) -> Reservation:
+) -> Reservation | None:
     """Write a pending reservation drawing `plan` (level, units) and save the `changed` levels'
     reserved units; returns it holding its allocations, as prefetch_related would leave them,
-    so the API answers without reading them back while the locks are held."""
-    holding = {level.pk for level, _ in plan}
+    so the API answers without reading them back while the locks are held. None when the
+    idempotency key was taken meanwhile: then only what a reclaim gave back is saved."""
+    drawn = {level.pk: quantity for level, quantity in plan}
     with connection.cursor() as cursor:
         cursor.execute(
             WRITE_RESERVATION_SQL,
@@ -1143,10 +1159,12 @@ def _write_reservation(
                 expires_at,
                 [level.pk for level in changed],
                 [level.reserved for level in changed],
-                [level.pk in holding for level in changed],
+                [drawn.get(level.pk, 0) for level in changed],
             ],
         )
         rows = cursor.fetchall()
+    if not rows:
+        return None
     reservation_id = rows[0][0]
     allocation_ids = {level_id: pk for _, pk, level_id in rows}
     reservation = Reservation.from_db(

@@ -3,9 +3,10 @@
 The company comes from the JWT's `company` claim (API clients) or from the session's active
 company (browsers). A user who is not a member of that company gets 403 and nothing runs.
 Each authenticated request is one transaction, rolled back when the view raises (Http404 and
-PermissionDenied included) or the answer is a 5xx: the user and their memberships are read (and
-`pasar.user_id` set) by one lookup, the membership is checked, then the company's context is
-set for the rest of the request.
+PermissionDenied included) or the answer is a 5xx. Its first round trip enters the company's
+context and checks that what this process remembers of the user and their memberships is
+still current (their version numbers); only when nothing is remembered, or it changed, are the
+user and memberships read afresh (two round trips) and the company's context entered after.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pasar.core.tenant import acting_as, between_transactions, platform_access, 
 from pasar.core.transactions import wants_no_request_transaction
 from pasar.tenancy import selectors
 from pasar.tenancy.auth import COMPANY_CLAIM, CompanyJWTAuthentication, remember_authentication
-from pasar.tenancy.models import User
+from pasar.tenancy.models import Membership, User
 
 SESSION_COMPANY_KEY = "pasar_active_company"
 
@@ -63,6 +64,30 @@ def _wants_no_transaction(request: HttpRequest) -> bool:
     return wants_no_request_transaction(match.func)
 
 
+def _chosen_membership(identity: selectors.RequestIdentity, claim: Claim) -> Membership | None:
+    """The membership a request acts through: the claimed company's; for a browser session
+    that names none (or one the user has left), the first company the user joined."""
+    membership = identity.membership_in(claim.company_public_id)
+    if membership is None and claim.token is None:
+        membership = identity.default_membership()
+    return membership
+
+
+def _identified(claim: Claim) -> tuple[selectors.RequestIdentity, bool] | None:
+    """The claimed user's identity, with the open transaction acting as them: for the chosen
+    membership's company when what this process remembers of them still holds (one round
+    trip; then True), else for the user alone after reading it afresh (False). None for an
+    unknown or inactive user."""
+    remembered = selectors.remembered_identity(user_public_id=claim.user_public_id)
+    if remembered is not None:
+        membership = _chosen_membership(remembered, claim)
+        company_id = None if membership is None else membership.company_id
+        if selectors.enter_remembered_identity(remembered, company_id=company_id):
+            return remembered, True
+    identity = selectors.request_identity(user_public_id=claim.user_public_id)
+    return None if identity is None else (identity, False)
+
+
 class TenantMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -78,9 +103,9 @@ class TenantMiddleware:
         if _wants_no_transaction(request):
             return self._act_without_transaction(request, claim)
         with transaction.atomic():
-            identity = selectors.request_identity(user_public_id=claim.user_public_id)
-            if identity is not None:
-                return _rolled_back_if_failed(request, self._act(request, claim, identity))
+            identified = _identified(claim)
+            if identified is not None:
+                return _rolled_back_if_failed(request, self._act(request, claim, *identified))
         # An unknown or inactive user: DRF's authentication (or the login page) answers.
         return self.get_response(request)
 
@@ -100,13 +125,14 @@ class TenantMiddleware:
             return HttpResponse()
 
         with transaction.atomic():
-            identity = selectors.request_identity(user_public_id=claim.user_public_id)
-            if identity is not None:
-                refused = self._act(request, claim, identity, respond=passed)
+            identified = _identified(claim)
+            if identified is not None:
+                refused = self._act(request, claim, *identified, respond=passed)
                 if not checked:
                     return refused
-        if identity is None:
+        if identified is None:
             return self.get_response(request)
+        identity = identified[0]
         with between_transactions(getattr(request, "company", None), user=identity.user.pk):
             return self.get_response(request)
 
@@ -115,8 +141,12 @@ class TenantMiddleware:
         request: HttpRequest,
         claim: Claim,
         identity: selectors.RequestIdentity,
+        entered: bool,
         respond: Callable[[HttpRequest], HttpResponse] | None = None,
     ) -> HttpResponse:
+        """Run the request as the identity. `entered`: the transaction already acts for the
+        claimed membership's company (a remembered identity, checked); otherwise it acts for
+        the user alone and the company is switched to here."""
         respond = respond or self.get_response
         # A session's user object is kept: login() and the auth middleware hold it.
         user = identity.user if claim.token is not None else request.user
@@ -126,19 +156,19 @@ class TenantMiddleware:
         if request.path.startswith("/admin/") and user.is_staff:
             with platform_access(reason=f"admin {request.method} {request.path}", actor=user):
                 return respond(request)
+        membership = _chosen_membership(identity, claim)
+        if membership is None and claim.company_public_id is not None and claim.token:
+            return _error(
+                403, "not_a_member", "This token is for a company you are not a member of."
+            )
 
-        with acting_as(user_id=int(user.pk)):
-            membership = identity.membership_in(claim.company_public_id)
-            if membership is None and claim.company_public_id is not None and claim.token:
-                return _error(
-                    403, "not_a_member", "This token is for a company you are not a member of."
-                )
-            if membership is None and claim.token is None:
-                membership = identity.default_membership()
-                if membership is not None:
-                    request.session[SESSION_COMPANY_KEY] = str(membership.company.public_id)
+        company_id = membership.company_id if entered and membership is not None else None
+        with acting_as(user_id=int(user.pk), company_id=company_id):
             if membership is not None:
-                switch_company(membership.company_id)
+                if claim.token is None and identity.membership_in(claim.company_public_id) is None:
+                    request.session[SESSION_COMPANY_KEY] = str(membership.company.public_id)
+                if not entered:
+                    switch_company(membership.company_id)
             request.membership = membership  # type: ignore[attr-defined]
             request.company = membership.company if membership else None  # type: ignore[attr-defined]
             request.memberships = identity.memberships  # type: ignore[attr-defined]

@@ -55,6 +55,10 @@ class User(PublicIdMixin, AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
+    # Moves on every change to the user, and to their memberships, by database triggers
+    # (tenancy migration 0003): a request that reuses what an earlier one read about the user
+    # checks it against this number first (selectors.enter_remembered_identity).
+    identity_version = models.BigIntegerField(default=0, editable=False)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(
         default=False, help_text="Platform staff: may use the admin across companies."
@@ -81,6 +85,8 @@ class GstPeriod(models.TextChoices):
 class Company(PublicIdMixin, models.Model):
     """A tenant: one Singapore business. Everything it owns carries its company_id."""
 
+    # Moves on every change to the company, by a database trigger, as the user's does.
+    identity_version = models.BigIntegerField(default=0, editable=False)
     legal_name = models.CharField(max_length=200)
     uen = models.CharField("UEN", max_length=10, unique=True)
     gst_registered = models.BooleanField(default=False)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -684,3 +685,59 @@ def test_a_refused_reservation_announces_nothing(shop: Shop, levels: LevelReader
             )
         )
     assert announced == [str(created.public_id)]
+
+
+def test_a_key_taken_while_waiting_for_the_levels_returns_that_reservation(
+    shop: Shop, levels: LevelReader, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests with one key: the second found no reservation, then met the first's at the
+    write. It writes none of its own, withdraws its announcement, keeps what its reclaim gave
+    back, and answers with the first's."""
+    receive(shop, shop.warehouse, 3)
+    expired = reserve(shop, 2, clock=clock)
+    clock.advance(minutes=11)
+    first = reserve(shop, 1, idempotency_key="cart-9", clock=clock)
+    assert levels(shop.variant, shop.warehouse) == (3, 1)
+    # Put the expired hold back as it was, so the second request's reclaim has work to do.
+    with tenant_context(shop.company):
+        services.ReservationAllocation.objects.filter(reservation=expired).update(
+            state=AllocationState.OPEN
+        )
+        services.StockLevel.objects.filter(variant=shop.variant, location=shop.warehouse).update(
+            reserved=3, next_expiry=expired.expires_at
+        )
+        events_before = OutboxEvent.objects.count()
+
+    calls = []
+    replay = services._replay
+
+    def first_finds_nothing(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return None if len(calls) == 1 else replay(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_replay", first_finds_nothing)
+    again = reserve(shop, 1, idempotency_key="cart-9", clock=clock)
+
+    assert again.pk == first.pk
+    assert levels(shop.variant, shop.warehouse) == (3, 1)
+    assert allocations_of(shop, expired) == [("Jurong warehouse", 2, AllocationState.RELEASED)]
+    with tenant_context(shop.company):
+        assert OutboxEvent.objects.count() == events_before
+        assert services.Reservation.objects.filter(idempotency_key="cart-9").count() == 1
+
+
+def test_a_refusal_leaves_the_callers_transaction_usable_and_announces_nothing(
+    shop: Shop, levels: LevelReader
+) -> None:
+    """No savepoint wraps a reservation in a transaction that already acts for the company:
+    a caller that catches the refusal goes on, and no event claims a reservation was made."""
+    receive(shop, shop.warehouse, 1)
+    with tenant_context(shop.company):
+        events_before = OutboxEvent.objects.count()
+        with pytest.raises(InsufficientStock):
+            reserve(shop, 2)
+        assert OutboxEvent.objects.count() == events_before
+        made = reserve(shop, 1)
+        assert OutboxEvent.objects.filter(topic="inventory.reservation.created").count() == 1
+    assert levels(shop.variant, shop.warehouse) == (1, 1)
+    assert allocations_of(shop, made) == [("Jurong warehouse", 1, AllocationState.OPEN)]
