@@ -6,12 +6,12 @@ Called by scripts/bench.sh with gunicorn running:
 
 1. The ceiling. One reservation request is made in-process through the WSGI app and every SQL
    statement it sends is captured. Those statements, as sent, become a pgbench script: the
-   identity lookup, the signed tenant context, the variant read, the outbox event, the level
-   lock and the write, in one transaction, as the app role under row-level security. Two
-   things change: new rows get fresh public ids each time, and the signed context is entered
-   through `pasar_bench_enter`, a function that exists only in the benchmark's own database
-   (created here, dropped at the end) and signs the context in the database, because pgbench
-   cannot compute the app's keyed hash. pgbench then runs it at 1 and 50 clients for
+   signed tenant context with the identity check, the channel and variant reads, the outbox
+   event, the level lock and the write, in one transaction, as the app role under row-level
+   security. Two things change: new rows get fresh public ids each time, and the signed
+   context is entered through `pasar_bench_enter`, a function that exists only in the
+   benchmark's own database (created here, dropped at the end) and signs the context in the
+   database, because pgbench cannot compute the app's keyed hash. pgbench then runs it at 1 and 50 clients for
    CEILING_SECONDS each on its own SKU, its hot row refilled before each run.
 2. The app. 1 and 50 keep-alive HTTP clients reserve one unit at a time of a SKU holding
    10^7 units for HTTP_SECONDS each; reservations are counted per WINDOW_SECONDS window, so a
@@ -157,7 +157,8 @@ def pgbench_script(statements: list[str]) -> str:
             # New rows get new public ids (the reservation, the outbox event).
             sql = PUBLIC_ID.sub("gen_random_uuid()", sql)
         # pgbench reads ":name" as a variable; the app's SQL has none, only casts and times.
-        lines.append(" ".join(sql.split()).rstrip(";") + ";")
+        # Statements the app sends together stay one round trip: pgbench's "\;" joins them.
+        lines.append(" ".join(sql.split()).rstrip(";").replace("; ", " \\; ") + ";")
     lines.append("COMMIT;")
     return "\n".join(lines) + "\n"
 

@@ -1068,7 +1068,8 @@ def _reserve(
 # while the level locks are held, the part of a flash sale that serves one buyer at a time,
 # where the ORM would send three statements. Row-level security applies as to any query. A key
 # another request has just used writes nothing and returns no row: no error to recover from,
-# and so no savepoint around the statement.
+# and so no savepoint around the statement; the levels then keep only what a reclaim gave back
+# (`drawn` undone).
 WRITE_RESERVATION_SQL = """
 WITH reservation AS (
     INSERT INTO inventory_reservation
@@ -1085,7 +1086,6 @@ WITH reservation AS (
 ), made AS (
     SELECT EXISTS (SELECT FROM reservation) AS made
 ), saved AS (
-    -- Without the reservation a level keeps only what a reclaim gave back (`drawn` undone).
     UPDATE inventory_stocklevel AS level
     SET reserved = CASE WHEN made.made THEN changed.reserved
                         ELSE changed.reserved - changed.drawn END,
