@@ -11,8 +11,9 @@ Called by scripts/bench.sh with gunicorn running:
    security. Two things change: new rows get fresh public ids each time, and the signed
    context is entered through `pasar_bench_enter`, a function that exists only in the
    benchmark's own database (created here, dropped at the end) and signs the context in the
-   database, because pgbench cannot compute the app's keyed hash. pgbench then runs it at 1 and 50 clients for
-   CEILING_SECONDS each on its own SKU, its hot row refilled before each run.
+   database, because pgbench cannot compute the app's keyed hash. pgbench then runs it at 1
+   and 50 clients for CEILING_SECONDS each on its own SKU, its hot row refilled before each
+   run.
 2. The app. 1 and 50 keep-alive HTTP clients reserve one unit at a time of a SKU holding
    10^7 units for HTTP_SECONDS each; reservations are counted per WINDOW_SECONDS window, so a
    slowdown as holds pile up shows.
