@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from pasar.core.money import cost_field, money_field
 from pasar.core.tenant import PublicIdMixin, TenantModel
 
 # Search uses the "simple" text search dictionary: product names mix English, Malay and
@@ -130,8 +131,8 @@ class Variant(PublicIdMixin, TenantModel):
         max_length=13, blank=True, help_text="EAN-13 or UPC-A, check digit verified."
     )
     options = models.JSONField(default=dict, blank=True, help_text='e.g. {"size": "L"}')
-    price = models.DecimalField(max_digits=12, decimal_places=2)
-    cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    price = money_field()
+    cost = cost_field(default=0)
     status = models.CharField(
         max_length=10, choices=VariantStatus.choices, default=VariantStatus.ACTIVE
     )

@@ -10,10 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from pasar.catalog.models import ProductStatus, TaxCode, VariantStatus
-from pasar.core.money import AmountError, parse_amount
+from pasar.core.money import (
+    COST_PLACES,
+    MAX_AMOUNT,
+    MAX_UNIT_COST,
+    PRICE_PLACES,
+    AmountError,
+    parse_amount,
+    parse_money,
+)
 
-MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
-MAX_COST = Decimal("99999999.9999")  # NUMERIC(12,4)
 SKU_MAX_LENGTH = 64
 OPTION_NAME_MAX_LENGTH = 40
 OPTION_VALUE_MAX_LENGTH = 80
@@ -77,35 +83,21 @@ def clean_barcode(value: Any) -> str:
 # -- money ----------------------------------------------------------------------------------
 
 
-def _decimal(value: Any, *, what: str) -> Decimal:
-    try:
-        return parse_amount(value)
-    except AmountError as error:
-        raise InvalidValue(error.message, code=error.code) from None
-
-
-def _money(value: Any, *, what: str, places: int, maximum: Decimal) -> Decimal:
-    number = _decimal(value, what=what)
-    if number < 0:
-        raise InvalidValue(f"{what} cannot be negative (got {value}).", code="negative")
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -places:
-        raise InvalidValue(
-            f"{what} has more than {places} decimal places (got {value}).", code="too_precise"
-        )
-    if number > maximum:
-        raise InvalidValue(f"{what} is too large (at most {maximum}).", code="too_large")
-    return number.quantize(Decimal(1).scaleb(-places))
-
-
 def clean_price(value: Any) -> Decimal:
     """A selling price in dollars and cents: not negative, at most two decimal places."""
-    return _money(value, what="Price", places=2, maximum=MAX_PRICE)
+    return _checked(value, what="Price", places=PRICE_PLACES, maximum=MAX_AMOUNT)
 
 
 def clean_cost(value: Any) -> Decimal:
     """A unit cost: not negative, up to four decimal places (bulk buys cost fractions of cents)."""
-    return _money(value, what="Cost", places=4, maximum=MAX_COST)
+    return _checked(value, what="Cost", places=COST_PLACES, maximum=MAX_UNIT_COST)
+
+
+def _checked(value: Any, *, what: str, places: int, maximum: Decimal) -> Decimal:
+    try:
+        return parse_money(value, places=places, maximum=maximum, what=what)
+    except AmountError as error:
+        raise InvalidValue(error.message, code=error.code) from None
 
 
 def below_cost(*, price: Decimal, cost: Decimal) -> bool:
@@ -193,7 +185,10 @@ def clean_whole_number(value: Any, *, what: str) -> int | None:
     """A weight or a dimension: a whole, non-negative number; blank means unknown."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    number = _decimal(value, what=what)
+    try:
+        number = parse_amount(value)
+    except AmountError as error:
+        raise InvalidValue(error.message, code=error.code) from None
     if number != number.to_integral_value():
         raise InvalidValue(f"{what} is a whole number (got {value}).", code="not_whole")
     if number < 0:

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from pasar.core.errors import DomainError
+from pasar.core.money import COST_PLACES, MoneyFormField
 from pasar.inventory.models import Location, LocationKind
 from pasar.tenancy.forms import ServiceForm
 
@@ -249,13 +250,11 @@ class PurchaseReceiptForm(DocumentLinesForm):
 
     def line_field(self, part: str, row: int) -> forms.Field:
         if part == "unit_cost":
-            return forms.DecimalField(
+            return MoneyFormField(
                 label=f"Unit cost (S$), line {row + 1}",
                 required=False,
-                max_digits=12,
-                decimal_places=4,
-                error_messages={"invalid": "Enter an amount in dollars, e.g. 4.50."},
-                widget=forms.NumberInput(attrs={"inputmode": "decimal", "step": "0.0001"}),
+                places=COST_PLACES,
+                what="The unit cost",
             )
         return super().line_field(part, row)
 

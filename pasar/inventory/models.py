@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 
+from pasar.core.money import cost_field
 from pasar.core.tenant import PublicIdMixin, TenantModel
 
 
@@ -174,7 +175,7 @@ class StockMovement(PublicIdMixin, TenantModel):
     location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=20, choices=MovementKind.choices)
     quantity = models.IntegerField()
-    unit_cost = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_cost = cost_field()
     reason = models.CharField(max_length=200, blank=True)
     source_type = models.CharField(max_length=40, blank=True)
     source_id = models.CharField(max_length=64, blank=True)
@@ -230,7 +231,7 @@ class VariantCost(TenantModel):
     """
 
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
-    average_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    average_cost = cost_field(default=Decimal(0))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -438,7 +439,7 @@ class TransferLine(TenantModel):
     quantity = models.PositiveIntegerField()
     received = models.PositiveIntegerField(default=0)
     # The average cost the units left at; they arrive at the same cost.
-    unit_cost = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    unit_cost = cost_field(default=Decimal(0))
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]
@@ -562,7 +563,7 @@ class PurchaseReceiptLine(TenantModel):
     receipt = models.ForeignKey(PurchaseReceipt, on_delete=models.CASCADE, related_name="lines")
     variant = models.ForeignKey("catalog.Variant", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
-    unit_cost = models.DecimalField(max_digits=12, decimal_places=4)
+    unit_cost = cost_field()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -27,7 +27,7 @@ from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish, withdraw
 from pasar.core.models import OutboxEvent
-from pasar.core.money import AmountError, parse_amount
+from pasar.core.money import COST_PLACES, MAX_UNIT_COST, AmountError, parse_money
 from pasar.core.tenant import (
     bypass_active,
     current_company_id,
@@ -203,8 +203,6 @@ def location_update(
 
 Clock = Callable[[], datetime]
 
-COST_PLACES = 4
-MAX_UNIT_COST = Decimal("99999999.9999")  # what NUMERIC(12,4) holds
 MAX_RESERVATION_TTL = timedelta(days=30)
 
 
@@ -308,17 +306,15 @@ def _positive_quantity(quantity: Any, field: str = "quantity") -> int:
     return _within_limit(quantity, field)
 
 
-def _unit_cost(value: Any) -> Decimal:
+def _checked_unit_cost(value: Any) -> Decimal:
+    """A unit cost from 0 to MAX_UNIT_COST with at most four places, never rounded."""
     try:
-        cost = parse_amount(value)
-    except AmountError:
-        cost = Decimal("NaN")
-    if not cost.is_finite() or cost < 0 or cost > MAX_UNIT_COST:
-        message = "The unit cost is an amount in dollars from 0 to 99,999,999.9999."
+        return parse_money(value, places=COST_PLACES, maximum=MAX_UNIT_COST, what="The unit cost")
+    except AmountError as error:
         raise InvalidStockRequest(
-            message, details=[{"field": "unit_cost", "code": "invalid", "message": message}]
-        )
-    return cost.quantize(Decimal(1).scaleb(-COST_PLACES), rounding=ROUND_HALF_UP)
+            error.message,
+            details=[{"field": "unit_cost", "code": "invalid", "message": error.message}],
+        ) from None
 
 
 def _lock_levels(level_ids: Iterable[int] | None = None, **lookups: Any) -> dict[int, StockLevel]:
@@ -542,7 +538,7 @@ def stock_receive(
 ) -> StockMovement:
     """Goods in at a purchase cost: a receipt movement, and the variant's average cost moves."""
     quantity = _positive_quantity(quantity)
-    cost = _unit_cost(unit_cost)
+    cost = _checked_unit_cost(unit_cost)
     _ensure_owned(variant, company, "variant")
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
@@ -2106,7 +2102,7 @@ def purchase_receipt_create(
         except DomainError as error:
             problems.append(error)
         try:
-            cost = _unit_cost(unit_cost)
+            cost = _checked_unit_cost(unit_cost)
         except InvalidStockRequest as error:
             problems.append(_invalid(f"lines.{index}.unit_cost", error.message))
             cost = Decimal(0)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from django import forms
 
 from pasar.core.errors import DomainError
+from pasar.core.money import CENT, MoneyFormField
 from pasar.payments.gateways.base import CredentialField
 from pasar.payments.models import GatewayAccount
 from pasar.tenancy.forms import ServiceForm
@@ -21,20 +22,12 @@ from pasar.tenancy.forms import ServiceForm
 MAX_TTL_MINUTES = 30 * 24 * 60  # the service keeps a payment open for at most 30 days
 
 
-def _amount_field(label: str, help_text: str) -> forms.DecimalField:
-    return forms.DecimalField(
+def _amount_field(label: str, help_text: str) -> MoneyFormField:
+    return MoneyFormField(
         label=label,
-        max_digits=12,
-        decimal_places=2,
         help_text=help_text,
-        error_messages={
-            "required": "Enter an amount in dollars, e.g. 25.90.",
-            "invalid": "Enter an amount in dollars, e.g. 25.90.",
-            "max_decimal_places": "An amount has at most two decimal places (cents).",
-            "max_digits": "That amount is too large.",
-            "max_whole_digits": "That amount is too large.",
-        },
-        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        minimum=CENT,
+        error_messages={"required": "Enter an amount in dollars, e.g. 25.90."},
     )
 
 

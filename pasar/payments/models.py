@@ -17,13 +17,9 @@ from django.db import models
 from django.db.models import F, Q
 
 from pasar.core.errors import Conflict
+from pasar.core.money import money_field
 from pasar.core.tenant import PublicIdMixin, TenantModel
 from pasar.payments.gateways.base import GatewayName
-
-
-def money_field(**options: Any) -> models.DecimalField:
-    """NUMERIC(12,2): an amount in dollars and cents."""
-    return models.DecimalField(max_digits=12, decimal_places=2, **options)
 
 
 class GatewayChoice(models.TextChoices):

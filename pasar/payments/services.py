@@ -27,7 +27,7 @@ from django.utils import timezone
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, Forbidden, NotFound
 from pasar.core.events import publish
-from pasar.core.money import AmountError, format_sgd, parse_amount
+from pasar.core.money import CENT, AmountError, format_sgd, parse_money
 from pasar.core.ratelimit import seconds_over_limit
 from pasar.core.tenant import (
     between_transactions,
@@ -83,7 +83,6 @@ HttpClients = Mapping[str, httpx.Client]
 
 MAX_TTL = timedelta(days=30)
 MAX_AMOUNT = Decimal("9999999.99")
-CENT = Decimal("0.01")
 SUPPORTED_CURRENCIES = frozenset({"SGD"})
 WEBHOOK_BODY_KEPT = 64 * 1024
 WEBHOOK_HEADER_CHARS_KEPT = 200
@@ -127,19 +126,13 @@ def _field_error(field: str, message: str, *, code: str = "invalid") -> InvalidP
     )
 
 
-def _money(value: Any, field: str = "amount") -> Decimal:
-    """A positive amount with at most two decimal places, from a Decimal, int or string."""
+def _checked_amount(value: Any, field: str = "amount") -> Decimal:
+    """A payment or refund amount: at least 0.01, in cents, at most MAX_AMOUNT."""
     try:
-        amount = parse_amount(value)
+        return parse_money(value, minimum=CENT, maximum=MAX_AMOUNT, what="The amount")
     except AmountError as error:
-        raise _field_error(field, error.message) from None
-    if amount != amount.quantize(CENT):
-        raise _field_error(field, "An amount has at most two decimal places (cents).")
-    if amount < CENT:
-        raise _field_error(field, "The amount must be at least 0.01.", code="too_small")
-    if amount > MAX_AMOUNT:
-        raise _field_error(field, f"The amount can be at most {MAX_AMOUNT}.", code="too_large")
-    return amount.quantize(CENT)
+        code = error.code if error.code in ("too_small", "too_large") else "invalid"
+        raise _field_error(field, error.message, code=code) from None
 
 
 def _currency(value: Any) -> str:
@@ -228,7 +221,7 @@ def payment_create(
             "reference",
             "A reference has at most 25 plain (ASCII) characters: banking apps show it as is.",
         )
-    money = _money(amount)
+    money = _checked_amount(amount)
     code = _currency(currency)
     if purpose not in PaymentPurpose.values:
         raise _field_error("purpose", f"Choose one of: {', '.join(PaymentPurpose.values)}.")
@@ -1120,7 +1113,7 @@ def refund_create(
     same refund can never pay out twice. A gateway that refuses or errors leaves nothing
     changed (the refund and its hold are removed) and raises RefundFailed.
     """
-    money = _money(amount)
+    money = _checked_amount(amount)
     # People give a reason wherever they ask (the API and the page require one); the refund
     # and its audit entry keep it.
     reason = (reason or "").strip()

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from pasar.catalog import rules, services
 from pasar.catalog.models import Variant
+from pasar.core.money import MAX_AMOUNT
 from pasar.core.tenant import tenant_context
 from tests.catalog.helpers import product
 
@@ -47,7 +48,7 @@ def test_known_barcodes() -> None:
 
 
 cents = st.decimals(
-    min_value=Decimal(0), max_value=rules.MAX_PRICE, places=2, allow_nan=False, allow_infinity=False
+    min_value=Decimal(0), max_value=MAX_AMOUNT, places=2, allow_nan=False, allow_infinity=False
 )
 
 

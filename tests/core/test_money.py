@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ast
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pasar.core.money import AmountError, parse_amount
+from pasar.core.money import AmountError, format_sgd, parse_amount, parse_money
 
 
 @pytest.mark.parametrize(
@@ -77,3 +80,98 @@ def test_amounts_are_shown_one_way(amount: str, shown: str) -> None:
     from pasar.core.money import format_sgd
 
     assert format_sgd(Decimal(amount)) == shown
+
+
+# Decimals built from a value that is not money typed by anyone: each with its reason.
+NOT_MONEY_INPUT = {
+    ("pasar/core/audit.py", "_canonical"): "a JSON float of an audit entry, for hashing",
+    ("pasar/inventory/services.py", "_round_cost"): "whole ten-thousandths of a dollar",
+}
+
+
+def _decimal_builders(path: Path) -> list[tuple[str, str]]:
+    """(function, source) for each `Decimal(x)` with x not a literal in the file."""
+    found = []
+    tree = ast.parse(path.read_text())
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        for node in ast.walk(function):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "Decimal"
+                and node.args
+                and not isinstance(node.args[0], ast.Constant)
+            ):
+                found.append((function.name, ast.unparse(node)))
+    return found
+
+
+def test_every_amount_is_read_by_pasar_core_money() -> None:
+    """One parser: functions named as parsers of amounts live in pasar/core/money.py only, and
+    nothing else builds a Decimal from a value it was given."""
+    parser_name = re.compile(r"parse.*(amount|money|price|cost|decimal)", re.IGNORECASE)
+    parsers = []
+    builders = []
+    for path in sorted(Path("pasar").rglob("*.py")):
+        if "migrations" in path.parts:
+            continue
+        source = str(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and parser_name.search(node.name):
+                parsers.append((source, node.name))
+        if source != "pasar/core/money.py":
+            builders += [
+                (source, function, call)
+                for function, call in _decimal_builders(path)
+                if (source, function) not in NOT_MONEY_INPUT
+            ]
+    assert parsers == [
+        ("pasar/core/money.py", "parse_amount"),
+        ("pasar/core/money.py", "parse_money"),
+    ]
+    assert builders == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "places", "expected"),
+    [
+        ("S$1,234.50", 2, Decimal("1234.50")),
+        ("4.5", 2, Decimal("4.50")),
+        ("0.1234", 4, Decimal("0.1234")),
+        (12, 2, Decimal("12.00")),
+    ],
+)
+def test_parse_money_returns_the_amount_with_its_places(
+    typed: object, places: int, expected: Decimal
+) -> None:
+    parsed = parse_money(typed, places=places, maximum=Decimal("99999"))
+    assert parsed == expected
+    assert parsed.as_tuple().exponent == -places
+
+
+@pytest.mark.parametrize(
+    ("typed", "places", "minimum", "code"),
+    [
+        ("1.005", 2, Decimal(0), "too_precise"),
+        ("0.12345", 4, Decimal(0), "too_precise"),
+        ("-1", 2, Decimal(0), "negative"),
+        ("0", 2, Decimal("0.01"), "too_small"),
+        ("100000", 2, Decimal(0), "too_large"),
+        ("28,50", 2, Decimal(0), "decimal_comma"),
+        ("1,23,456", 2, Decimal(0), "misplaced_comma"),
+        (1.5, 2, Decimal(0), "invalid"),
+    ],
+)
+def test_parse_money_refuses_with_a_stable_code(
+    typed: object, places: int, minimum: Decimal, code: str
+) -> None:
+    with pytest.raises(AmountError) as refused:
+        parse_money(typed, places=places, minimum=minimum, maximum=Decimal("99999"), what="Price")
+    assert refused.value.code == code
+    assert refused.value.message.startswith(("Price", "'"))
+
+
+@given(st.decimals(min_value=0, max_value=Decimal("99999999.99"), places=2))
+def test_a_formatted_amount_reads_back_the_same(amount: Decimal) -> None:
+    assert parse_money(format_sgd(amount)) == amount

@@ -18,7 +18,7 @@ import stripe
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pasar.payments.gateways._money import from_cents, to_cents
+from pasar.core.money import from_cents, to_cents
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeStatus,

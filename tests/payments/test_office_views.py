@@ -314,8 +314,9 @@ def test_a_refund_asks_for_a_reason_and_a_confirmation_naming_the_way_back(
     ("amount", "message"),
     [
         ("30.00", "At most S$25.90 can still be refunded."),
-        ("0.001", "An amount has at most two decimal places (cents)."),
-        ("ten", "Enter an amount in dollars, e.g. 25.90."),
+        ("0.001", "The amount has more than 2 decimal places (cents) (got 0.001)."),
+        ("ten", "is not a number."),
+        ("28,50", "a comma only separates thousands (1,234.50)"),
         ("0", "The amount must be at least 0.01."),
         ("", "Enter an amount in dollars, e.g. 25.90."),
     ],

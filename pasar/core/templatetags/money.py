@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
 
-from pasar.core.money import format_sgd
+from pasar.core.money import format_sgd, parse_amount
 
 register = template.Library()
 
 
 @register.filter
 def sgd(amount: Any) -> str:
-    return format_sgd(Decimal(amount)) if amount not in (None, "") else ""
+    return format_sgd(parse_amount(amount)) if amount not in (None, "") else ""

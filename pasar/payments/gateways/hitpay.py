@@ -48,8 +48,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from pasar.core.money import as_text, provider_amount
 from pasar.payments.gateways import _http
-from pasar.payments.gateways._money import as_text, parse_amount
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeResult,
@@ -201,7 +201,7 @@ class HitPayGateway:
             event_id=f"payment:{fields.get('payment_id', '')}:{status}",
             kind=kinds.get(status, EventKind.IGNORED),
             provider_reference=fields.get("payment_request_id", ""),
-            amount=parse_amount(fields.get("amount")),
+            amount=provider_amount(fields.get("amount")),
             currency=fields.get("currency", "").upper(),
             raw=fields,
         )
@@ -226,7 +226,7 @@ def _charge_result(answer: Mapping[str, Any]) -> ChargeResult:
         provider_reference=str(answer.get("id", "")),
         status=status,
         checkout_url=str(answer.get("url") or ""),
-        amount=parse_amount(answer.get("amount")) if status == ChargeStatus.CAPTURED else None,
+        amount=provider_amount(answer.get("amount")) if status == ChargeStatus.CAPTURED else None,
         raw=answer,
     )
 
@@ -262,7 +262,7 @@ def _event_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
         return WebhookEvent(
             kind=kind,
             provider_reference=obj["id"],
-            amount=parse_amount(obj.get("amount")) if kind == EventKind.CAPTURED else None,
+            amount=provider_amount(obj.get("amount")) if kind == EventKind.CAPTURED else None,
             **common,
         )
 
@@ -272,7 +272,7 @@ def _event_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
             return WebhookEvent(
                 kind=EventKind.CAPTURED,
                 provider_reference=payment_request_id,
-                amount=parse_amount(obj.get("amount")),
+                amount=provider_amount(obj.get("amount")),
                 **common,
             )
         if status in REFUNDED_CHARGE_STATUSES:
@@ -280,7 +280,7 @@ def _event_webhook(body: bytes, headers: Mapping[str, str]) -> WebhookEvent:
             return WebhookEvent(
                 kind=EventKind.REFUNDED,
                 provider_reference=payment_request_id,
-                amount=parse_amount(obj.get("refunded_amount")),
+                amount=provider_amount(obj.get("refunded_amount")),
                 amount_is_refunded_total=True,
                 **common,
             )

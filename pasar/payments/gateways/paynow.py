@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import StrEnum
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -25,12 +25,13 @@ from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.sg import uen as stdnum_uen
 
 from pasar.core.errors import DomainError
+from pasar.core.money import CENT, AmountError, parse_amount, parse_money
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
 PAYNOW_PURPLE = "#7C1A78"
 
-MIN_AMOUNT = Decimal("0.01")
-MAX_AMOUNT = Decimal("9999999.99")
+MIN_AMOUNT = CENT
+MAX_AMOUNT = Decimal("9999999.99")  # what the QR's 10-character amount field holds
 MAX_NAME_LENGTH = 25
 MAX_REFERENCE_LENGTH = 25
 UNNAMED_MERCHANT = "NA"  # tag 59 is mandatory; "NA" is what PayNow generators write for none
@@ -131,7 +132,7 @@ class PayNowQR:
         normalised = {
             "proxy_type": proxy_type,
             "proxy_value": _proxy_value(proxy_type, self.proxy_value),
-            "amount": _amount(self.amount, self.currency),
+            "amount": _qr_amount(self.amount, self.currency),
             "currency": "SGD",
             "expiry": _expiry_date(self.expiry),
             "merchant_name": _merchant_name(self.merchant_name),
@@ -185,7 +186,7 @@ class PayNowQR:
         if amount_text is not None:
             if not _AMOUNT.fullmatch(amount_text):
                 raise MalformedPayNowPayload(f"The amount {amount_text!r} is not a number.")
-            amount = Decimal(amount_text)
+            amount = parse_amount(amount_text)
         if account.get("03", "1") == "1" and amount is not None:
             raise InvalidPayNowQR(
                 "amount", "An editable QR that also carries an amount is not supported."
@@ -345,24 +346,17 @@ def _proxy_value(proxy_type: ProxyType, value: str) -> str:
     return compact
 
 
-def _amount(amount: Decimal | None, currency: str) -> Decimal | None:
+def _qr_amount(amount: Decimal | None, currency: str) -> Decimal | None:
     if currency != "SGD":
         raise InvalidPayNowQR("currency", f"PayNow moves Singapore dollars only, not {currency}.")
     if amount is None:
         return None
-    if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise InvalidPayNowQR("amount", f"The amount must be a finite Decimal, not {amount!r}.")
+    if not isinstance(amount, Decimal):
+        raise InvalidPayNowQR("amount", f"The amount must be a Decimal, not {amount!r}.")
     try:
-        cents = amount.quantize(Decimal("0.01"))
-    except InvalidOperation as error:
-        raise InvalidPayNowQR("amount", f"The amount {amount} is too large.") from error
-    if cents != amount:
-        raise InvalidPayNowQR("amount", f"The amount {amount} has more than 2 decimal places.")
-    if not MIN_AMOUNT <= cents <= MAX_AMOUNT:
-        raise InvalidPayNowQR(
-            "amount", f"The amount must be between {MIN_AMOUNT} and {MAX_AMOUNT:,} SGD."
-        )
-    return cents
+        return parse_money(amount, minimum=MIN_AMOUNT, maximum=MAX_AMOUNT, what="The amount")
+    except AmountError as error:
+        raise InvalidPayNowQR("amount", error.message) from None
 
 
 def _expiry_date(expiry: date | None) -> date | None:

@@ -18,13 +18,14 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 import httpx
 from django.conf import settings
 from django.urls import reverse
 
+from pasar.core.money import provider_amount
 from pasar.core.tenant import current_company_id, tenant_context
 from pasar.payments.gateways.base import (
     ChargeRequest,
@@ -183,7 +184,9 @@ class SandboxGateway:
             event = json.loads(body)
             data = event["data"]
             kind = EVENT_TYPES.get(event["type"], EventKind.IGNORED)
-            amount = Decimal(str(data["amount"])) if "amount" in data else None
+            amount = provider_amount(data.get("amount"))
+            if amount is None and data.get("amount") is not None:
+                raise ValueError(f"{data['amount']!r} is not an amount")
             return WebhookEvent(
                 event_id=str(event["id"]),
                 kind=kind,

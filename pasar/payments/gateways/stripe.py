@@ -33,8 +33,8 @@ from urllib.parse import quote
 
 import httpx
 
+from pasar.core.money import from_cents, to_cents
 from pasar.payments.gateways import _http
-from pasar.payments.gateways._money import from_cents, to_cents
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeResult,

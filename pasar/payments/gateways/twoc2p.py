@@ -36,8 +36,8 @@ from typing import Any
 import httpx
 import jwt
 
+from pasar.core.money import as_text, provider_amount
 from pasar.payments.gateways import _http
-from pasar.payments.gateways._money import as_text, parse_amount
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeResult,
@@ -134,7 +134,9 @@ class TwoC2PGateway:
         return ChargeResult(
             provider_reference=provider_reference,
             status=status,
-            amount=parse_amount(answer.get("amount")) if status == ChargeStatus.CAPTURED else None,
+            amount=provider_amount(answer.get("amount"))
+            if status == ChargeStatus.CAPTURED
+            else None,
             raw=answer,
         )
 
@@ -176,7 +178,7 @@ class TwoC2PGateway:
             event_id=f"{invoice_no}:{code}:{claims.get('tranRef', '')}",
             kind=kind,
             provider_reference=invoice_no,
-            amount=parse_amount(claims.get("amount")) if kind == EventKind.CAPTURED else None,
+            amount=provider_amount(claims.get("amount")) if kind == EventKind.CAPTURED else None,
             currency=str(claims.get("currencyCode") or "").upper(),
             raw=claims,
         )

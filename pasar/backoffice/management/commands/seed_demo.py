@@ -29,6 +29,7 @@ from pasar.backoffice.demo_payments import seed_payments
 from pasar.catalog import services as catalog_services
 from pasar.catalog.models import Category, ProductStatus, TaxCode, Variant
 from pasar.catalog.rules import gtin_check_digit
+from pasar.core.money import parse_money
 from pasar.core.tenant import tenant_context, user_context
 from pasar.inventory import services as inventory_services
 from pasar.inventory.models import (
@@ -108,7 +109,7 @@ def _sized(prefix: str, price_250g: str) -> list[DemoVariant]:
     return [
         DemoVariant(
             f"{prefix}-{code}",
-            str((Decimal(price_250g) * factor).quantize(Decimal("0.1"))),
+            str((parse_money(price_250g) * factor).quantize(Decimal("0.1"))),
             opening,
             {"size": size},
         )
@@ -217,7 +218,7 @@ def kopi_kakis_catalog() -> list[DemoProduct]:
             ROASTER,
             [
                 _made(f"KK-DRK-{code}-H", price, serve="Hot"),
-                _made(f"KK-DRK-{code}-I", str(Decimal(price) + Decimal("0.50")), serve="Iced"),
+                _made(f"KK-DRK-{code}-I", str(parse_money(price) + Decimal("0.50")), serve="Iced"),
             ],
             barcoded=False,
             cost_share=Decimal("0.25"),
@@ -417,7 +418,7 @@ def _ean13(body: str) -> str:
 
 
 def _cost(product: DemoProduct, variant: DemoVariant) -> Decimal:
-    before_gst = Decimal(variant.price) / (1 + GST_RATE)
+    before_gst = parse_money(variant.price) / (1 + GST_RATE)
     return (before_gst * product.cost_share).quantize(CENT)
 
 
