@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 
+from pasar.core.tenant import TenantModel
+
 
 class AuditEntry(models.Model):
     """One thing someone did, append-only. Each entry carries the hash of the one before it
@@ -108,3 +110,22 @@ class EventDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler} <- {self.event_id}"
+
+
+class DocumentSequence(TenantModel):
+    """The last number a company gave to one kind of document (GRN-000001, SO-000001, ...).
+
+    Numbers are per company, gapless and never reused: `pasar.core.numbering.next_number`
+    takes one in the document's own transaction, holding the row until it ends.
+    """
+
+    prefix = models.CharField(max_length=8)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "prefix"], name="document_sequence_prefix"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last_number}"

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.db import models
 
+from pasar.core import numbering
 from pasar.core.money import cost_field
 from pasar.core.tenant import PublicIdMixin, TenantModel
 
@@ -360,22 +361,10 @@ class ReservationAllocation(TenantModel):
 # --- Operations: transfers, stock counts, purchase receipts, low-stock notices ---
 
 
-class DocumentCounter(TenantModel):
-    """The last number a company gave to one kind of stock document (GRN-000001, ...).
-
-    Numbers are per company and never reused; the row is locked while a document takes one.
-    """
-
-    prefix = models.CharField(max_length=8)
-    last_number = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        constraints: ClassVar[list[Any]] = [
-            models.UniqueConstraint(fields=["company", "prefix"], name="document_counter_prefix"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}: {self.last_number}"
+# Loaded with the models, so every prefix is claimed at start-up, before any is used.
+RECEIPT_PREFIX = numbering.register("GRN", "goods receipt")
+TRANSFER_PREFIX = numbering.register("TRF", "stock transfer")
+COUNT_PREFIX = numbering.register("CNT", "stock count")
 
 
 class TransferStatus(models.TextChoices):

@@ -28,6 +28,7 @@ from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish, withdraw
 from pasar.core.models import OutboxEvent
 from pasar.core.money import COST_PLACES, MAX_UNIT_COST, AmountError, parse_money
+from pasar.core.numbering import next_number
 from pasar.core.tenant import (
     bypass_active,
     current_company_id,
@@ -36,12 +37,14 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory.models import (
+    COUNT_PREFIX,
     MAX_UNITS,
+    RECEIPT_PREFIX,
+    TRANSFER_PREFIX,
     AllocationState,
     Channel,
     ChannelBuffer,
     ChannelKind,
-    DocumentCounter,
     Location,
     LocationKind,
     LowStockNotice,
@@ -1509,21 +1512,6 @@ class StockCountClosed(DomainError):
     status = 409
 
 
-def _next_number(company: Company, prefix: str) -> str:
-    """The company's next document number for `prefix`, e.g. GRN-000001 (needs its context).
-
-    The counter row is locked until the document's transaction ends, so two documents never
-    share a number; a rolled-back document leaves no gap, because its increment rolls back too.
-    """
-    DocumentCounter.objects.bulk_create(
-        [DocumentCounter(company=company, prefix=prefix)], ignore_conflicts=True
-    )
-    counter = DocumentCounter.objects.select_for_update().get(prefix=prefix)
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return f"{prefix}-{counter.last_number:06d}"
-
-
 def _invalid(field: str, message: str, *, code: str = "invalid", status: int = 400) -> DomainError:
     return InvalidStockRequest(
         message,
@@ -1604,7 +1592,7 @@ def transfer_create(
         variants = _variants_by_sku(quantities)
         transfer = Transfer.objects.create(
             company=company,
-            number=_next_number(company, "TRF"),
+            number=next_number(company=company, prefix=TRANSFER_PREFIX),
             source=source,
             destination=destination,
             note=note,
@@ -1878,7 +1866,7 @@ def count_start(
             )
         count = StockCount.objects.create(
             company=company,
-            number=_next_number(company, "CNT"),
+            number=next_number(company=company, prefix=COUNT_PREFIX),
             location=location,
             started_by_id=_actor_id(actor),
             started_at=clock(),
@@ -2120,7 +2108,7 @@ def purchase_receipt_create(
         variants = _variants_by_sku(sku for sku, _, _ in cleaned)
         # The number's counter row is locked until commit, so two receipts of one document
         # entered at once queue here and the second sees the first.
-        number = _next_number(company, "GRN")
+        number = next_number(company=company, prefix=RECEIPT_PREFIX)
         if reference and not second_delivery:
             earlier = (
                 PurchaseReceipt.objects.filter(

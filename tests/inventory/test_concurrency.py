@@ -6,14 +6,12 @@ really race for the same rows.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from pasar.catalog.models import Variant
 from pasar.core.tenant import tenant_context
@@ -25,6 +23,7 @@ from pasar.inventory.services import (
     stock_receive,
     stock_reserve,
 )
+from tests.concurrency import at_once
 from tests.factories import CompanyFactory, LocationFactory
 from tests.inventory.factories import ChannelFactory, VariantFactory
 
@@ -34,29 +33,12 @@ BUYERS = 50
 
 def race(company, attempt: Callable[[int], object]) -> list[object]:
     """Run `attempt(i)` in BUYERS threads released at once; each returns its outcome."""
-    barrier = threading.Barrier(BUYERS)
-    outcomes: list[object] = [None] * BUYERS
 
-    def buyer(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
-            with tenant_context(company):
-                outcomes[index] = attempt(index)
-        except InsufficientStock as refused:
-            outcomes[index] = refused
-        except Exception as error:  # anything else is a failure the test reports
-            outcomes[index] = error
-        finally:
-            connection.close()
+    def buyer(index: int) -> object:
+        with tenant_context(company):
+            return attempt(index)
 
-    threads = [threading.Thread(target=buyer, args=(index,)) for index in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return list(at_once(BUYERS, buyer))
 
 
 def stocked_variant(company, locations, units: tuple[int, int]) -> Variant:

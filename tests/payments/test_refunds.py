@@ -3,7 +3,6 @@ more than was captured: not with bad input, not with a gateway error, not with t
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
@@ -11,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from pasar.core.errors import Conflict
@@ -28,6 +27,7 @@ from pasar.payments.models import (
     WebhookOutcome,
 )
 from pasar.tenancy.models import Company
+from tests.concurrency import at_once
 from tests.payments.conftest import STRIPE_CREDENTIALS, stripe_attempt, stripe_webhook
 
 pytestmark = pytest.mark.django_db
@@ -347,26 +347,7 @@ def test_a_refund_made_in_stripes_dashboard_is_recorded_once(
 
 
 def refund_at_once(payment: Payment, amount: str, times: int, **kw: Any) -> list[Any]:
-    barrier = threading.Barrier(times)
-    outcomes: list[Any] = [None] * times
-
-    def ask(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            outcomes[index] = refund(payment, amount, **kw)
-        except Exception as error:  # the refused ones, and anything unexpected
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
+    return at_once(times, lambda _: refund(payment, amount, **kw))
 
 
 @pytest.mark.django_db(transaction=True)

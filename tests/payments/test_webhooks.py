@@ -4,7 +4,6 @@ arrives; late or odd money is kept and flagged for staff, never lost."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import stripe
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -39,6 +37,7 @@ from pasar.payments.models import (
     WebhookOutcome,
 )
 from pasar.tenancy.models import Company
+from tests.concurrency import at_once
 from tests.payments.conftest import (
     STRIPE_CREDENTIALS,
     sandbox_webhook,
@@ -292,29 +291,10 @@ def test_a_webhook_endpoint_takes_only_post(client: Client, company: Company, sa
 
 def deliver_at_once(
     company: Company, body: bytes, headers: dict[str, str], times: int
-) -> list[int]:
+) -> list[Any]:
     """POST the same webhook from `times` threads released together, each on its own
     database connection, as several provider workers retrying at once would."""
-    barrier = threading.Barrier(times)
-    statuses: list[Any] = [None] * times
-
-    def deliver(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            statuses[index] = post(Client(), company, body, headers).status_code
-        except Exception as error:  # reported by the assertion on statuses
-            statuses[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver, args=(i,)) for i in range(times)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return statuses
+    return at_once(times, lambda _: post(Client(), company, body, headers).status_code)
 
 
 @pytest.mark.django_db(transaction=True)
