@@ -4,7 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("pasar.tenancy.api_urls")),
-    path("", include("pasar.core.api_urls")),
     path("catalog/", include("pasar.catalog.api_urls")),
     path("inventory/", include("pasar.inventory.api_urls")),
     path("", include("pasar.payments.api_urls")),

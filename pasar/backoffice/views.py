@@ -14,15 +14,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pasar.backoffice.audit_display import audit_link, audit_title, audit_value
+from pasar.backoffice.forms import InvitationForm, RoleChangeForm
 from pasar.core.api_views import AuditLogQuery
 from pasar.core.audit import audit_entries, audit_filter_choices
 from pasar.core.errors import DomainError
 from pasar.inventory.selectors import location_list
 from pasar.tenancy import services
-from pasar.tenancy.decorators import company_required
-from pasar.tenancy.forms import InvitationForm, RoleChangeForm
 from pasar.tenancy.models import Invitation, Membership, Role
-from pasar.tenancy.permissions import can, roles_grantable_by
+from pasar.tenancy.permissions import can, company_required, roles_grantable_by
 
 
 @require_GET

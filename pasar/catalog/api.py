@@ -51,8 +51,7 @@ from pasar.catalog.views import image_response
 from pasar.core.api import EnvelopeRenderer, PagePagination, StrictSerializer
 from pasar.core.errors import Forbidden, NotFound
 from pasar.core.tenant import tenant_context
-from pasar.tenancy.models import Company
-from pasar.tenancy.permissions import RoleAllows, can, role_of
+from pasar.tenancy.permissions import RoleAllows, acting_company, can, role_of
 
 # -- serializers ----------------------------------------------------------------------------
 
@@ -451,11 +450,6 @@ class ImportJobOutput(serializers.Serializer):
 # -- helpers --------------------------------------------------------------------------------
 
 
-def _company(request: Request) -> Company:
-    """The company the tenant middleware resolved for this request."""
-    return cast(Company, request.company)  # type: ignore[attr-defined]
-
-
 def _valid_input(
     serializer_class: type[serializers.Serializer], request: Request, *, partial: bool = False
 ) -> Any:
@@ -495,7 +489,9 @@ class CatalogListView(CatalogView, ListAPIView):
 
 
 def _product(request: Request, public_id: Any) -> Product:
-    return _by_public_id(selectors.product_list(company=_company(request)), public_id, "product")
+    return _by_public_id(
+        selectors.product_list(company=acting_company(request)), public_id, "product"
+    )
 
 
 def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -518,7 +514,7 @@ class CategoryListView(CatalogListView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Category]:
-        return selectors.category_list(company=_company(self.request))
+        return selectors.category_list(company=acting_company(self.request))
 
     @extend_schema(
         request=CategoryCreateInput,
@@ -528,7 +524,7 @@ class CategoryListView(CatalogListView):
     def post(self, request: Request) -> Response:
         data = _valid_input(CategoryCreateInput, request)
         data["parent"] = _referenced(Category, data.get("parent"), "parent", "parent category")
-        category = services.category_create(company=_company(request), **data)
+        category = services.category_create(company=acting_company(request), **data)
         return Response(CategoryOutput(category).data, status=status.HTTP_201_CREATED)
 
 
@@ -544,7 +540,7 @@ class CategoryDetailView(CatalogView):
 
     def _category(self, public_id: str) -> Category:
         return _by_public_id(
-            selectors.category_list(company=_company(self.request)), public_id, "category"
+            selectors.category_list(company=acting_company(self.request)), public_id, "category"
         )
 
     @extend_schema(responses={200: CategoryOutput}, summary="One category")
@@ -600,7 +596,7 @@ class ProductListView(CatalogListView):
         category = None
         if params.get("category"):
             category = _by_public_id(
-                selectors.category_list(company=_company(self.request)),
+                selectors.category_list(company=acting_company(self.request)),
                 params["category"],
                 "category",
             )
@@ -620,11 +616,11 @@ class ProductListView(CatalogListView):
         number = request.query_params.get(pagination.page_query_param, "1")
         offset = (int(number) - 1) * size if number.isdigit() and int(number) > 0 else 0
         products = selectors.product_page(
-            company=_company(request), offset=offset, limit=size, **self._filters()
+            company=acting_company(request), offset=offset, limit=size, **self._filters()
         )
         page = cast(list[tuple[Any, ...]], self.paginate_queryset(products) or [])  # type: ignore[arg-type]
         parts = selectors.product_parts(
-            company=_company(request), product_ids=[row[0] for row in page]
+            company=acting_company(request), product_ids=[row[0] for row in page]
         )
         return self.get_paginated_response(product_page_data(page, parts))
 
@@ -635,7 +631,7 @@ class ProductListView(CatalogListView):
     )
     def post(self, request: Request) -> Response:
         data = _product_fields(_valid_input(ProductCreateInput, request))
-        product = services.product_create(company=_company(request), **data)
+        product = services.product_create(company=acting_company(request), **data)
         created = _product(request, product.public_id)
         return _with_price_warnings(
             ProductOutput(created).data,
@@ -716,7 +712,7 @@ class VariantDetailView(CatalogView):
     }
 
     def _variant(self, public_id: str) -> Variant:
-        variants = Variant.objects.filter(company=_company(self.request))
+        variants = Variant.objects.filter(company=acting_company(self.request))
         return _by_public_id(variants, public_id, "variant")
 
     @extend_schema(responses={200: VariantOutput}, summary="One variant")
@@ -779,7 +775,9 @@ class ImageFileView(CatalogView):
         summary="One size of an image: original, large (400 px) or small (100 px)",
     )
     def get(self, request: Request, public_id: str, size: str) -> FileResponse:
-        found = selectors.image_file(company=_company(request), public_id=public_id, size=size)
+        found = selectors.image_file(
+            company=acting_company(request), public_id=public_id, size=size
+        )
         if found is None:
             raise NotFound("There is no such image.", code="not_found")
         return image_response(found)
@@ -789,7 +787,7 @@ class ImageDetailView(CatalogView):
     parser_classes = (JSONParser,)
 
     def _image(self, public_id: str) -> ProductImage:
-        images = ProductImage.objects.filter(company=_company(self.request))
+        images = ProductImage.objects.filter(company=acting_company(self.request))
         return _by_public_id(images.select_related("variant"), public_id, "image")
 
     @extend_schema(
@@ -835,7 +833,9 @@ class SearchView(CatalogView):
             raise services.invalid("limit", "The limit is a whole number from 1 to 100.") from None
         if not 1 <= limit <= selectors.SEARCH_MAX_RESULTS:
             raise services.invalid("limit", "The limit is a whole number from 1 to 100.")
-        results = selectors.variant_search(company=_company(request), query=query, limit=limit)
+        results = selectors.variant_search(
+            company=acting_company(request), query=query, limit=limit
+        )
         return Response(SearchResultOutput(results, many=True).data)
 
 
@@ -848,7 +848,7 @@ class ImportListView(CatalogListView):
     parser_classes = (MultiPartParser, FormParser)
 
     def get_queryset(self) -> QuerySet[ImportJob]:
-        return selectors.import_job_list(company=_company(self.request))
+        return selectors.import_job_list(company=acting_company(self.request))
 
     @extend_schema(
         request={"multipart/form-data": ImportInput},
@@ -857,7 +857,7 @@ class ImportListView(CatalogListView):
     )
     def post(self, request: Request) -> Response:
         data = _valid_input(ImportInput, request)
-        job = imports.catalog_import_start(company=_company(request), upload=data["file"])
+        job = imports.catalog_import_start(company=acting_company(request), upload=data["file"])
         return Response(ImportJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -868,7 +868,7 @@ class ImportDetailView(CatalogView):
     )
     def get(self, request: Request, public_id: str) -> Response:
         job = _by_public_id(
-            selectors.import_job_list(company=_company(request)), public_id, "import"
+            selectors.import_job_list(company=acting_company(request)), public_id, "import"
         )
         return Response(ImportJobOutput(job).data)
 
@@ -894,7 +894,7 @@ class ExportView(CatalogView):
         summary="The whole catalog as CSV, in the import's format",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
-        company = _company(request)
+        company = acting_company(request)
         user_id = request.user.pk
 
         def lines() -> Iterator[str]:

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from pasar.catalog.models import Category, ProductStatus, TaxCode, VariantStatus
 from pasar.core.errors import DomainError
-from pasar.tenancy.forms import ServiceForm
+from pasar.core.forms import ServiceForm
 
 OPTION_EXAMPLE = "size=250g, grind=whole beans"
 

@@ -35,7 +35,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from psycopg import sql
 
-from pasar.catalog import csv_io, rules
+from pasar.catalog import csv_io, events, rules
 from pasar.catalog.models import Category, ImportJob, ImportStatus, Product, Variant
 from pasar.catalog.services import category_path_ensure, invalid
 from pasar.core import rls
@@ -471,7 +471,7 @@ def _import(job: ImportJob, progress: ImportProgress) -> None:
             obj=job,
             changes={name: [None, value] for name, value in summary.items() if name != "job"},
         )
-        publish("catalog.imported", summary)
+        publish(events.CATALOG_IMPORTED, summary)
 
 
 def _reported(errors: Sequence[csv_io.RowError]) -> list[dict[str, Any]]:

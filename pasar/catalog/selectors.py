@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import F, Func, Prefetch, QuerySet
 from django.db.models.fields.files import FieldFile
 
-from pasar.catalog import csv_io
+from pasar.catalog import csv_io, rules
 from pasar.catalog.models import (
     SEARCH_CONFIG,
     Category,
@@ -303,3 +303,8 @@ def image_file(*, company: Company, public_id: Any, size: str) -> ImageFile | No
     else:
         content_type = "image/webp"
     return ImageFile(file=picture, content_type=content_type)
+
+
+def barcode_with_check_digit(body: str) -> str:
+    """A 12-digit EAN-13 body (or 11-digit UPC-A) completed with its check digit."""
+    return body + rules.gtin_check_digit(body)

@@ -20,7 +20,7 @@ from django.db.models import Max, ProtectedError
 from django.utils.text import slugify
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pasar.catalog import rules
+from pasar.catalog import events, rules
 from pasar.catalog.models import (
     Category,
     Product,
@@ -465,7 +465,7 @@ def product_create(
             obj=product,
             changes={"name": [None, product.name], "status": [None, product.status]},
         )
-        publish("product.created", _product_payload(product))
+        publish(events.PRODUCT_CREATED, _product_payload(product))
     return product
 
 
@@ -488,7 +488,7 @@ def product_update(*, product: Product, **fields: Any) -> Product:
         audit_record(
             action="product.updated", obj=product, changes=audit_changes(before, product, changed)
         )
-        publish("product.updated", {**_product_payload(product), "fields": sorted(changed)})
+        publish(events.PRODUCT_UPDATED, {**_product_payload(product), "fields": sorted(changed)})
     return product
 
 
@@ -509,7 +509,7 @@ def product_delete(*, product: Product) -> None:
             ) from None
         for image in images:
             _delete_files_on_commit(image)
-        publish("product.deleted", payload)
+        publish(events.PRODUCT_DELETED, payload)
 
 
 # -- variants -------------------------------------------------------------------------------
@@ -598,7 +598,7 @@ def _variant_add(
     _check_unique(variant)
     _saved(variant)
     publish(
-        "variant.created",
+        events.VARIANT_CREATED,
         {"variant": str(variant.public_id), "product": str(product.public_id), "sku": variant.sku},
     )
     return variant
@@ -673,7 +673,7 @@ def variant_update(*, variant: Variant, allow_below_cost: bool = True, **fields:
             action="variant.updated", obj=variant, changes=audit_changes(before, variant, changed)
         )
         publish(
-            "variant.updated",
+            events.VARIANT_UPDATED,
             {
                 "variant": str(variant.public_id),
                 "product": str(variant.product.public_id),
@@ -698,7 +698,7 @@ def variant_delete(*, variant: Variant) -> None:
                 "archive it instead.",
                 code="variant_in_use",
             ) from None
-        publish("variant.deleted", payload)
+        publish(events.VARIANT_DELETED, payload)
 
 
 # -- images ---------------------------------------------------------------------------------

@@ -35,17 +35,11 @@ from pasar.catalog.models import (
     Variant,
 )
 from pasar.core.errors import DomainError
-from pasar.tenancy.decorators import company_required
-from pasar.tenancy.models import Company
-from pasar.tenancy.permissions import can
+from pasar.tenancy.permissions import acting_company, can, company_required
 
 PRODUCTS_PER_PAGE = 25
 RECENT_IMPORTS = 10
 PRODUCT_FIELDS = ("name", "category", "status", "tax_code", "price_includes_gst", "description")
-
-
-def _company(request: HttpRequest) -> Company:
-    return request.company  # type: ignore[attr-defined]
 
 
 def _can_manage(request: HttpRequest) -> bool:
@@ -53,11 +47,13 @@ def _can_manage(request: HttpRequest) -> bool:
 
 
 def _product(request: HttpRequest, public_id: uuid.UUID) -> Product:
-    return get_object_or_404(selectors.product_list(company=_company(request)), public_id=public_id)
+    return get_object_or_404(
+        selectors.product_list(company=acting_company(request)), public_id=public_id
+    )
 
 
 def _categories(request: HttpRequest) -> Any:
-    return selectors.category_list(company=_company(request))
+    return selectors.category_list(company=acting_company(request))
 
 
 # -- list and search ------------------------------------------------------------------------
@@ -67,7 +63,7 @@ def _categories(request: HttpRequest) -> Any:
 @company_required("catalog.view")
 def product_list(request: HttpRequest) -> HttpResponse:
     """Products, newest names first; a search finds them by name, SKU or barcode, best first."""
-    company = _company(request)
+    company = acting_company(request)
     query = request.GET.get("q", "").strip()
     status = request.GET.get("status", "")
     if status not in ProductStatus.values:
@@ -170,7 +166,9 @@ def product_create(request: HttpRequest) -> HttpResponse:
         variant = {name: data.pop(name) for name in ("sku", "price", "cost", "barcode", "options")}
         data.pop("status", None)
         try:
-            product = services.product_create(company=_company(request), variants=[variant], **data)
+            product = services.product_create(
+                company=acting_company(request), variants=[variant], **data
+            )
         except DomainError as error:
             form.add_service_error(error)
         else:
@@ -204,7 +202,7 @@ def variant_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @company_required("catalog.manage")
 def variant_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     variant = get_object_or_404(
-        Variant.objects.filter(company=_company(request)).select_related("product"),
+        Variant.objects.filter(company=acting_company(request)).select_related("product"),
         public_id=public_id,
     )
     initial = {
@@ -260,7 +258,7 @@ def image_upload(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @company_required("catalog.view")
 def image_file(request: HttpRequest, public_id: uuid.UUID, size: str) -> HttpResponseBase:
     """A product photo (the upload or a thumbnail) of this company, for the back office."""
-    found = selectors.image_file(company=_company(request), public_id=public_id, size=size)
+    found = selectors.image_file(company=acting_company(request), public_id=public_id, size=size)
     if found is None:
         raise Http404("No such picture.")
     return image_response(found)
@@ -285,7 +283,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             job = imports.catalog_import_start(
-                company=_company(request), upload=form.cleaned_data["file"]
+                company=acting_company(request), upload=form.cleaned_data["file"]
             )
         except DomainError as error:
             form.add_service_error(error)
@@ -296,7 +294,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         "catalog/import_start.html",
         {
             "form": form,
-            "recent": selectors.import_job_list(company=_company(request))[:RECENT_IMPORTS],
+            "recent": selectors.import_job_list(company=acting_company(request))[:RECENT_IMPORTS],
         },
         status=400 if form.errors else 200,
     )
@@ -315,7 +313,7 @@ def percent_done(job: ImportJob) -> int:
 def import_progress(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """The job's progress; while it runs, htmx asks again every second for the panel only."""
     job = get_object_or_404(
-        selectors.import_job_list(company=_company(request)), public_id=public_id
+        selectors.import_job_list(company=acting_company(request)), public_id=public_id
     )
     finished = job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
     context = {"job": job, "finished": finished, "percent": percent_done(job)}

@@ -16,9 +16,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
 
 from pasar.core.audit import json_safe
+from pasar.core.event_contracts import contract
 from pasar.core.models import EventDelivery, OutboxEvent
 from pasar.core.tenant import current_company_id, record_scope, system_access, tenant_context
 
@@ -63,6 +64,9 @@ def publish(
 ) -> OutboxEvent:
     """Record an event in the current transaction; handlers see it after the commit.
 
+    The topic must be declared (`pasar.core.event_contracts.declare`) and the payload of its
+    declared shape: anything else raises before a row is written.
+
     `company` defaults to the current tenant context (none: a platform event). The payload is
     stored as JSON: decimals, UUIDs and dates become strings.
     """
@@ -70,8 +74,12 @@ def publish(
         raise RuntimeError(
             "publish() must run inside the transaction that makes the change it announces."
         )
+    declared = contract(topic)
+    declared.check(payload)
     company_id = current_company_id() if company is None else _pk(company)
-    event = OutboxEvent(company_id=company_id, topic=topic, payload=json_safe(payload))
+    event = OutboxEvent(
+        company_id=company_id, topic=topic, version=declared.version, payload=json_safe(payload)
+    )
     if company_id is not None and company_id == current_company_id():
         # Already in the company's context (a service's transaction): a plain insert. The
         # savepoint that record_scope adds would cost two round trips, perhaps while the
@@ -152,6 +160,56 @@ def relay_pending(limit: int = 100) -> int:
     if events:
         logger.info("outbox.relayed", events=len(events), completed=completed)
     return completed
+
+
+@dataclass(frozen=True)
+class ReplayProgress:
+    """Where a replay stands after a batch: events handed to the handler now, events it had
+    already had, events whose handling failed (retried by the next replay), the last event."""
+
+    delivered: int
+    already: int
+    failed: int
+    last_event_id: int
+
+
+def replay_events(*, handler: str, since: datetime, batch: int = 200) -> Iterator[ReplayProgress]:
+    """Hand a handler every kept event of its topics written since `since`, in id order, as
+    if it had been subscribed then; yields the progress after each batch.
+
+    For a context that starts listening later (the books, turned on after months of sales).
+    Idempotent per handler: an event the handler already had (its delivery record exists) is
+    skipped, so a replay can be stopped and run again. Each batch is its own transaction.
+    """
+    discover_handlers()
+    topics = [topic for topic, named in _subscriptions.items() if handler in named]
+    if not topics:
+        raise LookupError(f"No handler is subscribed under the name {handler!r}.")
+    subscription = _subscriptions[topics[0]][handler]
+    delivered = already = failed = 0
+    last_id = 0
+    while True:
+        with system_access(reason=f"replay events to {handler}"):
+            events = OutboxEvent.objects.filter(id__gt=last_id, created_at__gte=since)
+            if ALL_TOPICS not in topics:
+                events = events.filter(topic__in=topics)
+            chunk = list(events.order_by("id")[:batch])
+            if not chunk:
+                return
+            had = set(
+                EventDelivery.objects.filter(event__in=chunk, handler=handler).values_list(
+                    "event_id", flat=True
+                )
+            )
+            for event in chunk:
+                if event.pk in had:
+                    already += 1
+                elif _deliver(event, subscription) is None:
+                    delivered += 1
+                else:
+                    failed += 1
+            last_id = chunk[-1].pk
+        yield ReplayProgress(delivered, already, failed, last_id)
 
 
 def event_retry(*, events: models.QuerySet[OutboxEvent]) -> int:

@@ -63,6 +63,9 @@ class OutboxEvent(models.Model):
         "tenancy.Company", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     topic = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField(
+        default=1, help_text="The version of the topic's declared payload it was written in."
+    )
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
     relayed_at = models.DateTimeField(null=True, blank=True)

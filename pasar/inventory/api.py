@@ -41,8 +41,8 @@ from pasar.inventory.models import (
     TransferStatus,
 )
 from pasar.inventory.services import MAX_RESERVATION_TTL
-from pasar.tenancy.models import Company, User
-from pasar.tenancy.permissions import ReadWriteActions, RoleAllows
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import ReadWriteActions, RoleAllows, acting_company
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
@@ -104,11 +104,6 @@ class ReservationOutput(serializers.Serializer):
         return [{"sku": sku, "quantity": quantity} for sku, quantity in quantities.items()]
 
 
-def _acting_for(request: Request) -> Company:
-    """The company TenantMiddleware resolved; RoleAllows refused requests without one."""
-    return cast(Company, request.company)  # type: ignore[attr-defined]
-
-
 def _reservation_data(reservation: Reservation) -> Any:
     """The reservation as the API shows it; its allocations should be prefetched."""
     return ReservationOutput(reservation, context={"now": timezone.now()}).data
@@ -116,12 +111,14 @@ def _reservation_data(reservation: Reservation) -> Any:
 
 def _answer(request: Request, reservation: Reservation) -> Response:
     """The reservation as it now stands, read again with its allocations."""
-    fresh = selectors.reservation_get(company=_acting_for(request), public_id=reservation.public_id)
+    fresh = selectors.reservation_get(
+        company=acting_company(request), public_id=reservation.public_id
+    )
     return Response(_reservation_data(fresh))
 
 
 def _open_channel(request: Request, kind: str) -> Channel:
-    channel = selectors.channel_by_kind(company=_acting_for(request), kind=kind)
+    channel = selectors.channel_by_kind(company=acting_company(request), kind=kind)
     if channel is None:
         message = f"This company does not sell through the {ChannelKind(kind).label} channel."
         raise DomainError(
@@ -156,7 +153,7 @@ class ReservationListView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         reservation = services.stock_reserve(
-            company=_acting_for(request),
+            company=acting_company(request),
             channel=_open_channel(request, data["channel"]),
             lines=[services.ReserveLine(line["sku"], line["quantity"]) for line in data["lines"]],
             ttl=timedelta(seconds=data["ttl_seconds"]),
@@ -172,7 +169,7 @@ class ReservationDetailView(APIView):
 
     @extend_schema(responses={200: ReservationOutput}, summary="One reservation")
     def get(self, request: Request, public_id: str) -> Response:
-        company = _acting_for(request)
+        company = acting_company(request)
         return Response(
             _reservation_data(selectors.reservation_get(company=company, public_id=public_id))
         )
@@ -186,7 +183,7 @@ class ReservationStepView(APIView):
 
     @extend_schema(request=None, responses={200: ReservationOutput})
     def post(self, request: Request, public_id: str) -> Response:
-        company = _acting_for(request)
+        company = acting_company(request)
         reservation = selectors.reservation_get(company=company, public_id=public_id)
         return _answer(request, type(self).step(company=company, reservation=reservation))
 
@@ -248,11 +245,11 @@ def _actor(request: Request) -> User:
 
 
 def _location(request: Request, public_id: Any) -> Location:
-    return selectors.location_get(company=_acting_for(request), public_id=public_id)
+    return selectors.location_get(company=acting_company(request), public_id=public_id)
 
 
 def _variant(request: Request, sku: str) -> Variant:
-    return selectors.variant_by_sku(company=_acting_for(request), sku=sku)
+    return selectors.variant_by_sku(company=acting_company(request), sku=sku)
 
 
 class PlaceOutput(serializers.Serializer):
@@ -315,14 +312,14 @@ class LocationListView(OperationsListView):
 
     def get_queryset(self) -> QuerySet[Location]:
         closed = self.request.query_params.get("include_closed", "") in ("1", "true")
-        return selectors.location_list(company=_acting_for(self.request), active_only=not closed)
+        return selectors.location_list(company=acting_company(self.request), active_only=not closed)
 
     @extend_schema(
         request=LocationCreateInput, responses={201: LocationOutput}, summary="Add a location"
     )
     def post(self, request: Request) -> Response:
         data = _valid_input(LocationCreateInput, request)
-        location = services.location_create(company=_acting_for(request), **data)
+        location = services.location_create(company=acting_company(request), **data)
         return Response(LocationOutput(location).data, status=status.HTTP_201_CREATED)
 
 
@@ -348,7 +345,7 @@ class LocationDetailView(OperationsView):
         location = _location(request, public_id)
         data = _valid_input(LocationUpdateInput, request)
         location = services.location_update(
-            company=_acting_for(request), location=location, actor=_actor(request), **data
+            company=acting_company(request), location=location, actor=_actor(request), **data
         )
         return Response(LocationOutput(location).data)
 
@@ -393,7 +390,7 @@ class StockLevelListView(OperationsListView):
         params = self.request.query_params
         location = _location(self.request, params["location"]) if params.get("location") else None
         return selectors.stock_level_list(
-            company=_acting_for(self.request),
+            company=acting_company(self.request),
             location=location,
             sku=params.get("sku", "").strip(),
             low_only=params.get("low", "") in ("1", "true"),
@@ -415,7 +412,7 @@ class StockLevelReorderView(OperationsView):
     )
     def post(self, request: Request) -> Response:
         data = _valid_input(ReorderInput, request)
-        company = _acting_for(request)
+        company = acting_company(request)
         variant, location = _variant(request, data["sku"]), _location(request, data["location"])
         services.stock_level_set_reorder(
             company=company,
@@ -468,7 +465,7 @@ class MovementListView(OperationsListView):
             )
         location = _location(self.request, params["location"]) if params.get("location") else None
         return selectors.movement_history(
-            company=_acting_for(self.request),
+            company=acting_company(self.request),
             variant=_variant(self.request, params["sku"]),
             location=location,
         ).select_related("variant")
@@ -499,7 +496,7 @@ class AdjustmentView(OperationsView):
     def post(self, request: Request) -> Response:
         data = _valid_input(AdjustmentInput, request)
         movement = services.stock_adjust(
-            company=_acting_for(request),
+            company=acting_company(request),
             variant=_variant(request, data["sku"]),
             location=_location(request, data["location"]),
             quantity=data["quantity"],
@@ -558,7 +555,7 @@ class ChannelListView(OperationsListView):
     pagination_class = None
 
     def get_queryset(self) -> QuerySet[Channel]:
-        return selectors.channel_list(company=_acting_for(self.request))
+        return selectors.channel_list(company=acting_company(self.request))
 
     @extend_schema(
         request=ChannelCreateInput,
@@ -567,7 +564,7 @@ class ChannelListView(OperationsListView):
     )
     def post(self, request: Request) -> Response:
         data = _valid_input(ChannelCreateInput, request)
-        channel = services.channel_create(company=_acting_for(request), **data)
+        channel = services.channel_create(company=acting_company(request), **data)
         return Response(ChannelOutput(channel).data, status=status.HTTP_201_CREATED)
 
 
@@ -581,7 +578,7 @@ class ChannelBufferView(OperationsView):
         channel = _channel(kind)
         data = _valid_input(ChannelBufferInput, request)
         channel = services.channel_buffer_set(
-            company=_acting_for(request),
+            company=acting_company(request),
             channel=channel,
             units=data["buffer_units"],
             variant=_variant(request, data["sku"]) if data.get("sku") else None,
@@ -637,7 +634,7 @@ class TransferReceiveInput(StrictSerializer):
 
 
 def _transfer_answer(request: Request, transfer: Transfer, code: int = 200) -> Response:
-    fresh = selectors.transfer_get(company=_acting_for(request), public_id=transfer.public_id)
+    fresh = selectors.transfer_get(company=acting_company(request), public_id=transfer.public_id)
     return Response(TransferOutput(fresh).data, status=code)
 
 
@@ -660,7 +657,7 @@ class TransferListView(OperationsListView):
         if wanted and wanted not in TransferStatus.values:
             message = "Status is one of " + ", ".join(TransferStatus.values) + "."
             raise DomainError(message, details=[{"field": "status", "code": "invalid"}])
-        return selectors.transfer_list(company=_acting_for(self.request), status=wanted)
+        return selectors.transfer_list(company=acting_company(self.request), status=wanted)
 
     @extend_schema(
         request=TransferCreateInput,
@@ -670,7 +667,7 @@ class TransferListView(OperationsListView):
     def post(self, request: Request) -> Response:
         data = _valid_input(TransferCreateInput, request)
         transfer = services.transfer_create(
-            company=_acting_for(request),
+            company=acting_company(request),
             source=_location(request, data["source"]),
             destination=_location(request, data["destination"]),
             lines=[(line["sku"], line["quantity"]) for line in data["lines"]],
@@ -681,7 +678,7 @@ class TransferListView(OperationsListView):
 
 
 def _transfer(request: Request, public_id: str) -> Transfer:
-    return selectors.transfer_get(company=_acting_for(request), public_id=public_id)
+    return selectors.transfer_get(company=acting_company(request), public_id=public_id)
 
 
 class TransferDetailView(OperationsView):
@@ -796,7 +793,7 @@ class CountRecordInput(StrictSerializer):
 
 
 def _count(request: Request, public_id: str) -> StockCount:
-    return selectors.stock_count_get(company=_acting_for(request), public_id=public_id)
+    return selectors.stock_count_get(company=acting_company(request), public_id=public_id)
 
 
 def _count_answer(request: Request, count: StockCount, code: int = 200) -> Response:
@@ -817,7 +814,7 @@ class StockCountListView(OperationsListView):
         if wanted and wanted not in StockCountStatus.values:
             message = "Status is one of " + ", ".join(StockCountStatus.values) + "."
             raise DomainError(message, details=[{"field": "status", "code": "invalid"}])
-        return selectors.stock_count_list(company=_acting_for(self.request), status=wanted)
+        return selectors.stock_count_list(company=acting_company(self.request), status=wanted)
 
     @extend_schema(
         request=CountStartInput,
@@ -827,7 +824,7 @@ class StockCountListView(OperationsListView):
     def post(self, request: Request) -> Response:
         data = _valid_input(CountStartInput, request)
         count = services.count_start(
-            company=_acting_for(request),
+            company=acting_company(request),
             location=_location(request, data["location"]),
             skus=data.get("skus"),
             actor=_actor(request),
@@ -951,7 +948,7 @@ class PurchaseReceiptListView(OperationsListView):
     serializer_class = PurchaseReceiptOutput
 
     def get_queryset(self) -> QuerySet[PurchaseReceipt]:
-        return selectors.purchase_receipt_list(company=_acting_for(self.request))
+        return selectors.purchase_receipt_list(company=acting_company(self.request))
 
     @extend_schema(
         request=PurchaseReceiptInput,
@@ -960,7 +957,7 @@ class PurchaseReceiptListView(OperationsListView):
     )
     def post(self, request: Request) -> Response:
         data = _valid_input(PurchaseReceiptInput, request)
-        company = _acting_for(request)
+        company = acting_company(request)
         receipt = services.purchase_receipt_create(
             company=company,
             location=_location(request, data["location"]),
@@ -977,7 +974,9 @@ class PurchaseReceiptListView(OperationsListView):
 class PurchaseReceiptDetailView(OperationsView):
     @extend_schema(responses={200: PurchaseReceiptOutput}, summary="One goods receipt")
     def get(self, request: Request, public_id: str) -> Response:
-        receipt = selectors.purchase_receipt_get(company=_acting_for(request), public_id=public_id)
+        receipt = selectors.purchase_receipt_get(
+            company=acting_company(request), public_id=public_id
+        )
         return Response(PurchaseReceiptOutput(receipt).data)
 
 
@@ -996,7 +995,7 @@ class PurchaseReceiptVoidView(OperationsView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         data = _valid_input(PurchaseReceiptVoidInput, request)
-        company = _acting_for(request)
+        company = acting_company(request)
         receipt = selectors.purchase_receipt_get(company=company, public_id=public_id)
         services.purchase_receipt_void(
             company=company, receipt=receipt, reason=data["reason"], actor=_actor(request)
@@ -1015,4 +1014,4 @@ class LowStockListView(OperationsListView):
     serializer_class = StockLevelOutput
 
     def get_queryset(self) -> QuerySet[StockLevel]:
-        return selectors.low_stock_list(company=_acting_for(self.request))
+        return selectors.low_stock_list(company=acting_company(self.request))

@@ -8,9 +8,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from pasar.core.errors import DomainError
+from pasar.core.forms import ServiceForm
 from pasar.core.money import COST_PLACES, MoneyFormField
 from pasar.inventory.models import Location, LocationKind
-from pasar.tenancy.forms import ServiceForm
 
 
 class LocationForm(ServiceForm):

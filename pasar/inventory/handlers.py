@@ -2,9 +2,9 @@
 
 from pasar.core.events import subscribe
 from pasar.core.models import OutboxEvent
-from pasar.inventory import services
+from pasar.inventory import events, services
 
 
-@subscribe("stock.low")
+@subscribe(events.STOCK_RAN_LOW)
 def notify_warehouse_of_low_stock(event: OutboxEvent) -> None:
     services.low_stock_notices_create(event=event)

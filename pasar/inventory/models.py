@@ -571,13 +571,13 @@ class PurchaseReceiptLine(TenantModel):
 
 
 class LowStockNotice(TenantModel):
-    """One email to one warehouse member about one `stock.low` event.
+    """One email to one warehouse member about one `stock.ran_low` event.
 
     Unique per event and recipient, so a redelivered event notifies nobody twice; `sent_at`
     is set when the email has gone, so a retried send does not repeat it either.
     """
 
-    event_id = models.UUIDField(help_text="The public id of the stock.low outbox event.")
+    event_id = models.UUIDField(help_text="The public id of the stock.ran_low outbox event.")
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
     )

@@ -16,7 +16,6 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -26,6 +25,7 @@ from pasar.core import audit
 from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish, withdraw
+from pasar.core.mail import send_templated_mail
 from pasar.core.models import OutboxEvent
 from pasar.core.money import COST_PLACES, MAX_UNIT_COST, AmountError, parse_money
 from pasar.core.numbering import next_number
@@ -36,6 +36,7 @@ from pasar.core.tenant import (
     system_access,
     tenant_context,
 )
+from pasar.inventory import events
 from pasar.inventory.models import (
     COUNT_PREFIX,
     MAX_UNITS,
@@ -479,7 +480,7 @@ def _record_movement(
         created_at=now,
     )
     publish(
-        "inventory.stock.changed",
+        events.STOCK_CHANGED,
         {
             "movement": movement.public_id,
             "kind": kind,
@@ -490,6 +491,9 @@ def _record_movement(
             "on_hand": level.on_hand,
             "reserved": level.reserved,
             "reorder_point": level.reorder_point,
+            "unit_cost": movement.unit_cost,
+            "source_type": movement.source_type,
+            "source_id": movement.source_id,
         },
     )
     before = level.on_hand - quantity
@@ -497,7 +501,7 @@ def _record_movement(
         # The level has just crossed its reorder point: announce it once, not on every sale
         # while it stays low (see docs/inventory.md, "Low stock").
         publish(
-            "stock.low",
+            events.STOCK_RAN_LOW,
             {
                 "variant": level.variant.public_id,
                 "sku": level.variant.sku,
@@ -993,7 +997,7 @@ def _reserve(
     public_id = uuid.uuid4()
     expires_at = now + ttl
     announcement = publish(
-        "inventory.reservation.created",
+        events.RESERVATION_CREATED,
         {
             "reservation": public_id,
             "channel": channel.kind,
@@ -1366,7 +1370,7 @@ def stock_commit(
             locked.status = ReservationStatus.EXPIRED
             locked.released_at = now
             locked.save(update_fields=["status", "released_at"])
-            publish("inventory.reservation.expired", _reservation_payload(locked))
+            publish(events.RESERVATION_EXPIRED, _reservation_payload(locked))
             lost = True
         else:
             # Paid: its holds no longer expire, so no reclaim may take them.
@@ -1376,7 +1380,7 @@ def stock_commit(
             locked.status = ReservationStatus.COMMITTED
             locked.committed_at = now
             locked.save(update_fields=["status", "committed_at"])
-            publish("inventory.reservation.committed", _reservation_payload(locked))
+            publish(events.RESERVATION_COMMITTED, _reservation_payload(locked))
     if lost:
         raise _expired()
     return locked
@@ -1433,7 +1437,7 @@ def stock_fulfil(
         locked.status = ReservationStatus.FULFILLED
         locked.fulfilled_at = now
         locked.save(update_fields=["status", "fulfilled_at"])
-        publish("inventory.reservation.fulfilled", _reservation_payload(locked))
+        publish(events.RESERVATION_FULFILLED, _reservation_payload(locked))
     return locked
 
 
@@ -1457,7 +1461,7 @@ def stock_release(
         locked.status = ReservationStatus.RELEASED
         locked.released_at = now
         locked.save(update_fields=["status", "released_at"])
-        publish("inventory.reservation.released", _reservation_payload(locked))
+        publish(events.RESERVATION_RELEASED, _reservation_payload(locked))
     return locked
 
 
@@ -1492,7 +1496,7 @@ def reservations_release_expired(*, clock: Clock = timezone.now, limit: int = 50
             reservation.status = ReservationStatus.EXPIRED
             reservation.released_at = now
             reservation.save(update_fields=["status", "released_at"])
-            publish("inventory.reservation.expired", _reservation_payload(reservation))
+            publish(events.RESERVATION_EXPIRED, _reservation_payload(reservation))
         released += 1
     return released
 
@@ -1711,7 +1715,7 @@ def transfer_dispatch(
             )
         TransferLine.objects.bulk_update(lines, ["unit_cost"])
         _set_status(locked, TransferStatus.IN_TRANSIT, actor, dispatched_at=now)
-        publish("inventory.transfer.dispatched", _transfer_payload(locked))
+        publish(events.TRANSFER_DISPATCHED, _transfer_payload(locked))
     return locked
 
 
@@ -1808,7 +1812,7 @@ def transfer_receive(
             _set_status(locked, TransferStatus.RECEIVED, actor, received_at=now)
         elif locked.status != TransferStatus.PARTIALLY_RECEIVED:
             _set_status(locked, TransferStatus.PARTIALLY_RECEIVED, actor)
-        publish("inventory.transfer.received", {**_transfer_payload(locked), "received": received})
+        publish(events.TRANSFER_RECEIVED, {**_transfer_payload(locked), "received": received})
     return locked
 
 
@@ -2007,7 +2011,7 @@ def count_post(*, count: StockCount, actor: User | None, clock: Clock = timezone
         StockCountLine.objects.bulk_update(lines, ["on_hand_at_post", "variance"])
         _set_status(locked, StockCountStatus.POSTED, actor, posted_at=now)
         publish(
-            "inventory.stock_count.posted",
+            events.STOCK_COUNT_POSTED,
             {
                 "stock_count": locked.public_id,
                 "number": locked.number,
@@ -2207,7 +2211,7 @@ def purchase_receipt_create(
             actor=actor,
         )
         publish(
-            "inventory.purchase_receipt.created",
+            events.PURCHASE_RECEIPT_CREATED,
             {
                 "purchase_receipt": receipt.public_id,
                 "number": receipt.number,
@@ -2327,7 +2331,7 @@ def purchase_receipt_void(
             actor=actor,
         )
         publish(
-            "inventory.purchase_receipt.voided",
+            events.PURCHASE_RECEIPT_VOIDED,
             {
                 "purchase_receipt": receipt.public_id,
                 "number": receipt.number,
@@ -2341,13 +2345,13 @@ def purchase_receipt_void(
 
 
 def low_stock_notices_create(*, event: OutboxEvent) -> list[LowStockNotice]:
-    """Queue an email about a `stock.low` event for every warehouse member of its company.
+    """Queue an email about a `stock.ran_low` event for every warehouse member of its company.
 
     Idempotent: a redelivered event finds its notices already made and queues nothing new.
     The emails go after the commit (`pasar.inventory.tasks.send_low_stock_notices`).
     """
     if event.company_id is None:
-        raise ValueError("stock.low is a company's event")
+        raise ValueError("stock.ran_low is a company's event")
     with tenant_context(event.company_id):
         recipients = list(
             Membership.objects.filter(role=Role.WAREHOUSE, user__is_active=True).values_list(
@@ -2383,10 +2387,12 @@ def _queue_low_stock_emails(company_id: int, event_id: str) -> None:
 
 
 def low_stock_notices_send(*, company_id: int, event_id: str, clock: Clock = timezone.now) -> int:
-    """Email each unsent notice of one `stock.low` event; returns how many went out.
+    """Email each unsent notice of one `stock.ran_low` event; returns how many went out.
 
-    Each notice is sent in its own transaction and marked sent there, so a retry after a
-    failure sends only what had not gone yet.
+    Each notice is taken (marked sent, its row locked only for that) in a transaction of its
+    own, and mailed after that commits: never while a lock is held. A send that fails gives
+    the notice back and raises, so the task's retry sends only what had not gone. (A process
+    that dies between the two loses that one notice: a reminder, not a record.)
     """
     with tenant_context(company_id):
         event = OutboxEvent.objects.get(public_id=event_id)
@@ -2396,6 +2402,10 @@ def low_stock_notices_send(*, company_id: int, event_id: str, clock: Clock = tim
             )
         )
     payload = event.payload
+    context = {
+        name: payload.get(name)
+        for name in ("sku", "location_name", "on_hand", "reorder_point", "reorder_quantity")
+    }
     sent = 0
     for pk in pending:
         with tenant_context(company_id):
@@ -2407,24 +2417,15 @@ def low_stock_notices_send(*, company_id: int, event_id: str, clock: Clock = tim
             )
             if notice is None:
                 continue
-            send_mail(
-                subject=f"Low stock: {payload['sku']} at {payload['location_name']}",
-                message=(
-                    f"Hello,\n\n{payload['sku']} is down to {payload['on_hand']} unit(s) at "
-                    f"{payload['location_name']}, at or below its reorder point of "
-                    f"{payload['reorder_point']}.\n"
-                    + (
-                        f"The usual reorder is {payload['reorder_quantity']} unit(s).\n"
-                        if payload.get("reorder_quantity")
-                        else ""
-                    )
-                    + "\nThe low stock list in the back office shows everything that needs "
-                    "reordering.\n"
-                ),
-                from_email=None,
-                recipient_list=[notice.recipient.email],
-            )
             notice.sent_at = clock()
             notice.save(update_fields=["sent_at"])
+        try:
+            send_templated_mail(
+                to=notice.recipient.email, template="inventory/mail/low_stock", context=context
+            )
+        except Exception:
+            with tenant_context(company_id):
+                LowStockNotice.objects.filter(pk=pk).update(sent_at=None)
+            raise
         sent += 1
     return sent

@@ -1,5 +1,5 @@
 """Background work of the inventory: sweeping expired reservations (scheduled by beat) and
-emailing low-stock notices (queued after a stock.low event is handled)."""
+emailing low-stock notices (queued after a stock.ran_low event is handled)."""
 
 from celery import shared_task
 

@@ -44,18 +44,13 @@ from pasar.inventory.models import (
     Transfer,
     TransferStatus,
 )
-from pasar.tenancy.decorators import company_required
-from pasar.tenancy.models import Company, User
-from pasar.tenancy.permissions import can
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import acting_company, can, company_required
 
 LEVELS_PER_PAGE = 50
 MOVEMENTS_PER_PAGE = 50
 DOCUMENTS_PER_PAGE = 50
 CHART_PERIODS = (30, 90, 365)  # days a movement chart can span
-
-
-def _company(request: HttpRequest) -> Company:
-    return request.company  # type: ignore[attr-defined]
 
 
 def _can_manage(request: HttpRequest) -> bool:
@@ -102,7 +97,7 @@ def _location_filter(request: HttpRequest, locations: QuerySet[Location]) -> Loc
 @company_required("stock.view")
 def stock_levels(request: HttpRequest) -> HttpResponse:
     """Every variant's level at each location, filtered by location, text and low stock."""
-    company = _company(request)
+    company = acting_company(request)
     locations = selectors.location_list(company=company)
     location = _location_filter(request, locations)
     query = request.GET.get("q", "").strip()
@@ -138,7 +133,7 @@ def stock_levels(request: HttpRequest) -> HttpResponse:
 @company_required("stock.view")
 def low_stock(request: HttpRequest) -> HttpResponse:
     """What to reorder: levels at or below their reorder point, by location."""
-    levels = selectors.low_stock_list(company=_company(request))
+    levels = selectors.low_stock_list(company=acting_company(request))
     return render(
         request,
         "inventory/low_stock.html",
@@ -265,7 +260,7 @@ SOURCE_PAGES = {
 def _history_page(
     request: HttpRequest, variant: Variant, *, form: AdjustmentForm | None = None, status: int = 200
 ) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     locations = selectors.location_list(company=company)
     location = _location_filter(request, locations)
     try:
@@ -321,7 +316,7 @@ def _history_page(
 
 def _variant(request: HttpRequest, public_id: uuid.UUID) -> Variant:
     return get_object_or_404(
-        Variant.objects.filter(company=_company(request)).select_related("product"),
+        Variant.objects.filter(company=acting_company(request)).select_related("product"),
         public_id=public_id,
     )
 
@@ -336,7 +331,7 @@ def movement_history(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse
 @company_required("stock.manage")
 def stock_adjust(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     variant = _variant(request, public_id)
-    company = _company(request)
+    company = acting_company(request)
     form = AdjustmentForm(request.POST, locations=selectors.location_list(company=company))
     if form.is_valid():
         try:
@@ -367,7 +362,7 @@ def stock_adjust(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def _document[D](get: Callable[..., D], request: HttpRequest, public_id: uuid.UUID) -> D:
     """A document of the active company by its public id, or the 404 page."""
     try:
-        return get(company=_company(request), public_id=public_id)
+        return get(company=acting_company(request), public_id=public_id)
     except NotFound as error:
         raise Http404(error.message) from error
 
@@ -386,7 +381,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in TransferStatus.values:
         status = ""
-    transfers = selectors.transfer_list(company=_company(request), status=status or None)
+    transfers = selectors.transfer_list(company=acting_company(request), status=status or None)
     page = Paginator(transfers, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -404,7 +399,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required("stock.manage")
 def transfer_new(request: HttpRequest) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     form = TransferForm(request.POST or None, locations=selectors.location_list(company=company))
     if request.method == "POST" and form.is_valid():
         try:
@@ -569,7 +564,7 @@ def transfer_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @company_required("stock.view")
 def count_list(request: HttpRequest) -> HttpResponse:
-    counts = selectors.stock_count_list(company=_company(request))
+    counts = selectors.stock_count_list(company=acting_company(request))
     page = Paginator(counts, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -581,7 +576,7 @@ def count_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required("stock.manage")
 def count_new(request: HttpRequest) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     form = StockCountStartForm(
         request.POST or None, locations=selectors.location_list(company=company)
     )
@@ -725,7 +720,7 @@ def count_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_GET
 @company_required("stock.view")
 def receipt_list(request: HttpRequest) -> HttpResponse:
-    receipts = selectors.purchase_receipt_list(company=_company(request))
+    receipts = selectors.purchase_receipt_list(company=acting_company(request))
     page = Paginator(receipts, DOCUMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -737,7 +732,7 @@ def receipt_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required("stock.manage")
 def receipt_new(request: HttpRequest) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     form = PurchaseReceiptForm(
         request.POST or None, locations=selectors.location_list(company=company)
     )
@@ -797,7 +792,7 @@ def receipt_void(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     if form.is_valid():
         try:
             services.purchase_receipt_void(
-                company=_company(request),
+                company=acting_company(request),
                 receipt=receipt,
                 reason=form.cleaned_data["reason"],
                 actor=_actor(request),

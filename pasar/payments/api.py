@@ -35,8 +35,8 @@ from pasar.payments.models import (
     WebhookLog,
     WebhookOutcome,
 )
-from pasar.tenancy.models import Company, User
-from pasar.tenancy.permissions import ReadWriteActions, RoleAllows
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import ReadWriteActions, RoleAllows, acting_company
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
@@ -47,10 +47,6 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 )
 
 
-def _company(request: Request) -> Company:
-    return cast(Company, request.company)  # type: ignore[attr-defined]
-
-
 def _actor(request: Request) -> User:
     return cast(User, request.user)
 
@@ -58,7 +54,7 @@ def _actor(request: Request) -> User:
 def _in_company(request: Request) -> AbstractContextManager[None]:
     """A short transaction acting for the request's company, for the views that run with no
     request-wide transaction because they call a payment gateway."""
-    return tenant_context(_company(request), user=_actor(request))
+    return tenant_context(acting_company(request), user=_actor(request))
 
 
 def _payment(request: Request, public_id: Any) -> Payment:
@@ -246,7 +242,7 @@ class PaymentListView(ReadWriteActions, ListAPIView):
     def post(self, request: Request) -> Response:
         data = _valid(PaymentInput, request)
         payment = services.payment_create(
-            company=_company(request),
+            company=acting_company(request),
             reference=data["reference"],
             amount=data["amount"],
             currency=data["currency"],
@@ -290,7 +286,9 @@ class PaymentStartView(APIView):
         data = _valid(StartInput, request)
         with _in_company(request):
             payment = _payment(request, public_id)
-        pay_path = reverse("payments:pay", args=[_company(request).public_id, payment.public_id])
+        pay_path = reverse(
+            "payments:pay", args=[acting_company(request).public_id, payment.public_id]
+        )
         started = services.payment_start(
             payment=payment,
             method=data["method"],
@@ -405,7 +403,7 @@ class GatewayDetailView(ReadWriteActions, APIView):
             raise NotFound("No such gateway.", code="gateway_not_found")
         data = _valid(GatewayInput, request)
         account = services.gateway_account_save(
-            company=_company(request),
+            company=acting_company(request),
             gateway=gateway,
             credentials=data["credentials"],
             priority=data["priority"],

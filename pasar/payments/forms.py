@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 from django import forms
 
 from pasar.core.errors import DomainError
+from pasar.core.forms import ServiceForm
 from pasar.core.money import CENT, MoneyFormField
 from pasar.payments.gateways.base import CredentialField
 from pasar.payments.models import GatewayAccount
-from pasar.tenancy.forms import ServiceForm
 
 MAX_TTL_MINUTES = 30 * 24 * 60  # the service keeps a payment open for at most 30 days
 

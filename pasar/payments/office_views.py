@@ -47,9 +47,8 @@ from pasar.payments.models import (
     ReviewReason,
     WebhookOutcome,
 )
-from pasar.tenancy.decorators import company_required
-from pasar.tenancy.models import Company, User
-from pasar.tenancy.permissions import can
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import acting_company, can, company_required
 
 PAYMENTS_PER_PAGE = 50
 WEBHOOKS_PER_PAGE = 50
@@ -78,10 +77,6 @@ REVIEW_EXPLANATIONS = {
 }
 
 
-def _company(request: HttpRequest) -> Company:
-    return request.company  # type: ignore[attr-defined]
-
-
 def _actor(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
@@ -93,7 +88,7 @@ def _may(request: HttpRequest, action: str) -> bool:
 def _in_company(request: HttpRequest) -> AbstractContextManager[None]:
     """A short transaction acting for the request's company, for views that run with no
     request-wide transaction because they call a payment gateway."""
-    return tenant_context(_company(request), user=_actor(request))
+    return tenant_context(acting_company(request), user=_actor(request))
 
 
 def _payment(public_id: uuid.UUID) -> Payment:
@@ -150,7 +145,7 @@ def payment_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             payment = services.payment_create(
-                company=_company(request),
+                company=acting_company(request),
                 reference=form.cleaned_data["reference"],
                 amount=form.cleaned_data["amount"],
                 description=form.cleaned_data["description"],
@@ -181,7 +176,7 @@ def _payment_page(
     error: DomainError | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     pay_path = reverse("payments:pay", args=[company.public_id, payment.public_id])
     return render(
         request,
@@ -345,7 +340,7 @@ def _gateway_page(
     bound_defaults: PaymentSettingsForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    company = _company(request)
+    company = acting_company(request)
     accounts = {account.gateway: account for account in selectors.gateway_accounts()}
     cards = []
     for name, label in GatewayChoice.choices:
@@ -406,7 +401,7 @@ def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
     if form.is_valid():
         try:
             services.gateway_account_save(
-                company=_company(request),
+                company=acting_company(request),
                 gateway=gateway,
                 credentials=form.credentials(),
                 priority=form.cleaned_data["priority"],
@@ -429,7 +424,7 @@ def payment_defaults_save(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             services.payment_settings_save(
-                company=_company(request),
+                company=acting_company(request),
                 link_ttl_minutes=form.cleaned_data["link_ttl_minutes"],
                 checkout_ttl_minutes=form.cleaned_data["checkout_ttl_minutes"],
                 actor=_actor(request),
@@ -446,7 +441,7 @@ def payment_defaults_save(request: HttpRequest) -> HttpResponse:
 @company_required("gateway.manage")
 def sandbox_enable(request: HttpRequest) -> HttpResponse:
     try:
-        services.sandbox_enable(company=_company(request), actor=_actor(request))
+        services.sandbox_enable(company=acting_company(request), actor=_actor(request))
     except DomainError as refused:
         messages.error(request, refused.message)
         return redirect(reverse("payments_office:gateway_settings"))

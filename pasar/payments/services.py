@@ -36,7 +36,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.core.transactions import ensure_no_transaction
-from pasar.payments import circuit, selectors
+from pasar.payments import circuit, events, selectors
 from pasar.payments.credentials import UnreadableCredentials, hint, seal, unseal
 from pasar.payments.gateways.base import (
     ChargeRequest,
@@ -180,7 +180,7 @@ def _announce_capture(payment: Payment, capture: Capture, now: datetime) -> None
     capture.announced_at = now
     capture.save(update_fields=["announced_at"])
     publish(
-        "payment.captured",
+        events.PAYMENT_CAPTURED,
         {
             "capture": capture.public_id,
             "payment": payment.public_id,
@@ -250,7 +250,7 @@ def payment_create(
             raise Conflict(
                 f"A payment for {reference} already exists.", code="duplicate_reference"
             ) from error
-        publish("payment.created", _payment_payload(payment, expires_at=payment.expires_at))
+        publish(events.PAYMENT_CREATED, _payment_payload(payment, expires_at=payment.expires_at))
     return payment
 
 
@@ -261,7 +261,7 @@ def _locked(payment: Payment) -> Payment:
 def _expire(payment: Payment, now: datetime) -> None:
     payment.move_to(PaymentStatus.EXPIRED, now)
     payment.save(update_fields=["status", "updated_at"])
-    publish("payment.expired", _payment_payload(payment, expired_at=now))
+    publish(events.PAYMENT_EXPIRED, _payment_payload(payment, expired_at=now))
 
 
 def payment_expire_if_due(payment: Payment, *, clock: Clock = timezone.now) -> Payment:
@@ -312,7 +312,7 @@ def payment_cancel(*, payment: Payment, actor: User | None, clock: Clock = timez
         locked.move_to(PaymentStatus.CANCELLED, now)
         locked.save(update_fields=["status", "updated_at"])
         audit_record(action="payment.cancelled", obj=locked, actor=actor)
-        publish("payment.cancelled", _payment_payload(locked))
+        publish(events.PAYMENT_CANCELLED, _payment_payload(locked))
     return locked
 
 
@@ -637,7 +637,7 @@ def _finish_attempt(
             if payment.can_move_to(PaymentStatus.FAILED):
                 payment.move_to(PaymentStatus.FAILED, attempt.created_at)
                 payment.save(update_fields=["status", "updated_at"])
-                publish("payment.failed", _payment_payload(payment, gateway=attempt.gateway))
+                publish(events.PAYMENT_FAILED, _payment_payload(payment, gateway=attempt.gateway))
     return attempt
 
 
@@ -876,7 +876,7 @@ def _on_captured(
         payment.review_reason = review
         payment.save()
         publish(
-            "payment.review_needed",
+            events.PAYMENT_REVIEW_NEEDED,
             _payment_payload(payment, gateway=gateway, review_reason=review, captured=amount),
         )
         return WebhookResult(
@@ -913,7 +913,7 @@ def _on_failed(
         return _stale(payment)
     payment.move_to(PaymentStatus.FAILED, now)
     payment.save(update_fields=["status", "updated_at"])
-    publish("payment.failed", _payment_payload(payment, gateway=gateway))
+    publish(events.PAYMENT_FAILED, _payment_payload(payment, gateway=gateway))
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Failed.")
 
 
@@ -1057,7 +1057,7 @@ def _on_refund_failed(
     payment.refunded_amount -= refund.amount
     payment.updated_at = now
     payment.save(update_fields=["refunded_amount", "updated_at"])
-    publish("payment.refund_failed", _payment_payload(payment, refund=refund.public_id))
+    publish(events.PAYMENT_REFUND_FAILED, _payment_payload(payment, refund=refund.public_id))
     return WebhookResult(200, WebhookOutcome.PROCESSED, "Refund failed; the balance is back.")
 
 
@@ -1081,7 +1081,7 @@ def _refund_succeeded(payment: Payment, refund: Refund, now: datetime) -> None:
     payment.updated_at = now
     payment.save()
     publish(
-        "payment.refunded",
+        events.PAYMENT_REFUNDED,
         _payment_payload(
             payment,
             refund=refund.public_id,

@@ -25,11 +25,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
 from pasar.core.api import StrictSerializer
+from pasar.core.api_views import AuditEntryOutput, AuditLogQuery
+from pasar.core.audit import audit_entries
 from pasar.core.errors import DomainError, InvalidToken, NotFound
+from pasar.core.models import AuditEntry
 from pasar.tenancy import selectors, services
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
-from pasar.tenancy.models import Company, GstPeriod, Invitation, Membership, Role, User
-from pasar.tenancy.permissions import RoleAllows
+from pasar.tenancy.models import GstPeriod, Invitation, Membership, Role, User
+from pasar.tenancy.permissions import RoleAllows, acting_company
 
 
 class CompanyJWTScheme(SimpleJWTScheme):
@@ -228,11 +231,6 @@ def _signed_in(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _acting_for(request: Request) -> Company:
-    """The company TenantMiddleware resolved; RoleAllows refused requests without one."""
-    return cast(Company, request.company)  # type: ignore[attr-defined]
-
-
 def _by_public_id[M: Model](queryset: QuerySet[M], public_id: str, what: str) -> M:
     """The row of the current company with that id; 404 also for another company's row."""
     try:
@@ -374,7 +372,7 @@ class CurrentCompanyView(APIView):
 
     @extend_schema(responses={200: CompanyOutput}, summary="The company you are acting for")
     def get(self, request: Request) -> Response:
-        return Response(CompanyOutput(_acting_for(request)).data)
+        return Response(CompanyOutput(acting_company(request)).data)
 
     @extend_schema(
         request=CompanyUpdateInput,
@@ -383,7 +381,7 @@ class CurrentCompanyView(APIView):
     )
     def patch(self, request: Request) -> Response:
         company = services.company_update(
-            company=_acting_for(request),
+            company=acting_company(request),
             actor=_signed_in(request),
             **_valid_input(CompanyUpdateInput, request),
         )
@@ -460,7 +458,7 @@ class InvitationListView(ListAPIView):
     def post(self, request: Request) -> Response:
         data = _valid_input(InvitationInput, request)
         invitation, _token = services.invitation_create(
-            company=_acting_for(request),
+            company=acting_company(request),
             invited_by=_signed_in(request),
             email=data["email"],
             role=data["role"],
@@ -505,3 +503,30 @@ class InvitationAcceptView(APIView):
             company_public_id=str(data["company"]), token=data["token"], user=_signed_in(request)
         )
         return Response(MyCompanyOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+# -- the audit log ---------------------------------------------------------------------------
+
+AUDIT_PAGING_PARAMETERS = frozenset({"page", "per_page"})
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="This company's audit log, newest first",
+        parameters=[AuditLogQuery],
+    )
+)
+class AuditLogView(ListAPIView):
+    permission_classes = (RoleAllows.to("audit.view"),)
+    serializer_class = AuditEntryOutput
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        query = AuditLogQuery(
+            data={
+                name: value
+                for name, value in self.request.query_params.items()
+                if name not in AUDIT_PAGING_PARAMETERS
+            }
+        )
+        query.is_valid(raise_exception=True)
+        return audit_entries(company=acting_company(self.request), **query.validated_data)

@@ -1,4 +1,4 @@
-"""/api/v1/ routes of signing in, companies, memberships and invitations."""
+"""/api/v1/ routes of signing in, companies, memberships, invitations and the audit log."""
 
 from django.urls import path
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("auth/token/verify", api.TokenVerifyView.as_view(), name="api-token-verify"),
     path("auth/switch-company", api.SwitchCompanyView.as_view(), name="api-switch-company"),
     path("me", api.MeView.as_view(), name="api-me"),
+    path("audit-log", api.AuditLogView.as_view(), name="api-audit-log"),
     path("companies", api.CompaniesView.as_view(), name="api-companies"),
     path("companies/current", api.CurrentCompanyView.as_view(), name="api-company-current"),
     path("memberships", api.MembershipListView.as_view(), name="api-memberships"),

@@ -13,32 +13,11 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
-from pasar.core.errors import DomainError
+from pasar.core.forms import ServiceForm
 from pasar.tenancy import selectors
-from pasar.tenancy.models import GstPeriod, Role, User, normalise_uen
+from pasar.tenancy.models import GstPeriod, User, normalise_uen
 
 MONTHS = [(number, calendar.month_name[number]) for number in range(1, 13)]
-
-
-class ServiceForm(forms.Form):
-    """A form whose data a service checks again: its DomainError lands next to the field."""
-
-    # Error codes a service raises without naming a field, and the field they are about.
-    service_error_fields: ClassVar[dict[str, str]] = {}
-
-    def add_service_error(self, error: DomainError) -> None:
-        """Show a service's refusal next to the fields it concerns, else above the form."""
-        if field := self.service_error_fields.get(error.code):
-            self.add_error(field, error.message)
-            return
-        placed = False
-        for detail in error.details:
-            field = detail.get("field") if isinstance(detail, dict) else None
-            if field in self.fields:
-                self.add_error(field, detail.get("message") or error.message)
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
 
 
 def _email(value: str) -> str:
@@ -229,27 +208,3 @@ class CompanyOnboardingForm(ServiceForm):
         if not cleaned.get("gst_registered"):
             cleaned["gst_number"] = ""
         return cleaned
-
-
-class InvitationForm(ServiceForm):
-    service_error_fields: ClassVar[dict[str, str]] = {
-        "already_member": "email",
-        "owner_only": "role",
-    }
-
-    email = forms.EmailField(
-        label="Email",
-        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-        error_messages={
-            "required": "Enter the email address of the person to invite.",
-            "invalid": "Enter an email address like name@yourcompany.sg.",
-        },
-    )
-    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.SALES)
-
-    def clean_email(self) -> str:
-        return _email(self.cleaned_data["email"])
-
-
-class RoleChangeForm(ServiceForm):
-    role = forms.ChoiceField(label="Role", choices=Role.choices)

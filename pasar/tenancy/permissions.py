@@ -5,11 +5,19 @@ Add an action here (and nowhere else) when a context needs one; tests walk the w
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
 
-from pasar.tenancy.models import Role
+from pasar.tenancy.models import Company, Role
 
 OWNER, ADMIN, FINANCE, WAREHOUSE, SALES = (
     Role.OWNER,
@@ -127,3 +135,43 @@ class ReadWriteActions:
         request = getattr(self, "request")  # noqa: B009 - set by DRF before this is called
         safe = request.method in SAFE_METHODS
         return [RoleAllows.to(self.read_action if safe else self.write_action)()]
+
+
+# -- pages and requests ---------------------------------------------------------------------
+
+View = Callable[..., HttpResponseBase]
+
+
+def company_required(action: str) -> Callable[[View], View]:
+    """A page for signed-in members of the active company whose role may do `action`.
+
+    Visitors are sent to sign in, people without a company to onboarding, and a role the
+    permission table does not allow gets the 403 page.
+    """
+    if action not in PERMISSIONS:
+        raise UnknownAction(action)
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = getattr(request, "membership", None)
+            if membership is None:
+                return redirect("tenancy:onboarding_company")
+            if not can(membership.role, action):
+                raise PermissionDenied("Your role in this company does not allow that.")
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def acting_company(request: HttpRequest | Request) -> Company:
+    """The company the tenant middleware resolved for this request. Views behind
+    `company_required` or `RoleAllows` always have one; anything else is refused."""
+    company = getattr(request, "company", None)
+    if not isinstance(company, Company):
+        raise PermissionDenied("You are not working in a company yet.")
+    return company

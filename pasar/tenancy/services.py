@@ -19,7 +19,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.signing import BadSignature, TimestampSigner
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -38,9 +37,10 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError, Forbidden, InvalidToken, NotFound
 from pasar.core.events import publish
+from pasar.core.mail import mail_after_commit
 from pasar.core.ratelimit import seconds_over_limit
 from pasar.core.tenant import tenant_context, user_context
-from pasar.tenancy import selectors
+from pasar.tenancy import events, selectors
 from pasar.tenancy.auth import tokens_for
 from pasar.tenancy.models import (
     Company,
@@ -253,13 +253,6 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
 EMAIL_VERIFICATION_SALT = "pasar.email-verification"
 
 
-def _mail_after_commit(*, to: str, subject: str, message: str) -> None:
-    transaction.on_commit(
-        lambda: send_mail(subject=subject, message=message, from_email=None, recipient_list=[to]),
-        robust=True,
-    )
-
-
 def password_reset_request(*, email: str, client_address: str | None) -> None:
     """Mail a single-use link to reset the password of the account with this email, if there
     is one. The answer is the same either way, so nobody learns who has an account; repeated
@@ -285,16 +278,11 @@ def password_reset_request(*, email: str, client_address: str | None) -> None:
     token = default_token_generator.make_token(user)
     link = f"{settings.PASAR_BASE_URL.rstrip('/')}/password-reset/{uid}/{token}/"
     minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    with transaction.atomic():
-        _mail_after_commit(
-            to=user.email,
-            subject="Reset your Pasar password",
-            message=(
-                "Someone asked to reset the password of your Pasar account.\n\n"
-                f"Choose a new password here (the link works once, for {minutes} minutes):\n"
-                f"{link}\n\nIf it was not you, ignore this email: your password stays as it is."
-            ),
-        )
+    mail_after_commit(
+        to=user.email,
+        template="tenancy/mail/password_reset",
+        context={"link": link, "minutes": minutes},
+    )
 
 
 def password_reset_user(*, uidb64: str, token: str) -> User | None:
@@ -333,15 +321,9 @@ def email_verification_send(*, user: User) -> None:
     """Mail the person a link that proves the address is theirs (valid for 7 days)."""
     token = TimestampSigner(salt=EMAIL_VERIFICATION_SALT).sign(f"{user.public_id}:{user.email}")
     link = f"{settings.PASAR_BASE_URL.rstrip('/')}/verify-email/{token}/"
-    with transaction.atomic():
-        _mail_after_commit(
-            to=user.email,
-            subject="Confirm your email for Pasar",
-            message=(
-                "Please confirm this is your email address by opening this link within 7 days:"
-                f"\n{link}\n\nYour company can take live payments once it is confirmed."
-            ),
-        )
+    mail_after_commit(
+        to=user.email, template="tenancy/mail/email_verification", context={"link": link}
+    )
 
 
 def email_verify(*, token: str) -> User:
@@ -521,7 +503,7 @@ def company_onboard(
             audit_record(action="company.created", obj=company, actor=owner, company=company)
             audit_record(action="membership.created", obj=membership, actor=owner, company=company)
             publish(
-                "company.created",
+                events.COMPANY_CREATED,
                 {
                     "company": str(company.public_id),
                     "legal_name": company.legal_name,
@@ -593,7 +575,7 @@ def company_update(*, company: Company, actor: User, **fields: Any) -> Company:
             company=company,
         )
         publish(
-            "company.updated",
+            events.COMPANY_UPDATED,
             {"company": str(company.public_id), "fields": sorted(changed)},
             company=company,
         )
@@ -635,7 +617,7 @@ def membership_change_role(*, membership: Membership, role: str, actor: User) ->
             actor=actor,
         )
         publish(
-            "membership.role_changed",
+            events.MEMBERSHIP_ROLE_CHANGED,
             {
                 "membership": str(membership.public_id),
                 "user": str(membership.user.public_id),
@@ -668,7 +650,7 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
             actor=actor,
         )
         publish(
-            "membership.removed",
+            events.MEMBERSHIP_REMOVED,
             {"membership": str(membership.public_id), "user": str(membership.user.public_id)},
             company=membership.company_id,
         )
@@ -676,21 +658,6 @@ def membership_remove(*, membership: Membership, actor: User) -> None:
 
 
 # -- invitations ----------------------------------------------------------------------------
-
-
-def _send_invitation_email(*, invitation: Invitation, company: Company, token: str) -> None:
-    link = f"{settings.PASAR_BASE_URL.rstrip('/')}/invitations/{company.public_id}/{token}/"
-    days = settings.INVITATION_TTL // timedelta(days=1)
-    send_mail(
-        subject=f"You are invited to join {company.legal_name} on Pasar",
-        message=(
-            f"Hello,\n\n{company.legal_name} has invited you to join its team on Pasar as "
-            f"{invitation.get_role_display().lower()}.\n\nAccept the invitation here:\n{link}\n\n"
-            f"The link works for {days} days. If you did not expect it, ignore this email.\n"
-        ),
-        from_email=None,
-        recipient_list=[invitation.email],
-    )
 
 
 def invitation_create(
@@ -730,15 +697,24 @@ def invitation_create(
             actor=invited_by,
         )
         publish(
-            "invitation.created",
+            events.INVITATION_CREATED,
             {"invitation": str(invitation.public_id), "email": email, "role": new_role.value},
             company=company,
         )
-        # Only a committed invitation is worth a link; a failed send is logged, and the
-        # manager can invite again to send a fresh one.
-        transaction.on_commit(
-            lambda: _send_invitation_email(invitation=invitation, company=company, token=token),
-            robust=True,
+        # Only a committed invitation is worth a link; a send that fails for good is logged,
+        # and the manager can invite again to send a fresh one.
+        mail_after_commit(
+            to=invitation.email,
+            template="tenancy/mail/invitation",
+            context={
+                "company": company.legal_name,
+                "role": invitation.get_role_display().lower(),
+                "link": (
+                    f"{settings.PASAR_BASE_URL.rstrip('/')}/invitations/"
+                    f"{company.public_id}/{token}/"
+                ),
+                "days": settings.INVITATION_TTL // timedelta(days=1),
+            },
         )
     return invitation, token
 
@@ -759,7 +735,7 @@ def invitation_revoke(*, invitation: Invitation, actor: User) -> Invitation:
         invitation.save(update_fields=["revoked_at"])
         audit_record(action="invitation.revoked", obj=invitation, actor=actor)
         publish(
-            "invitation.revoked",
+            events.INVITATION_REVOKED,
             {"invitation": str(invitation.public_id)},
             company=invitation.company_id,
         )
@@ -836,7 +812,7 @@ def invitation_accept(*, company_public_id: str, token: str, user: User) -> Memb
             actor=user,
         )
         publish(
-            "membership.created",
+            events.MEMBERSHIP_CREATED,
             {
                 "membership": str(membership.public_id),
                 "user": str(user.public_id),
@@ -873,5 +849,5 @@ def shopper_register(
         except IntegrityError:
             raise taken from None
         audit_record(action="shopper.registered", obj=shopper, actor=None)
-        publish("shopper.registered", {"shopper": str(shopper.public_id)}, company=company)
+        publish(events.SHOPPER_REGISTERED, {"shopper": str(shopper.public_id)}, company=company)
     return shopper

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
+import tests.core.topics  # noqa: F401  (declares the topics published here)
 from pasar.core import events
 from pasar.core.events import (
     MAX_ATTEMPTS,
@@ -63,7 +64,7 @@ def test_publish_writes_the_event_in_the_current_transaction_for_the_current_com
 ) -> None:
     with tenant_context(company):
         event = publish(
-            "order.placed",
+            "test_order.placed",
             {
                 "total": Decimal("12.30"),
                 "order": uuid.UUID(int=7),
@@ -74,7 +75,7 @@ def test_publish_writes_the_event_in_the_current_transaction_for_the_current_com
     [stored] = all_events()
     assert stored.pk == event.pk
     assert stored.company_id == company.pk
-    assert stored.topic == "order.placed"
+    assert stored.topic == "test_order.placed"
     assert stored.payload == {
         "total": "12.30",
         "order": "00000000-0000-0000-0000-000000000007",
@@ -87,7 +88,7 @@ def test_publish_writes_the_event_in_the_current_transaction_for_the_current_com
 def test_an_event_disappears_with_a_change_that_rolls_back(company) -> None:
     def place_order_then_fail() -> None:
         with tenant_context(company):
-            publish("order.placed", {"order": "SO-000001"})
+            publish("test_order.placed", {"order": "SO-000001"})
             raise RuntimeError("payment declined")
 
     with pytest.raises(RuntimeError):
@@ -98,13 +99,13 @@ def test_an_event_disappears_with_a_change_that_rolls_back(company) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_publish_outside_a_transaction_is_refused() -> None:
     with pytest.raises(RuntimeError, match="inside the transaction"):
-        publish("order.placed", {})
+        publish("test_order.placed", {})
 
 
 @pytest.mark.django_db
 def test_outside_any_company_the_event_is_a_platform_event() -> None:
     with transaction.atomic():
-        event = publish("user.registered", {"user": "someone"})
+        event = publish("test_user.registered", {"user": "someone"})
     assert event.company_id is None
     assert [stored.pk for stored in all_events()] == [event.pk]
 
@@ -112,18 +113,18 @@ def test_outside_any_company_the_event_is_a_platform_event() -> None:
 @pytest.mark.django_db
 def test_onboarding_publishes_for_the_new_company_from_the_users_context(company) -> None:
     with user_context(UserFactory(password=None)):
-        event = publish("company.created", {}, company=company)
+        event = publish("test_company.created", {}, company=company)
     assert all_events()[0].company_id == company.pk == event.company_id
 
 
 @pytest.mark.django_db
 def test_a_company_cannot_publish_another_companys_event(company, other_company) -> None:
     with tenant_context(company), pytest.raises(TenantNotSet):
-        publish("company.updated", {}, company=other_company)
+        publish("test_company.updated", {}, company=other_company)
 
 
 def test_handlers_are_registered_by_dotted_name_and_star_matches_every_topic() -> None:
-    @subscribe("company.created")
+    @subscribe("test_company.created")
     def send_welcome_email(event: OutboxEvent) -> None:
         pass
 
@@ -131,14 +132,14 @@ def test_handlers_are_registered_by_dotted_name_and_star_matches_every_topic() -
     def forward_to_webhooks(event: OutboxEvent) -> None:
         pass
 
-    names = [subscription.name for subscription in subscriptions_for("company.created")]
+    names = [subscription.name for subscription in subscriptions_for("test_company.created")]
     assert names == [
         f"{__name__}.test_handlers_are_registered_by_dotted_name_and_star_matches_every_topic"
         ".<locals>.send_welcome_email",
         f"{__name__}.test_handlers_are_registered_by_dotted_name_and_star_matches_every_topic"
         ".<locals>.forward_to_webhooks",
     ]
-    assert [s.handler for s in subscriptions_for("payment.captured")] == [forward_to_webhooks]
+    assert [s.handler for s in subscriptions_for("test_payment.captured")] == [forward_to_webhooks]
 
 
 # -- relaying -------------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def test_handlers_are_registered_by_dotted_name_and_star_matches_every_topic() -
 def test_relay_hands_each_event_to_each_handler_once(company) -> None:
     seen: list[tuple[str, str]] = []
 
-    @subscribe("company.created")
+    @subscribe("test_company.created")
     def welcome(event: OutboxEvent) -> None:
         seen.append(("welcome", event.topic))
 
@@ -157,16 +158,16 @@ def test_relay_hands_each_event_to_each_handler_once(company) -> None:
         seen.append(("webhooks", event.topic))
 
     with tenant_context(company):
-        publish("company.created", {"company": str(company.public_id)})
-        publish("company.updated", {"company": str(company.public_id)})
+        publish("test_company.created", {"company": str(company.public_id)})
+        publish("test_company.updated", {"company": str(company.public_id)})
 
     assert relay_pending() == 2
     assert relay_pending() == 0
 
     assert sorted(seen) == [
-        ("webhooks", "company.created"),
-        ("webhooks", "company.updated"),
-        ("welcome", "company.created"),
+        ("webhooks", "test_company.created"),
+        ("webhooks", "test_company.updated"),
+        ("welcome", "test_company.created"),
     ]
     created, updated = all_events()
     assert len(delivered(created)) == 2
@@ -177,7 +178,7 @@ def test_relay_hands_each_event_to_each_handler_once(company) -> None:
 @pytest.mark.django_db
 def test_an_event_nobody_listens_to_is_simply_relayed(company) -> None:
     with tenant_context(company):
-        publish("nobody.listens", {})
+        publish("test_nobody.listened", {})
     assert relay_pending() == 1
     assert all_events()[0].relayed_at is not None
 
@@ -188,12 +189,12 @@ def test_a_handler_acts_inside_the_events_company(company, other_company) -> Non
     LocationFactory(company=other_company, name="Elsewhere")
     seen: list[tuple[int | None, list[str]]] = []
 
-    @subscribe("stock.counted")
+    @subscribe("test_stock.counted")
     def check(event: OutboxEvent) -> None:
         seen.append((current_company_id(), list(Location.objects.values_list("name", flat=True))))
 
     with tenant_context(company):
-        publish("stock.counted", {})
+        publish("test_stock.counted", {})
     relay_pending()
 
     assert seen == [(company.pk, ["Main store"])]
@@ -203,12 +204,12 @@ def test_a_handler_acts_inside_the_events_company(company, other_company) -> Non
 def test_a_failing_handler_is_retried_later_without_repeating_the_others(company) -> None:
     calls = {"ledger": 0, "email": 0}
 
-    @subscribe("payment.captured")
+    @subscribe("test_payment.captured")
     def post_to_ledger(event: OutboxEvent) -> None:
         calls["ledger"] += 1
         LocationFactory(company=company, name="written by the ledger handler")
 
-    @subscribe("payment.captured")
+    @subscribe("test_payment.captured")
     def email_receipt(event: OutboxEvent) -> None:
         calls["email"] += 1
         # Its own writes roll back with its failed delivery.
@@ -217,7 +218,7 @@ def test_a_failing_handler_is_retried_later_without_repeating_the_others(company
             raise ConnectionError("mail server unavailable")
 
     with tenant_context(company):
-        publish("payment.captured", {"amount": "10.00"})
+        publish("test_payment.captured", {"amount": "10.00"})
 
     assert relay_pending() == 0
     [event] = all_events()
@@ -243,12 +244,12 @@ def test_a_failing_handler_is_retried_later_without_repeating_the_others(company
 
 @pytest.mark.django_db
 def test_retries_back_off_and_stop_at_the_cap(company) -> None:
-    @subscribe("courier.booked")
+    @subscribe("test_courier.booked")
     def always_fails(event: OutboxEvent) -> None:
         raise TimeoutError("courier API down")
 
     with tenant_context(company):
-        publish("courier.booked", {})
+        publish("test_courier.booked", {})
 
     delays = []
     for _ in range(MAX_ATTEMPTS):
@@ -277,12 +278,12 @@ def test_retries_back_off_and_stop_at_the_cap(company) -> None:
 def test_a_handler_with_a_delivery_record_is_not_run_again(company) -> None:
     calls = []
 
-    @subscribe("company.created")
+    @subscribe("test_company.created")
     def welcome(event: OutboxEvent) -> None:
         calls.append(event.pk)
 
     with tenant_context(company):
-        event = publish("company.created", {})
+        event = publish("test_company.created", {})
     EventDelivery.objects.create(event=event, handler=f"{__name__}.{welcome.__qualname__}")
 
     assert relay_pending() == 1
@@ -299,7 +300,7 @@ def test_relay_takes_events_in_order_up_to_the_limit(company) -> None:
 
     with tenant_context(company):
         for n in range(5):
-            publish("tick", {"n": n})
+            publish("test_clock.ticked", {"n": n})
 
     assert relay_pending(limit=3) == 3
     assert relay_pending(limit=3) == 2
@@ -310,12 +311,12 @@ def test_relay_takes_events_in_order_up_to_the_limit(company) -> None:
 def test_a_platform_event_reaches_its_handlers() -> None:
     seen = []
 
-    @subscribe("user.registered")
+    @subscribe("test_user.registered")
     def welcome(event: OutboxEvent) -> None:
         seen.append(event.payload["user"])
 
     with system_access(reason="test: platform event"):
-        publish("user.registered", {"user": "someone@example.com"})
+        publish("test_user.registered", {"user": "someone@example.com"})
 
     assert relay_pending() == 1
     assert seen == ["someone@example.com"]
@@ -324,7 +325,7 @@ def test_a_platform_event_reaches_its_handlers() -> None:
 @pytest.mark.django_db
 def test_relaying_writes_nothing_to_the_audit_log(company) -> None:
     with tenant_context(company):
-        publish("company.updated", {})
+        publish("test_company.updated", {})
     with system_access(reason="test: count"):
         before = AuditEntry.objects.count()
 
@@ -341,13 +342,13 @@ def test_the_commit_starts_a_relay_so_the_demo_needs_no_worker(
 ) -> None:
     seen = []
 
-    @subscribe("company.created")
+    @subscribe("test_company.created")
     def welcome(event: OutboxEvent) -> None:
         seen.append(event.pk)
 
     assert settings.CELERY_TASK_ALWAYS_EAGER, "tests run without a broker"
     with django_capture_on_commit_callbacks(execute=True), tenant_context(company):
-        event = publish("company.created", {})
+        event = publish("test_company.created", {})
 
     assert seen == [event.pk]
     assert all_events()[0].status == "relayed"
@@ -356,12 +357,12 @@ def test_the_commit_starts_a_relay_so_the_demo_needs_no_worker(
 @pytest.mark.django_db
 def test_the_celery_task_and_the_command_relay(company) -> None:
     with tenant_context(company):
-        publish("a", {})
-        publish("b", {})
+        publish("test_a.happened", {})
+        publish("test_b.happened", {})
     assert relay_outbox.apply().get() == 2
 
     with tenant_context(company):
-        publish("c", {})
+        publish("test_c.happened", {})
     out = StringIO()
     call_command("relay_events", stdout=out)
     assert "Relayed 1 event(s)." in out.getvalue()
@@ -372,10 +373,10 @@ def test_the_outbox_admin_is_read_only_but_can_retry(company, client) -> None:
     model_admin = admin_site._registry[OutboxEvent]
     staff = UserFactory(is_staff=True, is_superuser=True)
     with tenant_context(company):
-        publish("company.created", {})
+        publish("test_company.created", {})
     client.force_login(staff)
 
     response = client.get("/admin/core/outboxevent/?status=pending")
     assert response.status_code == 200
-    assert "company.created" in response.content.decode()
+    assert "test_company.created" in response.content.decode()
     assert not model_admin.has_change_permission(response.wsgi_request)

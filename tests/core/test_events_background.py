@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import tests.core.topics  # noqa: F401  (declares the topics published here)
 from pasar.core import events
 from pasar.core.events import BackgroundRelay, publish, relays_in_background, subscribe
 from pasar.core.models import OutboxEvent
@@ -59,12 +60,12 @@ def test_the_commit_hands_the_relay_to_the_background_thread(relay: BackgroundRe
     company = CompanyFactory()
     ran_on: list[str] = []
 
-    @subscribe("company.created")
+    @subscribe("test_company.created")
     def welcome(event: OutboxEvent) -> None:
         ran_on.append(threading.current_thread().name)
 
     with tenant_context(company):
-        publish("company.created", {})
+        publish("test_company.created", {})
     assert relay.wait_until_idle(WAIT_S)
 
     assert ran_on == ["pasar-outbox-relay"]
@@ -84,7 +85,7 @@ def test_commits_close_together_share_a_pass(relay: BackgroundRelay, monkeypatch
     monkeypatch.setattr(events, "relay_pending", counted)
     for _ in range(5):
         with tenant_context(company):
-            publish("stock.counted", {})
+            publish("test_stock.counted", {})
     assert relay.wait_until_idle(WAIT_S)
 
     assert sum(passes) == 5
@@ -104,12 +105,12 @@ def test_a_failed_pass_leaves_the_events_for_the_next(relay: BackgroundRelay, mo
 
     monkeypatch.setattr(events, "relay_pending", flaky)
     with tenant_context(company):
-        publish("stock.counted", {})
+        publish("test_stock.counted", {})
     assert relay.wait_until_idle(WAIT_S)
     assert pending_count() == 1, "the failed pass relayed nothing and lost nothing"
 
     with tenant_context(company):
-        publish("stock.counted", {})
+        publish("test_stock.counted", {})
     assert relay.wait_until_idle(WAIT_S)
     assert pending_count() == 0, "the thread outlived the failure and relayed both"
 
@@ -119,7 +120,7 @@ def test_a_rolled_back_change_wakes_no_relay(relay: BackgroundRelay) -> None:
 
     def failing_change() -> None:
         with tenant_context(company):
-            publish("stock.counted", {})
+            publish("test_stock.counted", {})
             raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):

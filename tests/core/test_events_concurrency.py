@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connections
 
+import tests.core.topics  # noqa: F401  (declares the topics published here)
 from pasar.core import events
 from pasar.core.events import relay_pending, subscribe
 from pasar.core.models import EventDelivery, OutboxEvent
@@ -71,7 +72,7 @@ def outbox_with(count: int) -> list[OutboxEvent]:
     companies = [CompanyFactory(), CompanyFactory()]
     with system_access(reason="test: fill the outbox"):
         return OutboxEvent.objects.bulk_create(
-            OutboxEvent(company=companies[n % 2], topic="order.placed", payload={"n": n})
+            OutboxEvent(company=companies[n % 2], topic="test_order.placed", payload={"n": n})
             for n in range(count)
         )
 
@@ -79,7 +80,7 @@ def outbox_with(count: int) -> list[OutboxEvent]:
 def test_two_relays_racing_deliver_each_event_to_each_handler_once() -> None:
     effects = SideEffects()
 
-    @subscribe("order.placed")
+    @subscribe("test_order.placed")
     def reserve_stock(event: OutboxEvent) -> None:
         time.sleep(0.001)  # long enough for the other relay to be working at the same time
         effects.record("reserve_stock", event)
@@ -112,7 +113,7 @@ def test_the_delivery_record_alone_stops_a_second_run() -> None:
     second one's delivery record waits for the first and then clashes with it."""
     effects = SideEffects()
 
-    @subscribe("order.placed")
+    @subscribe("test_order.placed")
     def confirm_order(event: OutboxEvent) -> None:
         time.sleep(0.2)  # hold the first delivery open while the second one arrives
         effects.record("confirm_order", event)

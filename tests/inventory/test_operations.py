@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -16,6 +17,7 @@ from pasar.core.errors import Conflict
 from pasar.core.events import relay_pending
 from pasar.core.models import OutboxEvent
 from pasar.core.tenant import tenant_context
+from pasar.inventory import services
 from pasar.inventory.models import (
     LowStockNotice,
     MovementKind,
@@ -606,12 +608,12 @@ def write_off(shop: Shop, units: int) -> None:
 def test_crossing_the_reorder_point_publishes_stock_low_once(shop: Shop) -> None:
     low_stock_shop(shop)
     write_off(shop, 6)  # 4 left: not yet low
-    assert topics(shop, "stock.low") == []
+    assert topics(shop, "stock.ran_low") == []
 
     write_off(shop, 1)  # 3 left: at the reorder point
     write_off(shop, 1)  # still low: no second event
 
-    (event,) = topics(shop, "stock.low")
+    (event,) = topics(shop, "stock.ran_low")
     assert (event["sku"], event["on_hand"], event["reorder_point"]) == (shop.variant.sku, 3, 3)
     assert event["location_name"] == shop.store.name
     with tenant_context(shop.company):
@@ -619,7 +621,7 @@ def test_crossing_the_reorder_point_publishes_stock_low_once(shop: Shop) -> None
 
     receive(shop, shop.store, 20)  # restocked, then low again: a new event
     write_off(shop, 20)
-    assert len(topics(shop, "stock.low")) == 2
+    assert len(topics(shop, "stock.ran_low")) == 2
 
 
 def test_a_sale_through_a_reservation_can_make_stock_low(shop: Shop) -> None:
@@ -631,15 +633,15 @@ def test_a_sale_through_a_reservation_can_make_stock_low(shop: Shop) -> None:
         ttl=timedelta(minutes=5),
     )
     stock_commit(company=shop.company, reservation=reservation)
-    assert topics(shop, "stock.low") == []
+    assert topics(shop, "stock.ran_low") == []
     stock_fulfil(company=shop.company, reservation=reservation)
-    assert len(topics(shop, "stock.low")) == 1
+    assert len(topics(shop, "stock.ran_low")) == 1
 
 
 def test_without_a_reorder_point_nothing_is_low(shop: Shop) -> None:
     receive(shop, shop.store, 2)
     write_off(shop, 2)
-    assert topics(shop, "stock.low") == []
+    assert topics(shop, "stock.ran_low") == []
     with tenant_context(shop.company):
         assert list(low_stock_list(company=shop.company)) == []
 
@@ -664,7 +666,7 @@ def test_the_warehouse_team_is_emailed_once_per_low_stock_event(
     assert shop.variant.sku in mail.outbox[0].subject
     assert "2 unit(s)" in mail.outbox[0].body
     with tenant_context(shop.company):
-        event = OutboxEvent.objects.get(topic="stock.low")
+        event = OutboxEvent.objects.get(topic="stock.ran_low")
         assert LowStockNotice.objects.filter(sent_at__isnull=False).count() == 2
 
     # Redelivery (the relay's delivery record lost, say) and a repeated send email nobody.
@@ -736,3 +738,35 @@ def test_channels_see_transfers_and_counts_consistently(shop: Shop) -> None:
         shop.variant.pk: 7
     }
     assert_no_drift(shop)
+
+
+def test_a_low_stock_mail_that_fails_is_sent_by_the_retry_and_no_lock_is_held_while_sending(
+    shop: Shop, django_capture_on_commit_callbacks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keeper = member(shop.company, Role.WAREHOUSE)
+    low_stock_shop(shop)
+    with django_capture_on_commit_callbacks(execute=False):
+        write_off(shop, 8)
+        relay_pending()
+    with tenant_context(shop.company):
+        event = OutboxEvent.objects.get(topic="stock.ran_low")
+    mail.outbox.clear()
+
+    outside = list(connection.savepoint_ids)  # the test's own transaction, nothing more
+
+    def refused(**_: object) -> None:
+        # Sending happens outside the notice's transaction, so its row lock is not held.
+        assert connection.savepoint_ids == outside
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(services, "send_templated_mail", refused)
+    with pytest.raises(ConnectionRefusedError):
+        low_stock_notices_send(company_id=shop.company.pk, event_id=str(event.public_id))
+    with tenant_context(shop.company):
+        assert LowStockNotice.objects.filter(sent_at__isnull=True).count() == 1
+
+    monkeypatch.undo()
+    assert low_stock_notices_send(company_id=shop.company.pk, event_id=str(event.public_id)) == 1
+    [message] = mail.outbox
+    assert message.to == [keeper.email]
+    assert message.alternatives[0][1] == "text/html"

@@ -298,7 +298,7 @@ def test_another_companys_location_is_not_found(shop: Shop, other_company) -> No
 def test_every_movement_announces_the_new_level(shop: Shop) -> None:
     receive(shop, shop.store, 4)
     with tenant_context(shop.company):
-        event = OutboxEvent.objects.get(topic="inventory.stock.changed")
+        event = OutboxEvent.objects.get(topic="stock.changed")
     assert (event.payload["on_hand"], event.payload["quantity"]) == (4, 4)
 
 
@@ -680,7 +680,7 @@ def test_a_refused_reservation_announces_nothing(shop: Shop, levels: LevelReader
     created = reserve(shop, 1)
     with tenant_context(shop.company):
         announced = list(
-            OutboxEvent.objects.filter(topic="inventory.reservation.created").values_list(
+            OutboxEvent.objects.filter(topic="reservation.created").values_list(
                 "payload__reservation", flat=True
             )
         )
@@ -738,6 +738,6 @@ def test_a_refusal_leaves_the_callers_transaction_usable_and_announces_nothing(
             reserve(shop, 2)
         assert OutboxEvent.objects.count() == events_before
         made = reserve(shop, 1)
-        assert OutboxEvent.objects.filter(topic="inventory.reservation.created").count() == 1
+        assert OutboxEvent.objects.filter(topic="reservation.created").count() == 1
     assert levels(shop.variant, shop.warehouse) == (1, 1)
     assert allocations_of(shop, made) == [("Jurong warehouse", 1, AllocationState.OPEN)]

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pasar.core.money import from_cents, to_cents
+from pasar.payments.gateways import _http
 from pasar.payments.gateways.base import (
     ChargeRequest,
     ChargeStatus,
@@ -92,11 +93,32 @@ def test_gateway_satisfies_the_protocol() -> None:
     ]
 
 
-def test_default_client_uses_the_payment_timeouts_from_settings(settings: Any) -> None:
+def test_one_client_per_provider_and_process_with_the_timeouts_from_settings(
+    settings: Any,
+) -> None:
     settings.PAYMENT_GATEWAY_TIMEOUT = 7.0
     settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT = 2.0
-    implementation = StripeGateway({"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET})
-    assert implementation._http.timeout == httpx.Timeout(7.0, connect=2.0)
+    _http.close_shared_clients()
+    credentials = {"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}
+    first, second = StripeGateway(credentials), StripeGateway(credentials)
+    assert _http._clients == {}  # made on the first call, not with the gateway
+    client = first._client()
+    assert second._client() is client
+    assert client.timeout == httpx.Timeout(7.0, connect=2.0)
+    _http.close_shared_clients()
+    assert client.is_closed
+    assert not first._client().is_closed  # a closed one is replaced
+
+
+def test_verifying_a_webhook_makes_no_http_client() -> None:
+    _http.close_shared_clients()
+    now = int(time.time())
+    body = json.dumps(
+        {"id": "evt_1", "type": "charge.refunded", "created": now, "data": {"object": CHARGE}}
+    ).encode()
+    credentials = {"secret_key": SECRET_KEY, "webhook_secret": WEBHOOK_SECRET}
+    StripeGateway(credentials).parse_webhook(body, signed(body, at=now), now=at_time(now))
+    assert _http._clients == {}
 
 
 # --- create_charge -------------------------------------------------------------------------

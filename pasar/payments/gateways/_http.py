@@ -7,6 +7,8 @@ any other 4xx is `GatewayRejected`. The provider's JSON answer is kept on the er
 
 from __future__ import annotations
 
+import atexit
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,16 +20,34 @@ from pasar.payments.gateways.base import (
     GatewayUnavailable,
 )
 
+_clients: dict[str, httpx.Client] = {}
+_clients_lock = threading.Lock()
 
-def default_client() -> httpx.Client:
-    """A client with the payment timeouts from settings (read late, so importing is free)."""
+
+def shared_client(provider: str) -> httpx.Client:
+    """This process's client for one provider, made on the first call to it: its connections
+    are reused across requests and threads, and it is closed when the process exits. Timeouts
+    come from settings (read late, so importing is free)."""
     from django.conf import settings
 
-    return httpx.Client(
-        timeout=httpx.Timeout(
-            settings.PAYMENT_GATEWAY_TIMEOUT, connect=settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT
-        )
-    )
+    with _clients_lock:
+        client = _clients.get(provider)
+        if client is None or client.is_closed:
+            client = _clients[provider] = httpx.Client(
+                timeout=httpx.Timeout(
+                    settings.PAYMENT_GATEWAY_TIMEOUT,
+                    connect=settings.PAYMENT_GATEWAY_CONNECT_TIMEOUT,
+                )
+            )
+        return client
+
+
+@atexit.register
+def close_shared_clients() -> None:
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 def call(

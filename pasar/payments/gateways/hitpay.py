@@ -113,8 +113,12 @@ class HitPayGateway:
     ) -> None:
         self._api_key = credentials["api_key"]
         self._salt = credentials["salt"]
-        self._http = http if http is not None else _http.default_client()
+        # Made on the first call to the provider: verifying a webhook needs no client.
+        self._given_http = http
         self._base = LIVE_BASE if live else SANDBOX_BASE
+
+    def _client(self) -> httpx.Client:
+        return self._given_http or _http.shared_client(PROVIDER)
 
     def create_charge(self, request: ChargeRequest) -> ChargeResult:
         codes = [METHOD_CODES[method] for method in request.methods if method in METHOD_CODES]
@@ -216,7 +220,12 @@ class HitPayGateway:
             "Accept": "application/json",
         }
         return _http.call(
-            self._http, method, f"{self._base}{path}", provider=PROVIDER, headers=headers, **request
+            self._client(),
+            method,
+            f"{self._base}{path}",
+            provider=PROVIDER,
+            headers=headers,
+            **request,
         )
 
 

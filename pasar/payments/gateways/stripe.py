@@ -106,8 +106,12 @@ class StripeGateway:
     ) -> None:
         self._secret_key = credentials["secret_key"]
         self._webhook_secret = credentials["webhook_secret"]
-        self._http = http if http is not None else _http.default_client()
+        # Made on the first call to the provider: verifying a webhook needs no client.
+        self._given_http = http
         self._live = live
+
+    def _client(self) -> httpx.Client:
+        return self._given_http or _http.shared_client(PROVIDER)
 
     def create_charge(self, request: ChargeRequest) -> ChargeResult:
         methods = [method for method in request.methods if method in self.methods]
@@ -130,7 +134,7 @@ class StripeGateway:
 
     def inquire(self, provider_reference: str) -> ChargeResult:
         intent = _http.call(
-            self._http,
+            self._client(),
             "GET",
             f"{API_BASE}/payment_intents/{quote(provider_reference, safe='')}",
             provider=PROVIDER,
@@ -177,7 +181,7 @@ class StripeGateway:
         self, path: str, fields: Mapping[str, str | list[str]], *, idempotency_key: str
     ) -> dict[str, Any]:
         return _http.call(
-            self._http,
+            self._client(),
             "POST",
             f"{API_BASE}{path}",
             provider=PROVIDER,

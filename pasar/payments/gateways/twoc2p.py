@@ -91,8 +91,12 @@ class TwoC2PGateway:
     ) -> None:
         self._merchant_id = credentials["merchant_id"]
         self._secret_key = credentials["secret_key"]
-        self._http = http if http is not None else _http.default_client()
+        # Made on the first call to the provider: verifying a webhook needs no client.
+        self._given_http = http
         self._base = LIVE_BASE if live else SANDBOX_BASE
+
+    def _client(self) -> httpx.Client:
+        return self._given_http or _http.shared_client(PROVIDER)
 
     def create_charge(self, request: ChargeRequest) -> ChargeResult:
         channels = [CHANNELS[method] for method in request.methods if method in CHANNELS]
@@ -190,7 +194,11 @@ class TwoC2PGateway:
             _claims_json(fields, amount), self._secret_key, algorithm=ALGORITHM
         )
         answer = _http.call(
-            self._http, "POST", f"{self._base}{path}", provider=PROVIDER, json={"payload": token}
+            self._client(),
+            "POST",
+            f"{self._base}{path}",
+            provider=PROVIDER,
+            json={"payload": token},
         )
         signed = answer.get("payload")
         if not isinstance(signed, str):

@@ -28,7 +28,7 @@ from stdnum.sg import uen as stdnum_uen
 from pasar.backoffice.demo_payments import seed_payments
 from pasar.catalog import services as catalog_services
 from pasar.catalog.models import Category, ProductStatus, TaxCode, Variant
-from pasar.catalog.rules import gtin_check_digit
+from pasar.catalog.selectors import barcode_with_check_digit
 from pasar.core.money import parse_money
 from pasar.core.tenant import tenant_context, user_context
 from pasar.inventory import services as inventory_services
@@ -414,7 +414,7 @@ def lion_brew_catalog() -> list[DemoProduct]:
 
 
 def _ean13(body: str) -> str:
-    return body + gtin_check_digit(body)
+    return barcode_with_check_digit(body)
 
 
 def _cost(product: DemoProduct, variant: DemoVariant) -> Decimal:
