@@ -85,7 +85,7 @@ def test_amounts_are_shown_one_way(amount: str, shown: str) -> None:
 # Decimals built from a value that is not money typed by anyone: each with its reason.
 NOT_MONEY_INPUT = {
     ("pasar/core/audit.py", "_canonical"): "a JSON float of an audit entry, for hashing",
-    ("pasar/inventory/services.py", "_round_cost"): "whole ten-thousandths of a dollar",
+    ("pasar/inventory/services/levels.py", "_round_cost"): "whole ten-thousandths of a dollar",
 }
 
 

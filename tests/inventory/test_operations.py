@@ -17,7 +17,6 @@ from pasar.core.errors import Conflict
 from pasar.core.events import relay_pending
 from pasar.core.models import OutboxEvent
 from pasar.core.tenant import tenant_context
-from pasar.inventory import services
 from pasar.inventory.models import (
     LowStockNotice,
     MovementKind,
@@ -50,6 +49,7 @@ from pasar.inventory.services import (
     count_record,
     count_start,
     location_update,
+    low_stock,
     low_stock_notices_create,
     low_stock_notices_send,
     purchase_receipt_create,
@@ -759,7 +759,7 @@ def test_a_low_stock_mail_that_fails_is_sent_by_the_retry_and_no_lock_is_held_wh
         assert connection.savepoint_ids == outside
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr(services, "send_templated_mail", refused)
+    monkeypatch.setattr(low_stock, "send_templated_mail", refused)
     with pytest.raises(ConnectionRefusedError):
         low_stock_notices_send(company_id=shop.company.pk, event_id=str(event.public_id))
     with tenant_context(shop.company):

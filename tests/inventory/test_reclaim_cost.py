@@ -16,7 +16,8 @@ from django.utils import timezone
 
 from pasar.core.tenant import tenant_context
 from pasar.inventory.models import AllocationState, ReservationAllocation, StockLevel
-from pasar.inventory.services import _lock_levels, _reclaim_expired, _save_levels, stock_receive
+from pasar.inventory.services import stock_receive
+from pasar.inventory.services.levels import _lock_levels, _reclaim_expired, _save_levels
 from tests.inventory.conftest import Shop
 
 # Committed rows, so that the owner's own connection can ANALYZE what the test wrote.

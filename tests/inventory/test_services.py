@@ -39,6 +39,7 @@ from pasar.inventory.services import (
     UnknownSku,
     channel_buffer_set,
     channel_create,
+    reservations,
     reservations_release_expired,
     stock_adjust,
     stock_commit,
@@ -476,8 +477,8 @@ def test_the_one_statement_reservation_write_names_every_column() -> None:
     them from its values in the models' column order; a column added to either model must be
     added there too."""
     for model, columns in (
-        (Reservation, services.RESERVATION_COLUMNS),
-        (ReservationAllocation, services.ALLOCATION_COLUMNS),
+        (Reservation, reservations.RESERVATION_COLUMNS),
+        (ReservationAllocation, reservations.ALLOCATION_COLUMNS),
     ):
         assert columns == tuple(field.attname for field in model._meta.concrete_fields)
 
@@ -700,22 +701,20 @@ def test_a_key_taken_while_waiting_for_the_levels_returns_that_reservation(
     assert levels(shop.variant, shop.warehouse) == (3, 1)
     # Put the expired hold back as it was, so the second request's reclaim has work to do.
     with tenant_context(shop.company):
-        services.ReservationAllocation.objects.filter(reservation=expired).update(
-            state=AllocationState.OPEN
-        )
-        services.StockLevel.objects.filter(variant=shop.variant, location=shop.warehouse).update(
+        ReservationAllocation.objects.filter(reservation=expired).update(state=AllocationState.OPEN)
+        StockLevel.objects.filter(variant=shop.variant, location=shop.warehouse).update(
             reserved=3, next_expiry=expired.expires_at
         )
         events_before = OutboxEvent.objects.count()
 
     calls = []
-    replay = services._replay
+    replay = reservations._replay
 
     def first_finds_nothing(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         return None if len(calls) == 1 else replay(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_replay", first_finds_nothing)
+    monkeypatch.setattr(reservations, "_replay", first_finds_nothing)
     again = reserve(shop, 1, idempotency_key="cart-9", clock=clock)
 
     assert again.pk == first.pk
@@ -723,7 +722,7 @@ def test_a_key_taken_while_waiting_for_the_levels_returns_that_reservation(
     assert allocations_of(shop, expired) == [("Jurong warehouse", 2, AllocationState.RELEASED)]
     with tenant_context(shop.company):
         assert OutboxEvent.objects.count() == events_before
-        assert services.Reservation.objects.filter(idempotency_key="cart-9").count() == 1
+        assert Reservation.objects.filter(idempotency_key="cart-9").count() == 1
 
 
 def test_a_refusal_leaves_the_callers_transaction_usable_and_announces_nothing(
