@@ -58,7 +58,7 @@ def _in_company(request: Request) -> AbstractContextManager[None]:
 
 
 def _payment(request: Request, public_id: Any) -> Payment:
-    found = selectors.payment(public_id)
+    found = selectors.payment(company=acting_company(request), public_id=public_id)
     if found is None:
         raise NotFound("That payment was not found.", code="payment_not_found")
     return services.payment_expire_if_due(found)
@@ -218,6 +218,7 @@ class PaymentListView(ReadWriteActions, ListAPIView):
     def get_queryset(self) -> QuerySet[Payment]:
         params = self.request.query_params
         return selectors.payments(
+            company=acting_company(self.request),
             status=params.get("status", ""),
             query=params.get("reference", ""),
             review=params.get("review") == "true",
@@ -378,7 +379,7 @@ class GatewayListView(APIView):
 
     @extend_schema(responses={200: GatewayOutput(many=True)}, summary="The gateways set up")
     def get(self, request: Request) -> Response:
-        accounts = selectors.gateway_accounts()
+        accounts = selectors.gateway_accounts(company=acting_company(request))
         return Response(GatewayOutput(accounts, many=True, context={"request": request}).data)
 
 
@@ -388,7 +389,7 @@ class GatewayDetailView(ReadWriteActions, APIView):
 
     @extend_schema(responses={200: GatewayOutput}, summary="One gateway's settings")
     def get(self, request: Request, gateway: str) -> Response:
-        account = selectors.gateway_account(gateway)
+        account = selectors.gateway_account(company=acting_company(request), gateway=gateway)
         if account is None:
             raise NotFound("That gateway is not set up.", code="gateway_not_found")
         return Response(GatewayOutput(account, context={"request": request}).data)
@@ -421,7 +422,9 @@ class WebhookLogListView(ListAPIView):
     def get_queryset(self) -> QuerySet[WebhookLog]:
         params = self.request.query_params
         return selectors.webhook_logs(
-            gateway=params.get("gateway", ""), outcome=params.get("outcome", "")
+            company=acting_company(self.request),
+            gateway=params.get("gateway", ""),
+            outcome=params.get("outcome", ""),
         )
 
     @extend_schema(

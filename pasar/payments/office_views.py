@@ -91,8 +91,8 @@ def _in_company(request: HttpRequest) -> AbstractContextManager[None]:
     return tenant_context(acting_company(request), user=_actor(request))
 
 
-def _payment(public_id: uuid.UUID) -> Payment:
-    payment = selectors.payment(public_id)
+def _payment(request: HttpRequest, public_id: uuid.UUID) -> Payment:
+    payment = selectors.payment(company=acting_company(request), public_id=public_id)
     if payment is None:
         raise Http404("No such payment.")
     return payment
@@ -114,7 +114,13 @@ def payment_list(request: HttpRequest) -> HttpResponse:
         status = ""
     query = request.GET.get("q", "").strip()
     review = request.GET.get("review") == "1"
-    payments = selectors.payments(status=status, query=query, review=review, with_gateway=True)
+    payments = selectors.payments(
+        company=acting_company(request),
+        status=status,
+        query=query,
+        review=review,
+        with_gateway=True,
+    )
     page = Paginator(payments, PAYMENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -140,7 +146,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @company_required("payment.create")
 def payment_new(request: HttpRequest) -> HttpResponse:
-    default_minutes = selectors.payment_settings().link_ttl_minutes
+    default_minutes = selectors.payment_settings(company=acting_company(request)).link_ttl_minutes
     form = PaymentLinkForm(request.POST or None, initial={"ttl_minutes": default_minutes})
     if request.method == "POST" and form.is_valid():
         try:
@@ -183,7 +189,7 @@ def _payment_page(
         "payments/office_payment_detail.html",
         {
             "payment": payment,
-            **selectors.payment_detail(payment),
+            **selectors.payment_detail(payment=payment),
             "pay_url": request.build_absolute_uri(pay_path),
             "is_open": payment.status in OPEN_STATUSES,
             "review_explanation": REVIEW_EXPLANATIONS.get(ReviewReason(payment.review_reason), "")
@@ -210,7 +216,7 @@ def _payment_page(
 @company_required("payment.view")
 def payment_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     # An unpaid payment past its expiry is expired as it is read, so the page tells the truth.
-    return _payment_page(request, services.payment_expire_if_due(_payment(public_id)))
+    return _payment_page(request, services.payment_expire_if_due(_payment(request, public_id)))
 
 
 def _refund_message(refund: Refund) -> str:
@@ -227,7 +233,7 @@ def _refund_message(refund: Refund) -> str:
 @company_required("payment.refund")
 def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     with _in_company(request):
-        payment = _payment(public_id)
+        payment = _payment(request, public_id)
     form = RefundForm(request.POST, refundable=payment.refundable)
     if form.is_valid() and request.POST.get("confirmed") != "yes":
         # Shown back with what will happen; only the confirmation sends money.
@@ -238,7 +244,7 @@ def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
                 refund_form=form,
                 refund_confirmation={
                     "amount": form.cleaned_data["amount"],
-                    "gateways": selectors.capture_gateway_names(payment),
+                    "gateways": selectors.capture_gateway_names(payment=payment),
                 },
             )
     if form.is_valid():
@@ -266,7 +272,7 @@ def payment_refund(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def payment_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Settle a payment waiting for review: keep the money ("accept") or give it back."""
     with _in_company(request):
-        payment = _payment(public_id)
+        payment = _payment(request, public_id)
     decision = request.POST.get("decision", "")
     error: DomainError | None = None
     if decision not in ("accept", "refund"):
@@ -294,7 +300,7 @@ def payment_review(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @require_POST
 @company_required("payment.cancel")
 def payment_cancel(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    payment = _payment(public_id)
+    payment = _payment(request, public_id)
     try:
         services.payment_cancel(payment=payment, actor=_actor(request))
     except DomainError as error:
@@ -341,7 +347,10 @@ def _gateway_page(
     status: int = 200,
 ) -> HttpResponse:
     company = acting_company(request)
-    accounts = {account.gateway: account for account in selectors.gateway_accounts()}
+    accounts = {
+        account.gateway: account
+        for account in selectors.gateway_accounts(company=acting_company(request))
+    }
     cards = []
     for name, label in GatewayChoice.choices:
         account = accounts.get(name)
@@ -364,7 +373,7 @@ def _gateway_page(
             )
         )
     sandbox = accounts.get(GatewayChoice.SANDBOX)
-    stored = selectors.payment_settings()
+    stored = selectors.payment_settings(company=acting_company(request))
     defaults_form = bound_defaults or PaymentSettingsForm(
         initial={
             "link_ttl_minutes": stored.link_ttl_minutes,
@@ -396,7 +405,7 @@ def gateway_settings(request: HttpRequest) -> HttpResponse:
 def gateway_save(request: HttpRequest, gateway: str) -> HttpResponse:
     if gateway not in GatewayChoice.values:
         raise Http404("No such gateway.")
-    account = next((a for a in selectors.gateway_accounts() if a.gateway == gateway), None)
+    account = selectors.gateway_account(company=acting_company(request), gateway=gateway)
     form = _gateway_form(gateway, account, request.POST)
     if form.is_valid():
         try:
@@ -466,7 +475,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     outcome = request.GET.get("outcome", "")
     if outcome not in WebhookOutcome.values:
         outcome = ""
-    logs = selectors.webhook_logs(gateway=gateway, outcome=outcome)
+    logs = selectors.webhook_logs(company=acting_company(request), gateway=gateway, outcome=outcome)
     page = Paginator(logs, WEBHOOKS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -494,7 +503,7 @@ def readable_body(body: str) -> tuple[str, bool]:
 @require_GET
 @company_required("webhook.view")
 def webhook_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    log = selectors.webhook_log(public_id)
+    log = selectors.webhook_log(company=acting_company(request), public_id=public_id)
     if log is None:
         raise Http404("No such webhook call.")
     body, is_json = readable_body(log.body)

@@ -1,4 +1,9 @@
-"""Reads of the payments context, for the API, the pages and other contexts."""
+"""Reads of the payments context, for the API, the pages and other contexts.
+
+Each read names its company (`company=`, a Company or its id) and filters by it, inside that
+company's tenant context (where row-level security holds the same wall again); reads about one
+payment take the payment.
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,14 @@ from pasar.payments.models import (
 )
 from pasar.tenancy.models import Company
 
+CompanyRef = Company | int
 
-def company_by_public_id(public_id: str | uuid.UUID) -> Company | None:
+
+def _pk(company: CompanyRef) -> int:
+    return company if isinstance(company, int) else int(company.pk)
+
+
+def company_by_public_id(*, public_id: str | uuid.UUID) -> Company | None:
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
@@ -35,14 +46,19 @@ def company_by_public_id(public_id: str | uuid.UUID) -> Company | None:
 
 
 def payments(
-    *, status: str = "", query: str = "", review: bool = False, with_gateway: bool = False
+    *,
+    company: CompanyRef,
+    status: str = "",
+    query: str = "",
+    review: bool = False,
+    with_gateway: bool = False,
 ) -> QuerySet[Payment]:
     """The company's payments, newest first; `query` matches the reference or description.
 
     `with_gateway` marks each with `gateway_name`: the gateway that took the money, else the
     one tried last (None before any try), in the same query.
     """
-    found = Payment.objects.all()
+    found = Payment.objects.filter(company_id=_pk(company))
     if with_gateway:
         captured_by = Capture.objects.filter(payment=OuterRef("pk")).order_by("id")
         tried_last = PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-id")
@@ -61,15 +77,15 @@ def payments(
     return found.order_by("-created_at", "-id")
 
 
-def payment(public_id: str | uuid.UUID) -> Payment | None:
+def payment(*, company: CompanyRef, public_id: str | uuid.UUID) -> Payment | None:
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    return Payment.objects.filter(public_id=key).first()
+    return Payment.objects.filter(company_id=_pk(company), public_id=key).first()
 
 
-def capture_gateway_names(payment: Payment) -> list[str]:
+def capture_gateway_names(*, payment: Payment) -> list[str]:
     """The gateways that took this payment's money, by name: the way a refund goes back."""
     names: list[str] = []
     for capture in payment.captures.order_by("created_at", "id"):
@@ -79,7 +95,7 @@ def capture_gateway_names(payment: Payment) -> list[str]:
     return names
 
 
-def payment_detail(payment: Payment) -> dict[str, object]:
+def payment_detail(*, payment: Payment) -> dict[str, object]:
     """Everything the payment's page shows, in one place. Each attempt carries `captured`, the
     money that came in through it, so a paid attempt reads "Paid", not "Created"."""
     captures = list(payment.captures.order_by("created_at", "id"))
@@ -97,66 +113,77 @@ def payment_detail(payment: Payment) -> dict[str, object]:
     }
 
 
-def payment_settings() -> PaymentSettings:
-    """The current company's payment defaults (unsaved defaults when it never changed them)."""
-    return PaymentSettings.objects.first() or PaymentSettings()
+def payment_settings(*, company: CompanyRef) -> PaymentSettings:
+    """The company's payment defaults (unsaved defaults when it never changed them)."""
+    return PaymentSettings.objects.filter(company_id=_pk(company)).first() or PaymentSettings()
 
 
-def gateway_accounts() -> list[GatewayAccount]:
-    return list(GatewayAccount.objects.order_by("priority", "gateway"))
+def gateway_accounts(*, company: CompanyRef) -> list[GatewayAccount]:
+    return list(
+        GatewayAccount.objects.filter(company_id=_pk(company)).order_by("priority", "gateway")
+    )
 
 
-def gateway_account(gateway: str) -> GatewayAccount | None:
-    return GatewayAccount.objects.filter(gateway=gateway).first()
+def gateway_account(*, company: CompanyRef, gateway: str) -> GatewayAccount | None:
+    return GatewayAccount.objects.filter(company_id=_pk(company), gateway=gateway).first()
 
 
-def current_attempt(payment: Payment) -> PaymentAttempt | None:
+def current_attempt(*, payment: Payment) -> PaymentAttempt | None:
     """The newest attempt a gateway accepted: what the shopper continues with."""
     return payment.attempts.filter(status=AttemptStatus.CREATED).order_by("-id").first()
 
 
-def current_qr_payload(payment: Payment) -> str:
+def current_qr_payload(*, payment: Payment) -> str:
     """The PayNow payload of the newest attempt that has one ("" when none has)."""
     attempt = payment.attempts.exclude(paynow_payload="").order_by("-id").first()
     return attempt.paynow_payload if attempt else ""
 
 
-def sandbox_allowed() -> bool:
+def sandbox_allowed(*, company: CompanyRef) -> bool:
     """The one rule for the sandbox: it is for demos and tests, so never in production settings
     and never once the company has any real gateway account (live or test mode, on or off),
     which keeps the sandbox from standing in when a real gateway is down or switched off."""
     if settings.PASAR_ENV == "production":
         return False
-    return not GatewayAccount.objects.exclude(gateway=GatewayName.SANDBOX).exists()
+    real = GatewayAccount.objects.filter(company_id=_pk(company)).exclude(
+        gateway=GatewayName.SANDBOX
+    )
+    return not real.exists()
 
 
-def webhook_account(gateway: str) -> GatewayAccount | None:
+def webhook_account(*, company: CompanyRef, gateway: str) -> GatewayAccount | None:
     """The account whose webhooks are accepted: set up, switched on, and for the sandbox only
     while the sandbox is allowed."""
-    account = GatewayAccount.objects.filter(gateway=gateway, is_active=True).first()
-    if account is None or (gateway == GatewayName.SANDBOX and not sandbox_allowed()):
+    account = GatewayAccount.objects.filter(
+        company_id=_pk(company), gateway=gateway, is_active=True
+    ).first()
+    if account is None or (gateway == GatewayName.SANDBOX and not sandbox_allowed(company=company)):
         return None
     return account
 
 
-def active_gateways() -> list[GatewayAccount]:
+def active_gateways(*, company: CompanyRef) -> list[GatewayAccount]:
     """The gateways a payment is tried at, in priority order; the sandbox only while allowed."""
-    accounts = list(GatewayAccount.objects.filter(is_active=True).order_by("priority", "gateway"))
-    if not sandbox_allowed():
+    accounts = [account for account in gateway_accounts(company=company) if account.is_active]
+    if not sandbox_allowed(company=company):
         accounts = [account for account in accounts if account.gateway != GatewayName.SANDBOX]
     return accounts
 
 
-def methods_offered() -> list[Method]:
+def methods_offered(*, company: CompanyRef) -> list[Method]:
     """The ways to pay that at least one of those gateways takes, in a fixed order."""
     offered = {
-        method for account in active_gateways() for method in gateway_class(account.gateway).methods
+        method
+        for account in active_gateways(company=company)
+        for method in gateway_class(account.gateway).methods
     }
     return [method for method in Method if method in offered]
 
 
-def webhook_logs(*, gateway: str = "", outcome: str = "") -> QuerySet[WebhookLog]:
-    logs = WebhookLog.objects.select_related("payment")
+def webhook_logs(
+    *, company: CompanyRef, gateway: str = "", outcome: str = ""
+) -> QuerySet[WebhookLog]:
+    logs = WebhookLog.objects.filter(company_id=_pk(company)).select_related("payment")
     if gateway:
         logs = logs.filter(gateway=gateway)
     if outcome in WebhookOutcome.values:
@@ -164,16 +191,18 @@ def webhook_logs(*, gateway: str = "", outcome: str = "") -> QuerySet[WebhookLog
     return logs.order_by("-received_at", "-id")
 
 
-def webhook_log(public_id: str | uuid.UUID) -> WebhookLog | None:
+def webhook_log(*, company: CompanyRef, public_id: str | uuid.UUID) -> WebhookLog | None:
     try:
         key = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    return WebhookLog.objects.select_related("payment").filter(public_id=key).first()
+    logs = WebhookLog.objects.filter(company_id=_pk(company), public_id=key)
+    return logs.select_related("payment").first()
 
 
-def sandbox_charge(provider_reference: str) -> SandboxCharge | None:
+def sandbox_charge(*, company: CompanyRef, provider_reference: str) -> SandboxCharge | None:
     """A sandbox charge to show on its checkout page; none while the sandbox is not allowed."""
-    if webhook_account(GatewayName.SANDBOX) is None:
+    if webhook_account(company=company, gateway=GatewayName.SANDBOX) is None:
         return None
-    return SandboxCharge.objects.filter(provider_reference=provider_reference).first()
+    charges = SandboxCharge.objects.filter(company_id=_pk(company))
+    return charges.filter(provider_reference=provider_reference).first()

@@ -230,7 +230,9 @@ def payment_create(
     now = clock()
     with tenant_context(company, user=actor or current_user_id()):
         if ttl is None:
-            ttl = timedelta(minutes=selectors.payment_settings().ttl_minutes(purpose))
+            ttl = timedelta(
+                minutes=selectors.payment_settings(company=company).ttl_minutes(purpose)
+            )
         if Payment.objects.filter(reference=reference).exists():
             raise Conflict(f"A payment for {reference} already exists.", code="duplicate_reference")
         try:
@@ -360,7 +362,11 @@ def gateway_account_save(
         raise _field_error("priority", "Priority is a number from 0 to 1000; lower goes first.")
     now = clock()
     with tenant_context(company, user=actor or current_user_id()):
-        if gateway == GatewayName.SANDBOX and is_active and not selectors.sandbox_allowed():
+        if (
+            gateway == GatewayName.SANDBOX
+            and is_active
+            and not selectors.sandbox_allowed(company=company)
+        ):
             raise Conflict(
                 "The sandbox is for demos and tests: it cannot be turned on in production or "
                 "next to a real gateway.",
@@ -512,7 +518,7 @@ def payment_start(
             )
         accounts = [
             account
-            for account in selectors.active_gateways()
+            for account in selectors.active_gateways(company=company)
             if wanted in gateway_class(account.gateway).methods
         ]
     if not accounts:
@@ -685,11 +691,11 @@ def webhook_receive(
     then find it done.
     """
     now = clock()
-    company = selectors.company_by_public_id(company_public_id)
+    company = selectors.company_by_public_id(public_id=company_public_id)
     if company is None or gateway not in GatewayChoice.values:
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
     with tenant_context(company):
-        account = selectors.webhook_account(gateway)
+        account = selectors.webhook_account(company=company, gateway=gateway)
     if account is None:
         # Not set up, switched off, or a sandbox that is not allowed: nothing is written.
         raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
@@ -1411,7 +1417,7 @@ def sandbox_charge_settle(
         raise _field_error("outcome", "Choose paid or failed.")
     now = clock()
     with tenant_context(company):
-        account = selectors.webhook_account(GatewayName.SANDBOX)
+        account = selectors.webhook_account(company=company, gateway=GatewayName.SANDBOX)
         if account is None:
             raise NotFound("The sandbox is not available for this shop.", code="unknown_endpoint")
         charge = (

@@ -81,7 +81,7 @@ def webhook(request: HttpRequest, gateway: str, company: str) -> HttpResponse:
 
 
 def _company(public_id: str) -> Company:
-    company = selectors.company_by_public_id(public_id)
+    company = selectors.company_by_public_id(public_id=public_id)
     if company is None:
         raise Http404("No such shop.")
     return company
@@ -89,7 +89,7 @@ def _company(public_id: str) -> Company:
 
 def _payment(company: Company, public_id: str) -> Payment:
     with tenant_context(company):
-        payment = selectors.payment(public_id)
+        payment = selectors.payment(company=company, public_id=public_id)
     if payment is None:
         raise Http404("No such payment.")
     return services.payment_expire_if_due(payment)
@@ -123,8 +123,8 @@ def pay(request: HttpRequest, company: str, payment: str) -> HttpResponse:
             return redirect(here)
     with tenant_context(shop):
         found.refresh_from_db()
-        attempt = selectors.current_attempt(found)
-        methods = selectors.methods_offered()
+        attempt = selectors.current_attempt(payment=found)
+        methods = selectors.methods_offered(company=shop)
     return render(
         request,
         "payments/pay.html",
@@ -145,7 +145,7 @@ def pay_qr(request: HttpRequest, company: str, payment: str) -> HttpResponse:
     shop = _company(company)
     found = _payment(shop, payment)
     with tenant_context(shop):
-        payload = selectors.current_qr_payload(found)
+        payload = selectors.current_qr_payload(payment=found)
     if not payload or found.status not in OPEN_STATUSES:
         raise Http404("No QR to show.")
     response = HttpResponse(paynow.render_svg(payload), content_type="image/svg+xml")
@@ -159,7 +159,7 @@ def pay_qr(request: HttpRequest, company: str, payment: str) -> HttpResponse:
 def sandbox_checkout(request: HttpRequest, company: str, charge: str) -> HttpResponse:
     shop = _company(company)
     with tenant_context(shop):
-        found = selectors.sandbox_charge(charge)
+        found = selectors.sandbox_charge(company=shop, provider_reference=charge)
     if found is None:
         raise Http404("The sandbox has no such charge.")
     error = ""

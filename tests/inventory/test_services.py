@@ -12,7 +12,6 @@ from django.test import override_settings
 from pasar.core.errors import Conflict, NotFound
 from pasar.core.models import OutboxEvent
 from pasar.core.tenant import tenant_context
-from pasar.inventory import services
 from pasar.inventory.models import (
     AllocationState,
     MovementKind,
