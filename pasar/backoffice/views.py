@@ -8,9 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pasar.backoffice.audit_display import audit_link, audit_title, audit_value
@@ -19,15 +18,15 @@ from pasar.core.api_views import AuditLogQuery
 from pasar.core.audit import audit_entries, audit_filter_choices
 from pasar.core.errors import DomainError
 from pasar.inventory.selectors import location_list
-from pasar.tenancy import services
-from pasar.tenancy.models import Invitation, Membership, Role
-from pasar.tenancy.permissions import can, company_required, roles_grantable_by
+from pasar.tenancy import selectors, services
+from pasar.tenancy.models import Invitation, Role
+from pasar.tenancy.permissions import acting_company, can, company_required, roles_grantable_by
 
 
 @require_GET
 @company_required("backoffice.view")
 def home(request: HttpRequest) -> HttpResponse:
-    company = request.company  # type: ignore[attr-defined]
+    company = acting_company(request)
     return render(
         request,
         "backoffice/home.html",
@@ -38,12 +37,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def _team_page(request: HttpRequest, *, invite_form: InvitationForm | None = None) -> HttpResponse:
     role = request.membership.role  # type: ignore[attr-defined]
     context: dict[str, Any] = {
-        "members": Membership.objects.select_related("user").order_by(
-            "user__full_name", "user__email"
-        ),
-        "open_invitations": Invitation.objects.filter(
-            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-        ).order_by("-created_at"),
+        "members": selectors.team_members(company=acting_company(request)),
+        "open_invitations": selectors.open_invitations(company=acting_company(request)),
         "invite_form": invite_form or InvitationForm(),
         "can_manage_members": can(role, "membership.manage"),
         "can_invite": can(role, "invitation.manage"),
@@ -67,7 +62,7 @@ def team_invite(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             invitation, _token = services.invitation_create(
-                company=request.company,  # type: ignore[attr-defined]
+                company=acting_company(request),
                 invited_by=request.user,  # type: ignore[arg-type]
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
@@ -91,7 +86,9 @@ def _refusal(request: HttpRequest, error: DomainError) -> HttpResponse:
 @require_POST
 @company_required("membership.manage")
 def member_change_role(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.select_related("user"), public_id=public_id)
+    membership = selectors.team_member(company=acting_company(request), public_id=public_id)
+    if membership is None:
+        raise Http404("No such member of this company.")
     form = RoleChangeForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the roles in the list.")
@@ -112,7 +109,9 @@ def member_change_role(request: HttpRequest, public_id: uuid.UUID) -> HttpRespon
 @require_POST
 @company_required("membership.manage")
 def member_remove(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    membership = get_object_or_404(Membership.objects.select_related("user"), public_id=public_id)
+    membership = selectors.team_member(company=acting_company(request), public_id=public_id)
+    if membership is None:
+        raise Http404("No such member of this company.")
     try:
         services.membership_remove(membership=membership, actor=request.user)  # type: ignore[arg-type]
     except DomainError as error:
@@ -137,7 +136,7 @@ def invitation_revoke(request: HttpRequest, public_id: uuid.UUID) -> HttpRespons
 @company_required("audit.view")
 def audit_log(request: HttpRequest) -> HttpResponse:
     """The company's audit log, newest first, with the same filters as the audit-log API."""
-    company = request.company  # type: ignore[attr-defined]
+    company = acting_company(request)
     filters = {
         name: value
         for name in AuditLogQuery().get_fields()

@@ -19,6 +19,7 @@ every declared topic (`topics_table()`; a test keeps the two in step).
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -63,15 +64,16 @@ class Topic:
     description: str
     declared_in: str
 
+    @functools.cached_property
     def fields(self) -> dict[str, tuple[Any, bool]]:
-        """Each field's type and whether it must be present."""
+        """Each field's type and whether it must be present (read once per topic)."""
         # Read from the hints, not __required_keys__, which postponed annotations leave wrong.
         hints = get_type_hints(self.payload, include_extras=True)
         total = getattr(self.payload, "__total__", True)
         return {name: (_bare(hint), _required(hint, total)) for name, hint in hints.items()}
 
     def check(self, payload: dict[str, Any]) -> None:
-        fields = self.fields()
+        fields = self.fields
         problems = [
             f"'{name}' is missing"
             for name, (_, needed) in fields.items()
@@ -126,7 +128,7 @@ def topics_table() -> str:
     for topic in declared_topics().values():
         fields = ", ".join(
             f"`{name}`" + ("" if needed else " (optional)")
-            for name, (_, needed) in topic.fields().items()
+            for name, (_, needed) in topic.fields.items()
         )
         context = topic.declared_in.removeprefix("pasar.").removesuffix(".events")
         lines.append(

@@ -368,7 +368,7 @@ class StockLevelOutput(serializers.Serializer):
     is_low = serializers.SerializerMethodField()
 
     def get_is_low(self, level: StockLevel) -> bool:
-        return level.reorder_point > 0 and level.on_hand <= level.reorder_point
+        return level.is_low
 
 
 @extend_schema_view(

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from pasar.core.errors import DomainError
 from pasar.core.forms import ServiceForm
 from pasar.core.money import COST_PLACES, MoneyFormField
+from pasar.core.singapore import POSTAL_CODE_MESSAGE, is_postal_code
 from pasar.inventory.models import Location, LocationKind
 
 
@@ -49,8 +50,8 @@ class LocationForm(ServiceForm):
 
     def clean_postal_code(self) -> str:
         postal_code = self.cleaned_data["postal_code"].strip()
-        if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
-            raise ValidationError("A Singapore postal code has six digits.", code="invalid")
+        if postal_code and not is_postal_code(postal_code):
+            raise ValidationError(POSTAL_CODE_MESSAGE, code="invalid")
         return postal_code
 
 

@@ -147,6 +147,15 @@ class StockLevel(TenantModel):
     def available(self) -> int:
         return self.on_hand - self.reserved
 
+    @property
+    def is_low(self) -> bool:
+        """At or below its reorder point (0: none set); the same rule as LOW_STOCK."""
+        return self.reorder_point > 0 and self.on_hand <= self.reorder_point
+
+
+# The low-stock rule as a filter on levels; StockLevel.is_low is the same for one level.
+LOW_STOCK = models.Q(reorder_point__gt=0) & models.Q(on_hand__lte=models.F("reorder_point"))
+
 
 class MovementKind(models.TextChoices):
     RECEIPT = "receipt", "Receipt"

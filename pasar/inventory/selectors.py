@@ -29,6 +29,7 @@ from pasar.core.db import rows
 from pasar.core.errors import NotFound
 from pasar.core.tenant import tenant_context
 from pasar.inventory.models import (
+    LOW_STOCK,
     AllocationState,
     Channel,
     ChannelBuffer,
@@ -219,12 +220,7 @@ def low_stock_list(*, company: Company, at: datetime | None = None) -> QuerySet[
     A reorder point of 0 means none is set. Needs the company's tenant context.
     """
     return (
-        StockLevel.objects.filter(
-            company=company,
-            location__is_active=True,
-            reorder_point__gt=0,
-            on_hand__lte=F("reorder_point"),
-        )
+        StockLevel.objects.filter(LOW_STOCK, company=company, location__is_active=True)
         .select_related("location", "variant__product")
         .annotate(available_now=_available_now(at))
         .order_by("location__allocation_priority", "location__name", "variant__sku")

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -35,11 +35,11 @@ from pasar.inventory.forms import (
     TransferForm,
 )
 from pasar.inventory.models import (
+    LOW_STOCK,
     Location,
     PurchaseReceipt,
     StockCount,
     StockCountStatus,
-    StockLevel,
     StockMovement,
     Transfer,
     TransferStatus,
@@ -64,7 +64,7 @@ def onboarding_location(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             location = services.location_create(
-                company=request.company,  # type: ignore[attr-defined]
+                company=acting_company(request),
                 **form.cleaned_data,
             )
         except DomainError as error:
@@ -76,14 +76,6 @@ def onboarding_location(request: HttpRequest) -> HttpResponse:
 
 
 # -- stock levels ---------------------------------------------------------------------------
-
-
-LOW = Q(reorder_point__gt=0) & Q(on_hand__lte=F("reorder_point"))
-
-
-def _with_low_flag(levels: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
-    """Marks the levels that have a reorder point and are at or below it (`is_low`)."""
-    return levels.annotate(is_low=ExpressionWrapper(LOW, output_field=BooleanField()))
 
 
 def _location_filter(request: HttpRequest, locations: QuerySet[Location]) -> Location | None:
@@ -102,17 +94,15 @@ def stock_levels(request: HttpRequest) -> HttpResponse:
     location = _location_filter(request, locations)
     query = request.GET.get("q", "").strip()
     low_only = request.GET.get("low") == "1"
-    levels = _with_low_flag(
-        selectors.stock_levels(company=company, location=location).select_related(
-            "variant__product"
-        )
+    levels = selectors.stock_levels(company=company, location=location).select_related(
+        "variant__product"
     )
     if query:
         levels = levels.filter(
             Q(variant__sku__icontains=query) | Q(variant__product__name__icontains=query)
         )
     if low_only:
-        levels = levels.filter(LOW)
+        levels = levels.filter(LOW_STOCK)
     levels = levels.order_by("variant__product__name", "variant__sku", "location__name")
     page = Paginator(levels, LEVELS_PER_PAGE).get_page(request.GET.get("page"))
     return render(

@@ -14,6 +14,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 
 from pasar.core.forms import ServiceForm
+from pasar.core.singapore import POSTAL_CODE_MESSAGE, is_postal_code
 from pasar.tenancy import selectors
 from pasar.tenancy.models import GstPeriod, User, normalise_uen
 
@@ -192,8 +193,8 @@ class CompanyOnboardingForm(ServiceForm):
 
     def clean_postal_code(self) -> str:
         postal_code = self.cleaned_data["postal_code"].strip()
-        if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
-            raise ValidationError("A Singapore postal code has six digits.", code="invalid")
+        if postal_code and not is_postal_code(postal_code):
+            raise ValidationError(POSTAL_CODE_MESSAGE, code="invalid")
         return postal_code
 
     def clean_shop_slug(self) -> str | None:

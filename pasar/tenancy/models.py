@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -14,6 +15,7 @@ from django.utils.translation import gettext_lazy
 from stdnum.exceptions import ValidationError as StdnumValidationError
 from stdnum.sg import uen as stdnum_uen
 
+from pasar.core.singapore import POSTAL_CODE_MESSAGE, POSTAL_CODE_PATTERN, is_postal_code
 from pasar.core.tenant import PublicIdMixin, TenantManager, TenantModel
 from pasar.tenancy.flags import AbstractCompanyFlag
 
@@ -119,7 +121,8 @@ class Company(PublicIdMixin, models.Model):
                 name="company_gst_number_when_registered",
             ),
             models.CheckConstraint(
-                condition=models.Q(postal_code="") | models.Q(postal_code__regex=r"^[0-9]{6}$"),
+                condition=models.Q(postal_code="")
+                | models.Q(postal_code__regex=POSTAL_CODE_PATTERN),
                 name="company_postal_code_six_digits",
             ),
         ]
@@ -133,8 +136,8 @@ class Company(PublicIdMixin, models.Model):
             raise ValidationError(
                 {"gst_number": "A GST-registered company needs its GST registration number."}
             )
-        if self.postal_code and not (len(self.postal_code) == 6 and self.postal_code.isdigit()):
-            raise ValidationError({"postal_code": "A Singapore postal code has six digits."})
+        if self.postal_code and not is_postal_code(self.postal_code):
+            raise ValidationError({"postal_code": POSTAL_CODE_MESSAGE})
 
 
 class MembershipManager(TenantManager):
@@ -207,11 +210,17 @@ class Invitation(PublicIdMixin, TenantModel):
 
     @property
     def is_open(self) -> bool:
+        """Still lets someone in: not accepted, not revoked, not expired (as `open_at`)."""
         return (
             self.accepted_at is None
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+    @staticmethod
+    def open_at(now: datetime) -> models.Q:
+        """The invitations that are open at `now`, as a filter; `is_open` for one."""
+        return models.Q(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
 
 
 class Shopper(PublicIdMixin, TenantModel):

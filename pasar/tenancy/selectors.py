@@ -12,10 +12,12 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from pasar.core import rls
 from pasar.core.db import rows
-from pasar.tenancy.models import Company, Membership, User
+from pasar.tenancy.models import Company, Invitation, Membership, User
 
 
 def membership_for(*, user: User, company_public_id: str) -> Membership | None:
@@ -44,6 +46,30 @@ def memberships_of(
         return sorted(loaded, key=lambda membership: membership.company.legal_name)
     return list(
         Membership.objects.of_user(user).select_related("company").order_by("company__legal_name")
+    )
+
+
+def team_members(*, company: Company) -> QuerySet[Membership]:
+    """A company's memberships with their people, by name then email."""
+    return (
+        Membership.objects.filter(company=company)
+        .select_related("user")
+        .order_by("user__full_name", "user__email")
+    )
+
+
+def team_member(*, company: Company, public_id: Any) -> Membership | None:
+    try:
+        key = uuid.UUID(str(public_id))
+    except ValueError:
+        return None
+    return team_members(company=company).filter(public_id=key).first()
+
+
+def open_invitations(*, company: Company) -> QuerySet[Invitation]:
+    """The company's invitations that still let someone in, newest first."""
+    return Invitation.objects.filter(Invitation.open_at(timezone.now()), company=company).order_by(
+        "-created_at"
     )
 
 

@@ -335,7 +335,7 @@ def _record_movement(
         },
     )
     before = level.on_hand - quantity
-    if level.reorder_point > 0 and level.on_hand <= level.reorder_point < before:
+    if level.is_low and before > level.reorder_point:
         # The level has just crossed its reorder point: announce it once, not on every sale
         # while it stays low (see docs/inventory.md, "Low stock").
         publish(

@@ -11,6 +11,7 @@ from django.db import IntegrityError
 
 from pasar.core import audit
 from pasar.core.errors import Conflict, DomainError
+from pasar.core.singapore import POSTAL_CODE_MESSAGE, is_postal_code
 from pasar.core.tenant import (
     current_user_id,
     tenant_context,
@@ -85,9 +86,11 @@ def _check_location_fields(
     if kind not in LocationKind.values:
         message = "A location is either a store or a warehouse."
         raise InvalidLocation(message, details=_field_error("kind", message, code="invalid"))
-    if postal_code and not (len(postal_code) == 6 and postal_code.isdigit()):
-        message = "A Singapore postal code has six digits."
-        raise InvalidLocation(message, details=_field_error("postal_code", message, code="invalid"))
+    if postal_code and not is_postal_code(postal_code):
+        raise InvalidLocation(
+            POSTAL_CODE_MESSAGE,
+            details=_field_error("postal_code", POSTAL_CODE_MESSAGE, code="invalid"),
+        )
     if not 0 <= allocation_priority <= 32767:
         message = "The allocation priority is a whole number from 0 to 32767."
         raise InvalidLocation(
