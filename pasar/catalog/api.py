@@ -14,7 +14,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any, ClassVar, cast
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import FileResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -48,7 +48,7 @@ from pasar.catalog.models import (
     VariantStatus,
 )
 from pasar.catalog.views import image_response
-from pasar.core.api import EnvelopeRenderer, PagePagination, StrictSerializer
+from pasar.core.api import EnvelopeRenderer, PagePagination, StrictSerializer, by_public_id
 from pasar.core.errors import Forbidden, NotFound
 from pasar.core.tenant import tenant_context
 from pasar.tenancy.permissions import RoleAllows, acting_company, can, role_of
@@ -458,14 +458,6 @@ def _valid_input(
     return serializer.validated_data
 
 
-def _by_public_id[M: Model](queryset: QuerySet[M], public_id: Any, what: str) -> M:
-    """The row of the current company with that id; 404 also for another company's row."""
-    try:
-        return queryset.get(public_id=public_id)
-    except (ObjectDoesNotExist, ValidationError):
-        raise NotFound(f"That {what} was not found in this company.") from None
-
-
 def _referenced[M: Model](model: type[M], public_id: Any, field: str, what: str) -> M | None:
     """A row named in the input; an unknown id is the input's fault (400), not the URL's."""
     if public_id is None:
@@ -489,7 +481,7 @@ class CatalogListView(CatalogView, ListAPIView):
 
 
 def _product(request: Request, public_id: Any) -> Product:
-    return _by_public_id(
+    return by_public_id(
         selectors.product_list(company=acting_company(request)), public_id, "product"
     )
 
@@ -539,7 +531,7 @@ class CategoryDetailView(CatalogView):
     }
 
     def _category(self, public_id: str) -> Category:
-        return _by_public_id(
+        return by_public_id(
             selectors.category_list(company=acting_company(self.request)), public_id, "category"
         )
 
@@ -595,7 +587,7 @@ class ProductListView(CatalogListView):
             raise services.invalid("status", f"Status is one of {', '.join(ProductStatus.values)}.")
         category = None
         if params.get("category"):
-            category = _by_public_id(
+            category = by_public_id(
                 selectors.category_list(company=acting_company(self.request)),
                 params["category"],
                 "category",
@@ -713,7 +705,7 @@ class VariantDetailView(CatalogView):
 
     def _variant(self, public_id: str) -> Variant:
         variants = Variant.objects.filter(company=acting_company(self.request))
-        return _by_public_id(variants, public_id, "variant")
+        return by_public_id(variants, public_id, "variant")
 
     @extend_schema(responses={200: VariantOutput}, summary="One variant")
     def get(self, request: Request, public_id: str) -> Response:
@@ -788,7 +780,7 @@ class ImageDetailView(CatalogView):
 
     def _image(self, public_id: str) -> ProductImage:
         images = ProductImage.objects.filter(company=acting_company(self.request))
-        return _by_public_id(images.select_related("variant"), public_id, "image")
+        return by_public_id(images.select_related("variant"), public_id, "image")
 
     @extend_schema(
         request=ImageUpdateInput,
@@ -867,7 +859,7 @@ class ImportDetailView(CatalogView):
         summary="An import's progress, and its row errors if it failed",
     )
     def get(self, request: Request, public_id: str) -> Response:
-        job = _by_public_id(
+        job = by_public_id(
             selectors.import_job_list(company=acting_company(request)), public_id, "import"
         )
         return Response(ImportJobOutput(job).data)

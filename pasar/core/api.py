@@ -10,8 +10,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework import exceptions, serializers, status
@@ -20,7 +22,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework_simplejwt.exceptions import InvalidToken as JWTInvalidToken
 
-from pasar.core.errors import DomainError, InvalidToken
+from pasar.core.errors import DomainError, InvalidToken, NotFound
 
 
 class EnvelopeRenderer(JSONRenderer):
@@ -277,3 +279,12 @@ class ApiTimesInUtcMiddleware:
             return self.get_response(request)
         with timezone.override(UTC):
             return self.get_response(request)
+
+
+def by_public_id[M: Model](queryset: QuerySet[M], public_id: Any, what: str) -> M:
+    """The row of the current company with that public id, or a 404 naming `what`: also for
+    another company's row (row-level security hides it) and for a malformed id."""
+    try:
+        return queryset.get(public_id=public_id)
+    except (ObjectDoesNotExist, DjangoValidationError):
+        raise NotFound(f"That {what} was not found in this company.") from None

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
 
@@ -276,7 +276,3 @@ class PublicIdMixin(models.Model):
 
     class Meta:
         abstract = True
-
-    @classmethod
-    def by_public_id(cls, public_id: uuid.UUID | str) -> Self:
-        return cls._default_manager.get(public_id=public_id)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.contrib.auth import authenticate
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
@@ -24,10 +23,10 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
-from pasar.core.api import StrictSerializer
+from pasar.core.api import StrictSerializer, by_public_id
 from pasar.core.api_views import AuditEntryOutput, AuditLogQuery
 from pasar.core.audit import audit_entries
-from pasar.core.errors import DomainError, InvalidToken, NotFound
+from pasar.core.errors import DomainError, InvalidToken
 from pasar.core.models import AuditEntry
 from pasar.tenancy import selectors, services
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
@@ -231,14 +230,6 @@ def _signed_in(request: Request) -> User:
     return cast(User, request.user)
 
 
-def _by_public_id[M: Model](queryset: QuerySet[M], public_id: str, what: str) -> M:
-    """The row of the current company with that id; 404 also for another company's row."""
-    try:
-        return queryset.get(public_id=public_id)
-    except (ObjectDoesNotExist, ValidationError):
-        raise NotFound(f"That {what} was not found in this company.") from None
-
-
 def _act_for_in_session(request: Request, company_public_id: str) -> None:
     """A browser session follows the company it just chose or created; tokens carry their own."""
     if isinstance(request.successful_authenticator, SessionAuthentication):
@@ -412,7 +403,7 @@ class MembershipDetailView(APIView):
     permission_classes = (RoleAllows.to("membership.manage"),)
 
     def _membership(self, public_id: str) -> Membership:
-        return _by_public_id(Membership.objects.select_related("user"), public_id, "member")
+        return by_public_id(Membership.objects.select_related("user"), public_id, "member")
 
     @extend_schema(
         request=MembershipRoleInput,
@@ -477,7 +468,7 @@ class InvitationDetailView(APIView):
 
     @extend_schema(responses={204: None}, summary="Revoke an invitation: its link stops working")
     def delete(self, request: Request, public_id: str) -> Response:
-        invitation = _by_public_id(Invitation.objects.all(), public_id, "invitation")
+        invitation = by_public_id(Invitation.objects.all(), public_id, "invitation")
         services.invitation_revoke(invitation=invitation, actor=_signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
