@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, models, transaction
+from django.db.models.signals import class_prepared
 
 from pasar.core import rls
 
@@ -223,10 +224,6 @@ def record_scope(company: models.Model | int | None, *, reason: str) -> Iterator
             yield
 
 
-class TenantQuerySet(models.QuerySet):
-    pass
-
-
 class TenantManager(models.Manager):
     """Scopes every query to the current company; refuses to run without one."""
 
@@ -264,15 +261,34 @@ class TenantModel(models.Model):
             raise TenantNotSet("A row of one company cannot be saved in another's context.")
         super().save(*args, **kwargs)
 
-    @classmethod
-    def tenant_table(cls) -> str:
-        return cls._meta.db_table
-
 
 class PublicIdMixin(models.Model):
-    """The identifier shown outside the server; sequential ids never leave it."""
+    """The identifier shown outside the server; sequential ids never leave it.
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    On a company's row it is unique within the company (a constraint on company and public
+    id, added to every such model when its class is prepared, below), as every unique
+    constraint of a tenant table starts with company_id for the scale-out plan that
+    distributes tables by company; random UUIDs never meet in practice. Rows that belong to no
+    company (users, companies) declare it unique outright.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, editable=False, db_index=True)
 
     class Meta:
         abstract = True
+
+
+def _public_id_unique_per_company(sender: type[models.Model], **_: Any) -> None:
+    if (
+        issubclass(sender, PublicIdMixin)
+        and issubclass(sender, TenantModel)
+        and not sender._meta.abstract
+    ):
+        name = f"{sender._meta.model_name}_public_id_per_company"
+        constraints = list(sender._meta.constraints)
+        if not any(constraint.name == name for constraint in constraints):
+            constraints.append(models.UniqueConstraint(fields=["company", "public_id"], name=name))
+            sender._meta.constraints = constraints
+
+
+class_prepared.connect(_public_id_unique_per_company)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -55,6 +56,9 @@ class UserManager(BaseUserManager["User"]):
 class User(PublicIdMixin, AbstractBaseUser, PermissionsMixin):
     """A person who works in one or more companies. Logs in by email. Never a shopper."""
 
+    # A person and a company exist once on the platform: their public ids are unique outright.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
     # Moves on every change to the user, and to their memberships, by database triggers
@@ -86,6 +90,8 @@ class GstPeriod(models.TextChoices):
 
 class Company(PublicIdMixin, models.Model):
     """A tenant: one Singapore business. Everything it owns carries its company_id."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
 
     # Moves on every change to the company, by a database trigger, as the user's does.
     identity_version = models.BigIntegerField(default=0, editable=False)
