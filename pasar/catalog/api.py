@@ -704,7 +704,7 @@ class VariantDetailView(CatalogView):
     }
 
     def _variant(self, public_id: str) -> Variant:
-        variants = Variant.objects.filter(company=acting_company(self.request))
+        variants = selectors.variant_list(company=acting_company(self.request))
         return by_public_id(variants, public_id, "variant")
 
     @extend_schema(responses={200: VariantOutput}, summary="One variant")
@@ -779,7 +779,7 @@ class ImageDetailView(CatalogView):
     parser_classes = (JSONParser,)
 
     def _image(self, public_id: str) -> ProductImage:
-        images = ProductImage.objects.filter(company=acting_company(self.request))
+        images = selectors.image_list(company=acting_company(self.request))
         return by_public_id(images.select_related("variant"), public_id, "image")
 
     @extend_schema(

@@ -165,6 +165,15 @@ def product_parts(*, company: Company, product_ids: list[int]) -> ProductParts:
     return parts
 
 
+def variant_list(*, company: Company) -> QuerySet[Variant]:
+    """A company's variants with their products."""
+    return Variant.objects.filter(company=company).select_related("product")
+
+
+def image_list(*, company: Company) -> QuerySet[ProductImage]:
+    return ProductImage.objects.filter(company=company)
+
+
 def import_job_list(*, company: Company) -> QuerySet[ImportJob]:
     return ImportJob.objects.filter(company=company)
 

@@ -202,7 +202,7 @@ def variant_create(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 @company_required("catalog.manage")
 def variant_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     variant = get_object_or_404(
-        Variant.objects.filter(company=acting_company(request)).select_related("product"),
+        selectors.variant_list(company=acting_company(request)),
         public_id=public_id,
     )
     initial = {

@@ -503,9 +503,7 @@ class AdjustmentView(OperationsView):
             reason=data["reason"],
             actor=_actor(request),
         )
-        movement = StockMovement.objects.select_related("variant", "location", "actor").get(
-            pk=movement.pk
-        )
+        movement = selectors.movement_get(company=acting_company(request), pk=movement.pk)
         return Response(MovementOutput(movement).data, status=status.HTTP_201_CREATED)
 
 
@@ -538,8 +536,8 @@ class ChannelBufferInput(StrictSerializer):
     )
 
 
-def _channel(kind: str) -> Channel:
-    channel = Channel.objects.filter(kind=kind).first()
+def _channel(request: Request, kind: str) -> Channel:
+    channel = selectors.channel_by_kind(company=acting_company(request), kind=kind)
     if channel is None:
         raise NotFound("This company has no such channel.", code="channel_not_found")
     return channel
@@ -575,7 +573,7 @@ class ChannelBufferView(OperationsView):
         summary="Hold units back from a channel: by default, or for one SKU",
     )
     def put(self, request: Request, kind: str) -> Response:
-        channel = _channel(kind)
+        channel = _channel(request, kind)
         data = _valid_input(ChannelBufferInput, request)
         channel = services.channel_buffer_set(
             company=acting_company(request),

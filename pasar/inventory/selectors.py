@@ -341,6 +341,13 @@ def channel_by_kind(*, company: Company, kind: str) -> Channel | None:
     return None if row is None else rows.loaded(Channel, _CHANNEL_FIELDS, row)
 
 
+def movement_get(*, company: Company, pk: int) -> StockMovement:
+    """One movement with what the API shows of it (variant, location, actor)."""
+    return StockMovement.objects.select_related("variant", "location", "actor").get(
+        company=company, pk=pk
+    )
+
+
 def channel_list(*, company: Company) -> QuerySet[Channel]:
     """A company's sales channels (needs its tenant context)."""
     return Channel.objects.filter(company=company)

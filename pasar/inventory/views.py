@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from pasar.catalog import selectors as catalog_selectors
 from pasar.catalog.models import Variant
 from pasar.core.errors import DomainError, NotFound
 from pasar.inventory import selectors, services
@@ -306,7 +307,7 @@ def _history_page(
 
 def _variant(request: HttpRequest, public_id: uuid.UUID) -> Variant:
     return get_object_or_404(
-        Variant.objects.filter(company=acting_company(request)).select_related("product"),
+        catalog_selectors.variant_list(company=acting_company(request)),
         public_id=public_id,
     )
 
