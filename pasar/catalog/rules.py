@@ -6,10 +6,11 @@ Each `clean_*` function takes what a person typed and returns the stored value, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from pasar.catalog.models import ProductStatus, TaxCode, VariantStatus
+from pasar.catalog.models import Category, ProductStatus, TaxCode, VariantStatus
 from pasar.core.money import (
     COST_PLACES,
     MAX_AMOUNT,
@@ -21,6 +22,7 @@ from pasar.core.money import (
 )
 
 SKU_MAX_LENGTH = 64
+CATEGORY_PATH_SEPARATOR = ">"  # "Drinks > Coffee" in the CSV and on pages
 OPTION_NAME_MAX_LENGTH = 40
 OPTION_VALUE_MAX_LENGTH = 80
 MAX_OPTIONS = 5
@@ -201,3 +203,14 @@ def clean_whole_number(value: Any, *, what: str) -> int | None:
 def search_text(*, product_name: str, options: dict[str, str], sku: str, barcode: str) -> str:
     """The text a variant is found by: its product's name, option values, SKU and barcode."""
     return " ".join(part for part in (product_name, *options.values(), sku, barcode) if part)
+
+
+def category_path_text(category: Category | None, parents: Mapping[int, Category]) -> str:
+    """ "Drinks > Coffee" for a category, given every category of the company by id."""
+    names: list[str] = []
+    seen: set[int] = set()
+    while category is not None and category.pk not in seen:
+        seen.add(category.pk)
+        names.append(category.name)
+        category = parents.get(category.parent_id) if category.parent_id else None
+    return f" {CATEGORY_PATH_SEPARATOR} ".join(reversed(names))

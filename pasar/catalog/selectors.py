@@ -24,7 +24,6 @@ from pasar.catalog.models import (
     ProductImage,
     Variant,
 )
-from pasar.catalog.services import category_path_text
 from pasar.core.db import rows
 from pasar.tenancy.models import Company
 
@@ -268,7 +267,7 @@ def catalog_export_rows(*, company: Company, option_names: list[str]) -> Iterato
             "product_name": product.name,
             "price": variant.price,
             "description": product.description,
-            "category": category_path_text(category, categories),
+            "category": rules.category_path_text(category, categories),
             "barcode": variant.barcode,
             "price_includes_gst": product.price_includes_gst,
             # 2.5000 exports as 2.5, 100.0000 as 100: what a person would type.

@@ -30,6 +30,7 @@ from pasar.catalog.models import (
     Variant,
     VariantStatus,
 )
+from pasar.catalog.rules import CATEGORY_PATH_SEPARATOR
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.events import publish
@@ -37,7 +38,6 @@ from pasar.core.tenant import current_user_id, tenant_context
 from pasar.core.text import INVALID_CHARACTERS_CODE, has_control_characters
 from pasar.tenancy.models import Company
 
-CATEGORY_PATH_SEPARATOR = ">"
 PRODUCT_FIELDS = (
     "name",
     "description",
@@ -322,17 +322,6 @@ def category_path_ensure(*, company: Company | int, path: Sequence[str]) -> Cate
             parent = found
         assert parent is not None
         return parent
-
-
-def category_path_text(category: Category | None, parents: Mapping[int, Category]) -> str:
-    """ "Drinks > Coffee" for a category, given every category of the company by id."""
-    names: list[str] = []
-    seen: set[int] = set()
-    while category is not None and category.pk not in seen:
-        seen.add(category.pk)
-        names.append(category.name)
-        category = parents.get(category.parent_id) if category.parent_id else None
-    return f" {CATEGORY_PATH_SEPARATOR} ".join(reversed(names))
 
 
 # -- products -------------------------------------------------------------------------------

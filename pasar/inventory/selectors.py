@@ -28,6 +28,7 @@ from pasar.catalog.models import Variant
 from pasar.core.db import rows
 from pasar.core.errors import NotFound
 from pasar.core.tenant import tenant_context
+from pasar.inventory.errors import UnknownSku
 from pasar.inventory.models import (
     LOW_STOCK,
     AllocationState,
@@ -45,7 +46,6 @@ from pasar.inventory.models import (
     TransferLine,
     TransferStatus,
 )
-from pasar.inventory.services import UnknownSku
 from pasar.tenancy.models import Company
 
 

@@ -82,7 +82,7 @@ def _identified(claim: Claim) -> tuple[selectors.RequestIdentity, bool] | None:
     if remembered is not None:
         membership = _chosen_membership(remembered, claim)
         company_id = None if membership is None else membership.company_id
-        if selectors.enter_remembered_identity(remembered, company_id=company_id):
+        if selectors.enter_remembered_identity(identity=remembered, company_id=company_id):
             return remembered, True
     identity = selectors.request_identity(user_public_id=claim.user_public_id)
     return None if identity is None else (identity, False)

@@ -237,7 +237,7 @@ WHERE u.id = %s AND u.public_id = %s AND u.is_active
 """
 
 
-def enter_remembered_identity(identity: RequestIdentity, *, company_id: int | None) -> bool:
+def enter_remembered_identity(*, identity: RequestIdentity, company_id: int | None) -> bool:
     """Make the open transaction act as the remembered user, for `company_id` (one of their
     memberships, or None), if what was remembered is still what the database holds: one round
     trip, which enters the context and reads the user's and companies' version numbers.

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from PIL import Image
 
-from pasar.catalog import services
+from pasar.catalog import rules, services
 from pasar.catalog.models import Category, Product, ProductImage, TaxCode, Variant
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.models import AuditEntry, OutboxEvent
@@ -163,7 +163,7 @@ def test_category_path_is_found_case_insensitively_or_created(company) -> None:
     with tenant_context(company):
         assert Category.objects.count() == 2
         categories = {c.pk: c for c in Category.objects.all()}
-    assert services.category_path_text(coffee, categories) == "Drinks > Coffee"
+    assert rules.category_path_text(coffee, categories) == "Drinks > Coffee"
 
 
 def test_category_with_children_cannot_be_deleted(company) -> None:

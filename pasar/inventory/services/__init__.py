@@ -13,18 +13,20 @@ rules (locking order, expiry, the last-unit policy).
 
 from __future__ import annotations
 
-from pasar.inventory.services.counts import count_cancel, count_post, count_record, count_start
-from pasar.inventory.services.documents import StockCountClosed, TransferClosed
-from pasar.inventory.services.levels import (
-    MAX_RESERVATION_TTL,
-    Clock,
+from pasar.inventory.errors import (
     InsufficientStock,
     InvalidStockRequest,
     QuantityTooLarge,
     ReservationClosed,
     ReservationExpired,
-    ReserveLine,
     UnknownSku,
+)
+from pasar.inventory.services.counts import count_cancel, count_post, count_record, count_start
+from pasar.inventory.services.documents import StockCountClosed, TransferClosed
+from pasar.inventory.services.levels import (
+    MAX_RESERVATION_TTL,
+    Clock,
+    ReserveLine,
     channel_buffer_set,
     channel_create,
     stock_adjust,

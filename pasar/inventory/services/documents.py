@@ -12,6 +12,7 @@ from typing import Any
 from pasar.catalog.models import Variant
 from pasar.core import audit
 from pasar.core.errors import DomainError
+from pasar.inventory.errors import InvalidStockRequest, UnknownSku
 from pasar.inventory.models import (
     Location,
     StockCount,
@@ -19,8 +20,6 @@ from pasar.inventory.models import (
     Transfer,
 )
 from pasar.inventory.services.levels import (
-    InvalidStockRequest,
-    UnknownSku,
     _levels_for,
     _lock_levels,
     _positive_quantity,

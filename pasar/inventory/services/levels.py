@@ -21,7 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from pasar.catalog.models import Variant
-from pasar.core.errors import Conflict, DomainError, NotFound
+from pasar.core.errors import Conflict, NotFound
 from pasar.core.events import publish
 from pasar.core.money import COST_PLACES, MAX_UNIT_COST, AmountError, parse_money
 from pasar.core.tenant import (
@@ -29,6 +29,11 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory.errors import (
+    InsufficientStock,
+    InvalidStockRequest,
+    QuantityTooLarge,
+)
 from pasar.inventory.models import (
     MAX_UNITS,
     AllocationState,
@@ -52,35 +57,6 @@ MAX_RESERVATION_TTL = timedelta(days=30)
 class ReserveLine:
     sku: str
     quantity: int
-
-
-class InvalidStockRequest(DomainError):
-    code = "invalid"
-
-
-class UnknownSku(DomainError):
-    code = "unknown_sku"
-
-
-class QuantityTooLarge(DomainError):
-    code = "quantity_too_large"
-
-
-class InsufficientStock(DomainError):
-    code = "insufficient_stock"
-    status = 409
-
-
-class ReservationExpired(DomainError):
-    code = "reservation_expired"
-    status = 409
-
-
-class ReservationClosed(DomainError):
-    """The reservation is in a state that does not allow the step asked for."""
-
-    code = "reservation_closed"
-    status = 409
 
 
 def weighted_average_cost(

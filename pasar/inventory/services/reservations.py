@@ -28,6 +28,13 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory.errors import (
+    InsufficientStock,
+    InvalidStockRequest,
+    ReservationClosed,
+    ReservationExpired,
+    UnknownSku,
+)
 from pasar.inventory.models import (
     AllocationState,
     Channel,
@@ -41,12 +48,7 @@ from pasar.inventory.models import (
 from pasar.inventory.services.levels import (
     MAX_RESERVATION_TTL,
     Clock,
-    InsufficientStock,
-    InvalidStockRequest,
-    ReservationClosed,
-    ReservationExpired,
     ReserveLine,
-    UnknownSku,
     _actor_id,
     _average_costs,
     _ensure_owned,

@@ -19,6 +19,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory.errors import InsufficientStock, InvalidStockRequest
 from pasar.inventory.models import (
     TRANSFER_PREFIX,
     Location,
@@ -38,8 +39,6 @@ from pasar.inventory.services.documents import (
 )
 from pasar.inventory.services.levels import (
     Clock,
-    InsufficientStock,
-    InvalidStockRequest,
     _actor_id,
     _add_units,
     _average_costs,
