@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "pasar.catalog",
     "pasar.inventory",
     "pasar.payments",
+    "pasar.sales",
     "pasar.backoffice",
 ]
 
