@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from pasar.core.money import CENT
+from pasar.core.money import CENT, from_cents
 
 ZERO = Decimal("0.00")
 
@@ -153,7 +153,7 @@ def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
     for index in by_remainder[:left]:
         floors[index] += 1
-    return [Decimal(share) * CENT for share in floors]
+    return [from_cents(share) for share in floors]
 
 
 def _cents(value: Decimal) -> Decimal:
