@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -114,6 +115,31 @@ def test_units_already_promised_cannot_be_voided_away(shop: Shop, levels: LevelR
     assert count_of(shop, StockMovement) == before
     with tenant_context(shop.company):
         assert PurchaseReceipt.objects.get(pk=mistake.pk).voided_at is None
+
+
+def test_units_held_by_an_expired_reservation_can_be_voided_away(
+    shop: Shop, levels: LevelReader
+) -> None:
+    """A void takes units away, so it first gives back what expired holds occupy, as every
+    such step does, before any sweep has run."""
+    mistake = grn(shop, quantity=10)
+    now = timezone.now()
+    stock_reserve(
+        company=shop.company,
+        channel=shop.web,
+        lines=[ReserveLine(shop.variant.sku, 4)],
+        ttl=timedelta(minutes=30),
+        clock=lambda: now - timedelta(hours=1),
+    )
+    purchase_receipt_void(
+        company=shop.company,
+        receipt=mistake,
+        reason="wrong supplier",
+        actor=None,
+        clock=lambda: now,
+    )
+    assert levels(shop.variant, shop.warehouse) == (0, 0)
+    assert_no_drift(shop)
 
 
 def test_a_void_needs_a_reason(shop: Shop) -> None:

@@ -41,7 +41,6 @@ from pasar.inventory.services.levels import (
     _actor_id,
     _average_costs,
     _ensure_owned,
-    _reclaim_expired,
     _record_movement,
     _save_levels,
     _within_limit,
@@ -174,8 +173,9 @@ def count_post(*, count: StockCount, actor: User | None, clock: Clock = timezone
         if not lines:
             raise _invalid("lines", "Record at least one counted quantity before posting.")
         now = clock()
-        levels = _lock_levels_at(locked.company, locked.location, [line.variant for line in lines])
-        _reclaim_expired({level.pk: level for level in levels.values()}, now=now)
+        levels = _lock_levels_at(
+            locked.company, locked.location, [line.variant for line in lines], taking_at=now
+        )
         below = [
             {
                 "sku": line.variant.sku,

@@ -23,6 +23,7 @@ from pasar.inventory.services.levels import (
     _levels_for,
     _lock_levels,
     _positive_quantity,
+    _reclaim_expired,
 )
 from pasar.tenancy.models import Company, User
 
@@ -82,10 +83,20 @@ def _variants_by_sku(skus: Iterable[str]) -> dict[str, Variant]:
 
 
 def _lock_levels_at(
-    company: Company, location: Location, variants: Iterable[Variant]
+    company: Company,
+    location: Location,
+    variants: Iterable[Variant],
+    *,
+    taking_at: datetime | None = None,
 ) -> dict[int, StockLevel]:
-    """Lock the levels of these variants at one location (made if missing), by variant id."""
+    """Lock the levels of these variants at one location (made if missing), by variant id.
+
+    A step that takes units away passes `taking_at`: the holds that expired by then are
+    reclaimed first, as every such step must (docs/inventory.md, "Expiry takes effect at once").
+    """
     levels = _lock_levels(_levels_for(company, [(variant, location) for variant in variants]))
+    if taking_at is not None:
+        _reclaim_expired(levels, now=taking_at)
     return {level.variant_id: level for level in levels.values()}
 
 

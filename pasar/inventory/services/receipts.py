@@ -287,7 +287,7 @@ def purchase_receipt_void(
             .filter(variant__in=variants.values())
             .order_by("variant_id")
         }
-        levels = _lock_levels_at(company, receipt.location, variants.values())
+        levels = _lock_levels_at(company, receipt.location, variants.values(), taking_at=now)
         removing: dict[int, int] = {}
         for line in lines:
             removing[line.variant_id] = removing.get(line.variant_id, 0) + line.quantity

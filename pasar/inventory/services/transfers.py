@@ -43,7 +43,6 @@ from pasar.inventory.services.levels import (
     _add_units,
     _average_costs,
     _ensure_owned,
-    _reclaim_expired,
     _record_movement,
     _save_levels,
     _within_limit,
@@ -143,8 +142,9 @@ def transfer_dispatch(
             raise TransferClosed(f"{locked.number} was cancelled; it cannot be dispatched.")
         now = clock()
         lines = list(locked.lines.select_related("variant"))
-        levels = _lock_levels_at(locked.company, locked.source, [line.variant for line in lines])
-        _reclaim_expired({level.pk: level for level in levels.values()}, now=now)
+        levels = _lock_levels_at(
+            locked.company, locked.source, [line.variant for line in lines], taking_at=now
+        )
         shortages = [
             {
                 "sku": line.variant.sku,
