@@ -35,7 +35,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -48,8 +47,9 @@ from bench.cpu import CpuSnapshot, cores_used, snapshot
 from bench.http_load import percentile
 from bench.run import (
     OTHER_LOAD_LIMIT,
-    machine,
+    report_head,
     require_running,
+    server_config,
     token_seconds_left,
     wait_until_ready,
     write,
@@ -554,14 +554,9 @@ def main(argv: list[str]) -> int:
         else 0.0
     )
     report: dict[str, Any] = {
-        "benchmark": NAME,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **report_head(NAME),
         "config": {
-            "server": "gunicorn",
-            "worker_class": args.worker_class,
-            "workers": args.workers,
-            "threads": args.threads,
+            **server_config(args),
             "rounds": [{"buyers": buyers, "units": list(units)} for buyers, *units in ROUNDS],
             "request": {
                 "path": RESERVE_PATH,

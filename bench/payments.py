@@ -35,7 +35,7 @@ import django
 
 from bench.http_load import percentile
 from bench.request_cost import wsgi_request
-from bench.run import machine
+from bench.run import report_head
 
 NAME = "payments"
 QR_SAMPLES = 300
@@ -233,9 +233,7 @@ def main(argv: list[str]) -> int:
 
     company = Company.objects.get(shop_slug=SHOP_SLUG)
     report: dict[str, Any] = {
-        "benchmark": NAME,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **report_head(NAME),
         "webhooks": webhooks(company, args.payments, args.threads),
         "paynow_qr": qr(QR_SAMPLES),
     }

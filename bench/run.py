@@ -128,6 +128,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def report_head(name: str) -> dict[str, Any]:
+    """What every results file starts with: which benchmark, when, on what machine."""
+    return {
+        "benchmark": name,
+        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+    }
+
+
+def server_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The gunicorn a benchmark measured, as its results file names it."""
+    return {
+        "server": "gunicorn",
+        "worker_class": args.worker_class,
+        "workers": args.workers,
+        "threads": args.threads,
+    }
+
+
 def measure(
     args: argparse.Namespace, headers: dict[str, str]
 ) -> list[tuple[Result, dict[str, float]]]:
@@ -282,14 +301,9 @@ def main(argv: list[str]) -> int:
     require_running(args.server_pid)
 
     report: dict[str, Any] = {
-        "benchmark": NAME,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **report_head(NAME),
         "config": {
-            "server": "gunicorn",
-            "worker_class": args.worker_class,
-            "workers": args.workers,
-            "threads": args.threads,
+            **server_config(args),
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "concurrency": [int(value) for value in concurrencies],

@@ -31,7 +31,6 @@ import re
 import subprocess
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +40,14 @@ import django
 from bench.cpu import CpuSnapshot, cores_used, snapshot
 from bench.flash_sale import app_connection_params
 from bench.http_load import percentile, read_response
-from bench.run import machine, require_running, token_seconds_left, wait_until_ready, write
+from bench.run import (
+    report_head,
+    require_running,
+    server_config,
+    token_seconds_left,
+    wait_until_ready,
+    write,
+)
 
 NAME = "sustained"
 PATH = "/api/v1/inventory/reservations"
@@ -371,14 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     script.write_text(pgbench_script(captured_statements(token)))
 
     report: dict[str, Any] = {
-        "benchmark": NAME,
-        "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
+        **report_head(NAME),
         "config": {
-            "server": "gunicorn",
-            "worker_class": args.worker_class,
-            "workers": args.workers,
-            "threads": args.threads,
+            **server_config(args),
             "units": UNITS,
             "ceiling": f"pgbench, {CEILING_SECONDS} s per client count, the app's captured "
             "statements as the app role under RLS (var/bench/reservation.pgbench)",

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pasar.backoffice.audit_display import audit_link, audit_title, audit_value
 from pasar.backoffice.forms import InvitationForm, RoleChangeForm
-from pasar.core.api_views import AuditLogQuery
 from pasar.core.audit import audit_entries, audit_filter_choices
+from pasar.core.audit_api import AuditLogQuery
 from pasar.core.errors import DomainError
 from pasar.inventory.selectors import location_list
 from pasar.tenancy import selectors, services

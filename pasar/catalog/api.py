@@ -603,10 +603,7 @@ class ProductListView(CatalogListView):
         once: instances and the ORM's prefetch cost more than the queries."""
         pagination = self.paginator
         assert isinstance(pagination, PagePagination)
-        size = pagination.get_page_size(request)
-        assert size, "PAGE_SIZE is set"
-        number = request.query_params.get(pagination.page_query_param, "1")
-        offset = (int(number) - 1) * size if number.isdigit() and int(number) > 0 else 0
+        offset, size = pagination.requested_window(request)
         products = selectors.product_page(
             company=acting_company(request), offset=offset, limit=size, **self._filters()
         )

@@ -34,7 +34,7 @@ from pasar.catalog.rules import CATEGORY_PATH_SEPARATOR
 from pasar.core.audit import audit_changes, audit_record
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.events import publish
-from pasar.core.tenant import current_user_id, tenant_context
+from pasar.core.tenant import current_user_id, id_of, tenant_context
 from pasar.core.text import INVALID_CHARACTERS_CODE, has_control_characters
 from pasar.tenancy.models import Company
 
@@ -303,7 +303,7 @@ def category_path_ensure(*, company: Company | int, path: Sequence[str]) -> Cate
     if not path:
         raise invalid("category", "A category path names at least one category.")
     with _context(company):
-        company_id = company if isinstance(company, int) else company.pk
+        company_id = id_of(company)
         _lock_category_tree(company_id)
         parent: Category | None = None
         for raw_name in path:

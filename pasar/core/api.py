@@ -47,6 +47,15 @@ class PagePagination(PageNumberPagination):
     page_size_query_param = "per_page"
     max_page_size = 200
 
+    def requested_window(self, request: Any) -> tuple[int, int]:
+        """(offset, limit) of the page the request asks for: for a source that reads the page
+        and its total together (`pasar.core.db.rows.CountedPage`). A page number that is not
+        one reads from the start; the Paginator then answers it as usual."""
+        size = self.get_page_size(request) or self.page_size or 1
+        number = request.query_params.get(self.page_query_param, "1")
+        page = int(number) if number.isdigit() else 1
+        return (page - 1) * size if page > 0 else 0, size
+
     def get_paginated_response(self, data: Any) -> Response:
         assert self.page is not None
         paginator = self.page.paginator

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from pasar.core import request_context
 from pasar.core.models import AuditEntry
-from pasar.core.tenant import current_company_id, current_user_id, record_scope
+from pasar.core.tenant import current_company_id, current_user_id, id_of, record_scope
 
 GENESIS_HASH = "0" * 64
 PLATFORM_CHAIN = "platform"
@@ -57,7 +57,7 @@ def audit_record(
         isinstance(change, list | tuple) and len(change) == 2 for change in changes.values()
     ):
         raise ValueError("An audit entry's changes map each field to [before, after].")
-    company_id = _pk(company) if company is not None else current_company_id()
+    company_id = id_of(company) if company is not None else current_company_id()
     return _append(
         company_id=company_id,
         actor=actor,
@@ -186,10 +186,6 @@ def _valid_ip(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value.split("%", 1)[0]))
     except ValueError:
         return None
-
-
-def _pk(company: models.Model | int) -> int:
-    return company if isinstance(company, int) else int(company.pk)
 
 
 # -- the hash chain -------------------------------------------------------------------------
@@ -355,7 +351,7 @@ def audit_entries(
 ) -> QuerySet[AuditEntry]:
     """One company's entries, newest first. `actor` matches part of the recorded email; the
     dates are Singapore calendar days, both included."""
-    entries = AuditEntry.objects.filter(company_id=_pk(company)).select_related("actor")
+    entries = AuditEntry.objects.filter(company_id=id_of(company)).select_related("actor")
     if action:
         entries = entries.filter(action=action)
     if actor:
@@ -371,7 +367,7 @@ def audit_entries(
 
 def audit_filter_choices(*, company: models.Model | int) -> dict[str, list[str]]:
     """The actions and object types that occur in a company's log, for filter menus."""
-    entries = AuditEntry.objects.filter(company_id=_pk(company)).order_by()
+    entries = AuditEntry.objects.filter(company_id=id_of(company)).order_by()
     return {
         "actions": sorted(set(entries.values_list("action", flat=True).distinct())),
         "object_types": sorted(

@@ -31,7 +31,13 @@ from django.utils.module_loading import autodiscover_modules
 from pasar.core.audit import json_safe
 from pasar.core.event_contracts import contract
 from pasar.core.models import EventDelivery, OutboxEvent
-from pasar.core.tenant import current_company_id, record_scope, system_access, tenant_context
+from pasar.core.tenant import (
+    current_company_id,
+    id_of,
+    record_scope,
+    system_access,
+    tenant_context,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -76,7 +82,7 @@ def publish(
         )
     declared = contract(topic)
     declared.check(payload)
-    company_id = current_company_id() if company is None else _pk(company)
+    company_id = current_company_id() if company is None else id_of(company)
     event = OutboxEvent(
         company_id=company_id, topic=topic, version=declared.version, payload=json_safe(payload)
     )
@@ -401,7 +407,3 @@ def _relay_soon() -> None:
     from pasar.core.tasks import relay_outbox  # the task module imports this one
 
     relay_outbox.delay()  # a worker's queue; inline where tasks run eagerly (tests)
-
-
-def _pk(company: models.Model | int) -> int:
-    return company if isinstance(company, int) else int(company.pk)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.db import connection, models
 
+from pasar.core.tenant import id_of
+
 PREFIX_LENGTH = 8
 _registered: dict[str, str] = {}
 
@@ -51,8 +53,7 @@ def next_number(*, company: models.Model | int, prefix: str, width: int = 6) -> 
     caller's transaction and tenant context (the company's rows only)."""
     if prefix not in _registered:
         raise UnknownPrefix(f"No document is numbered {prefix}; register the prefix first.")
-    company_id = company if isinstance(company, int) else company.pk
     with connection.cursor() as cursor:
-        cursor.execute(NEXT_NUMBER_SQL, [company_id, prefix])
+        cursor.execute(NEXT_NUMBER_SQL, [id_of(company), prefix])
         (number,) = cursor.fetchone()
     return f"{prefix}-{number:0{width}d}"

@@ -102,10 +102,13 @@ def _entered(state: TenantState) -> Iterator[None]:
             _apply(previous)
 
 
+def id_of(obj: models.Model | int) -> int:
+    """The id of a row given as the row or as its id (services take either for a company)."""
+    return obj if isinstance(obj, int) else int(obj.pk)
+
+
 def _pk(obj: models.Model | int | None) -> int | None:
-    if obj is None or isinstance(obj, int):
-        return obj
-    return int(obj.pk)
+    return None if obj is None else id_of(obj)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from pasar.core.tenant import id_of
 from pasar.payments.gateways.base import GatewayName, Method
 from pasar.payments.gateways.registry import gateway_class
 from pasar.payments.models import (
@@ -31,10 +32,6 @@ from pasar.payments.models import (
 from pasar.tenancy.models import Company
 
 CompanyRef = Company | int
-
-
-def _pk(company: CompanyRef) -> int:
-    return company if isinstance(company, int) else int(company.pk)
 
 
 def company_by_public_id(*, public_id: str | uuid.UUID) -> Company | None:
@@ -58,7 +55,7 @@ def payments(
     `with_gateway` marks each with `gateway_name`: the gateway that took the money, else the
     one tried last (None before any try), in the same query.
     """
-    found = Payment.objects.filter(company_id=_pk(company))
+    found = Payment.objects.filter(company_id=id_of(company))
     if with_gateway:
         captured_by = Capture.objects.filter(payment=OuterRef("pk")).order_by("id")
         tried_last = PaymentAttempt.objects.filter(payment=OuterRef("pk")).order_by("-id")
@@ -82,7 +79,7 @@ def payment(*, company: CompanyRef, public_id: str | uuid.UUID) -> Payment | Non
         key = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    return Payment.objects.filter(company_id=_pk(company), public_id=key).first()
+    return Payment.objects.filter(company_id=id_of(company), public_id=key).first()
 
 
 def capture_gateway_names(*, payment: Payment) -> list[str]:
@@ -115,17 +112,17 @@ def payment_detail(*, payment: Payment) -> dict[str, object]:
 
 def payment_settings(*, company: CompanyRef) -> PaymentSettings:
     """The company's payment defaults (unsaved defaults when it never changed them)."""
-    return PaymentSettings.objects.filter(company_id=_pk(company)).first() or PaymentSettings()
+    return PaymentSettings.objects.filter(company_id=id_of(company)).first() or PaymentSettings()
 
 
 def gateway_accounts(*, company: CompanyRef) -> list[GatewayAccount]:
     return list(
-        GatewayAccount.objects.filter(company_id=_pk(company)).order_by("priority", "gateway")
+        GatewayAccount.objects.filter(company_id=id_of(company)).order_by("priority", "gateway")
     )
 
 
 def gateway_account(*, company: CompanyRef, gateway: str) -> GatewayAccount | None:
-    return GatewayAccount.objects.filter(company_id=_pk(company), gateway=gateway).first()
+    return GatewayAccount.objects.filter(company_id=id_of(company), gateway=gateway).first()
 
 
 def current_attempt(*, payment: Payment) -> PaymentAttempt | None:
@@ -145,7 +142,7 @@ def sandbox_allowed(*, company: CompanyRef) -> bool:
     which keeps the sandbox from standing in when a real gateway is down or switched off."""
     if settings.PASAR_ENV == "production":
         return False
-    real = GatewayAccount.objects.filter(company_id=_pk(company)).exclude(
+    real = GatewayAccount.objects.filter(company_id=id_of(company)).exclude(
         gateway=GatewayName.SANDBOX
     )
     return not real.exists()
@@ -155,7 +152,7 @@ def webhook_account(*, company: CompanyRef, gateway: str) -> GatewayAccount | No
     """The account whose webhooks are accepted: set up, switched on, and for the sandbox only
     while the sandbox is allowed."""
     account = GatewayAccount.objects.filter(
-        company_id=_pk(company), gateway=gateway, is_active=True
+        company_id=id_of(company), gateway=gateway, is_active=True
     ).first()
     if account is None or (gateway == GatewayName.SANDBOX and not sandbox_allowed(company=company)):
         return None
@@ -183,7 +180,7 @@ def methods_offered(*, company: CompanyRef) -> list[Method]:
 def webhook_logs(
     *, company: CompanyRef, gateway: str = "", outcome: str = ""
 ) -> QuerySet[WebhookLog]:
-    logs = WebhookLog.objects.filter(company_id=_pk(company)).select_related("payment")
+    logs = WebhookLog.objects.filter(company_id=id_of(company)).select_related("payment")
     if gateway:
         logs = logs.filter(gateway=gateway)
     if outcome in WebhookOutcome.values:
@@ -196,7 +193,7 @@ def webhook_log(*, company: CompanyRef, public_id: str | uuid.UUID) -> WebhookLo
         key = uuid.UUID(str(public_id))
     except ValueError:
         return None
-    logs = WebhookLog.objects.filter(company_id=_pk(company), public_id=key)
+    logs = WebhookLog.objects.filter(company_id=id_of(company), public_id=key)
     return logs.select_related("payment").first()
 
 
@@ -204,5 +201,5 @@ def sandbox_charge(*, company: CompanyRef, provider_reference: str) -> SandboxCh
     """A sandbox charge to show on its checkout page; none while the sandbox is not allowed."""
     if webhook_account(company=company, gateway=GatewayName.SANDBOX) is None:
         return None
-    charges = SandboxCharge.objects.filter(company_id=_pk(company))
+    charges = SandboxCharge.objects.filter(company_id=id_of(company))
     return charges.filter(provider_reference=provider_reference).first()

@@ -119,7 +119,9 @@ def price(
             net=net,
             gst=part,
         )
-        for line, gross, share, net, part in zip(lines, grosses, shares, nets, parts, strict=False)
+        for line, gross, share, net, part in zip(
+            lines, grosses, shares, nets, parts[:-1], strict=True
+        )
     )
     goods = sum(nets, ZERO)
     total = goods + shipping if prices_include_gst else goods + shipping + gst

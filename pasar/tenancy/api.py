@@ -24,8 +24,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenVerifySerializer
 
 from pasar.core.api import StrictSerializer, by_public_id
-from pasar.core.api_views import AuditEntryOutput, AuditLogQuery
 from pasar.core.audit import audit_entries
+from pasar.core.audit_api import AuditEntryOutput, AuditLogQuery
 from pasar.core.errors import DomainError, InvalidToken
 from pasar.core.models import AuditEntry
 from pasar.tenancy import selectors, services

@@ -73,19 +73,31 @@ def _chosen_membership(identity: selectors.RequestIdentity, claim: Claim) -> Mem
     return membership
 
 
-def _identified(claim: Claim) -> tuple[selectors.RequestIdentity, bool] | None:
+@dataclass(frozen=True)
+class Identified:
+    """Who the request acts as, through which membership (None: no company), and whether the
+    transaction already acts for that membership's company (`entered`) or for the user alone."""
+
+    identity: selectors.RequestIdentity
+    membership: Membership | None
+    entered: bool
+
+
+def _identified(claim: Claim) -> Identified | None:
     """The claimed user's identity, with the open transaction acting as them: for the chosen
     membership's company when what this process remembers of them still holds (one round
-    trip; then True), else for the user alone after reading it afresh (False). None for an
-    unknown or inactive user."""
+    trip), else for the user alone after reading it afresh. None for an unknown or inactive
+    user."""
     remembered = selectors.remembered_identity(user_public_id=claim.user_public_id)
     if remembered is not None:
         membership = _chosen_membership(remembered, claim)
         company_id = None if membership is None else membership.company_id
         if selectors.enter_remembered_identity(identity=remembered, company_id=company_id):
-            return remembered, True
+            return Identified(remembered, membership, entered=True)
     identity = selectors.request_identity(user_public_id=claim.user_public_id)
-    return None if identity is None else (identity, False)
+    if identity is None:
+        return None
+    return Identified(identity, _chosen_membership(identity, claim), entered=False)
 
 
 class TenantMiddleware:
@@ -105,7 +117,7 @@ class TenantMiddleware:
         with transaction.atomic():
             identified = _identified(claim)
             if identified is not None:
-                return _rolled_back_if_failed(request, self._act(request, claim, *identified))
+                return _rolled_back_if_failed(request, self._act(request, claim, identified))
         # An unknown or inactive user: DRF's authentication (or the login page) answers.
         return self.get_response(request)
 
@@ -127,27 +139,26 @@ class TenantMiddleware:
         with transaction.atomic():
             identified = _identified(claim)
             if identified is not None:
-                refused = self._act(request, claim, *identified, respond=passed)
+                refused = self._act(request, claim, identified, respond=passed)
                 if not checked:
                     return refused
         if identified is None:
             return self.get_response(request)
-        identity = identified[0]
-        with between_transactions(getattr(request, "company", None), user=identity.user.pk):
+        user_id = identified.identity.user.pk
+        with between_transactions(getattr(request, "company", None), user=user_id):
             return self.get_response(request)
 
     def _act(
         self,
         request: HttpRequest,
         claim: Claim,
-        identity: selectors.RequestIdentity,
-        entered: bool,
+        identified: Identified,
         respond: Callable[[HttpRequest], HttpResponse] | None = None,
     ) -> HttpResponse:
-        """Run the request as the identity. `entered`: the transaction already acts for the
-        claimed membership's company (a remembered identity, checked); otherwise it acts for
-        the user alone and the company is switched to here."""
+        """Run the request as the identity, through its membership: in the company's context
+        already when `identified.entered`, else switched to it here."""
         respond = respond or self.get_response
+        identity, membership = identified.identity, identified.membership
         # A session's user object is kept: login() and the auth middleware hold it.
         user = identity.user if claim.token is not None else request.user
         assert isinstance(user, User)
@@ -156,18 +167,17 @@ class TenantMiddleware:
         if request.path.startswith("/admin/") and user.is_staff:
             with platform_access(reason=f"admin {request.method} {request.path}", actor=user):
                 return respond(request)
-        membership = _chosen_membership(identity, claim)
         if membership is None and claim.company_public_id is not None and claim.token:
             return _error(
                 403, "not_a_member", "This token is for a company you are not a member of."
             )
 
-        company_id = membership.company_id if entered and membership is not None else None
-        with acting_as(user_id=int(user.pk), company_id=company_id):
+        entered_company = membership.company_id if identified.entered and membership else None
+        with acting_as(user_id=int(user.pk), company_id=entered_company):
             if membership is not None:
                 if claim.token is None and identity.membership_in(claim.company_public_id) is None:
                     request.session[SESSION_COMPANY_KEY] = str(membership.company.public_id)
-                if not entered:
+                if not identified.entered:
                     switch_company(membership.company_id)
             request.membership = membership  # type: ignore[attr-defined]
             request.company = membership.company if membership else None  # type: ignore[attr-defined]

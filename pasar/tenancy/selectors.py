@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from django.db import connection
@@ -190,19 +191,19 @@ def request_identity(*, user_public_id: str) -> RequestIdentity | None:
     transaction open, then record that it acts as the user (`acting_as`) and choose the company
     (`switch_company`). What it read is remembered for the user's next requests.
     """
-    user_sql, memberships_sql, *_ = _identity_sql()
+    user_sql, memberships_sql, user_fields, *_ = _identity_sql()
     try:
         uuid.UUID(str(user_public_id))
     except ValueError:
         return None
     with connection.cursor() as cursor:
+        read_at = time.monotonic()
         cursor.execute(user_sql, [str(user_public_id)])
         user_row = cursor.fetchone()
         if user_row is None:
             identity_memory.forget(str(user_public_id))
             return None
-        entry = _Remembered(user=tuple(user_row), memberships=(), read_at=time.monotonic())
-        user_id = _identity_from(entry).user.pk
+        user_id = user_row[user_fields.index("id")]
         enter_sql, enter_params = rls.enter_statement(
             company_id=None,
             user_id=user_id,
@@ -215,7 +216,7 @@ def request_identity(*, user_public_id: str) -> RequestIdentity | None:
     # The user's version was read before the memberships: a change between the two leaves
     # the remembered version behind the database's, which only costs a fresh read.
     entry = _Remembered(
-        user=entry.user, memberships=tuple(tuple(row) for row in found), read_at=entry.read_at
+        user=tuple(user_row), memberships=tuple(tuple(row) for row in found), read_at=read_at
     )
     identity_memory.put(str(user_public_id), entry)
     return _identity_from(entry)
@@ -246,7 +247,9 @@ def enter_remembered_identity(*, identity: RequestIdentity, company_id: int | No
     the caller loads the identity afresh with `request_identity`).
     """
     user = identity.user
-    companies = sorted({membership.company for membership in identity.memberships}, key=_pk_of)
+    companies = sorted(
+        {membership.company for membership in identity.memberships}, key=attrgetter("pk")
+    )
     enter_sql, enter_params = rls.enter_statement(
         company_id=company_id,
         user_id=user.pk,
@@ -267,7 +270,3 @@ def enter_remembered_identity(*, identity: RequestIdentity, company_id: int | No
     if not current:
         identity_memory.forget(str(user.public_id))
     return current
-
-
-def _pk_of(company: Company) -> int:
-    return int(company.pk)

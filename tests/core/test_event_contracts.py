@@ -89,9 +89,8 @@ def test_topic_names_are_thing_dot_what_happened_and_declared_once() -> None:
 
 def test_docs_list_every_topic_the_code_declares() -> None:
     table = topics_table()
-    ours = "\n".join(
-        line for line in table.splitlines() if "| pasar." not in line and "`test_" not in line
-    )
+    # The tests' own topics (named test_...) are declared only while tests run.
+    ours = "\n".join(line for line in table.splitlines() if "`test_" not in line)
     docs = Path("docs/events.md").read_text()
     assert ours in docs, "docs/events.md is out of step: paste topics_table() (see its text)"
 

@@ -9,7 +9,6 @@ from django.db import transaction
 from pasar.core.mail import mail_after_commit
 from pasar.tenancy import services
 from pasar.tenancy.models import Role
-from tests.conftest import member
 
 pytestmark = pytest.mark.django_db
 
@@ -46,4 +45,3 @@ def test_no_mail_leaves_for_a_change_that_rolled_back(
         except RuntimeError:
             pass
     assert mail.outbox == []
-    assert member(company, Role.SALES) is not None

@@ -173,6 +173,15 @@ def _levels_for(company: Company, pairs: Iterable[tuple[Variant, Location]]) -> 
     return [found[(variant.pk, location.pk)] for variant, location in pairs]
 
 
+def _lock_level(
+    company: Company, variant: Variant, location: Location
+) -> tuple[dict[int, StockLevel], StockLevel]:
+    """The level of a variant at a location, locked (made if missing): as a one-entry map for
+    `_reclaim_expired` and `_save_levels`, and the level itself."""
+    levels = _lock_levels(_levels_for(company, [(variant, location)]))
+    return levels, next(iter(levels.values()))
+
+
 # Releases the expired holds of the given locked levels and moves each level's next expiry to
 # its first open hold still running, in one round trip. Both halves walk the index on
 # (level, holds_until) of open allocations: the expired ones, then one entry, so the cost
@@ -370,8 +379,7 @@ def stock_receive(
             [VariantCost(company=company, variant=variant)], ignore_conflicts=True
         )
         average = VariantCost.objects.select_for_update().get(variant=variant)
-        levels = _lock_levels(_levels_for(company, [(variant, location)]))
-        level = next(iter(levels.values()))
+        _, level = _lock_level(company, variant, location)
         on_hand = StockLevel.objects.filter(variant=variant).aggregate(total=Sum("on_hand"))[
             "total"
         ]
@@ -413,8 +421,7 @@ def stock_return(
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
         now = clock()
-        levels = _lock_levels(_levels_for(company, [(variant, location)]))
-        level = next(iter(levels.values()))
+        _, level = _lock_level(company, variant, location)
         _add_units(level, quantity, sku=variant.sku)
         _save_levels([level], now)
         return _record_movement(
@@ -459,8 +466,7 @@ def stock_adjust(
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
         now = clock()
-        levels = _lock_levels(_levels_for(company, [(variant, location)]))
-        level = next(iter(levels.values()))
+        levels, level = _lock_level(company, variant, location)
         _reclaim_expired(levels, now=now)
         if level.on_hand + quantity < level.reserved:
             raise _insufficient(
@@ -575,8 +581,7 @@ def stock_count_correct(
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=current_user_id()):
         now = clock()
-        levels = _lock_levels(_levels_for(company, [(variant, location)]))
-        level = next(iter(levels.values()))
+        levels, level = _lock_level(company, variant, location)
         _reclaim_expired(levels, now=now)
         if counted < level.reserved:
             raise InsufficientStock(

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from pasar.catalog.models import Product, ProductStatus, Variant, VariantStatus
@@ -153,7 +153,7 @@ def stock_reserve(
         )
     # No savepoint: nothing is written before the reservation can be made (what was
     # published early is withdrawn on a refusal), so a caller may catch the refusal and go on.
-    with _acting_for(company, savepoint=False):
+    with _acting_for(company):
         if key and (earlier := _replay(key, channel=channel, requested=requested)):
             return earlier
         made = _reserve(company, channel, requested, ttl, key, clock())
@@ -166,16 +166,14 @@ def stock_reserve(
         return earlier
 
 
-def _acting_for(company: Company, *, savepoint: bool = True) -> AbstractContextManager[None]:
-    """A transaction in the company's tenant context.
-
-    Inside a transaction that already acts for this company (an API request: the tenant
-    middleware has set it), a savepoint is enough (or nothing, for a caller that writes only
-    once it cannot fail); entering the same context again would cost two more round trips, one
-    of them while the level locks are held.
-    """
+def _acting_for(company: Company) -> AbstractContextManager[None]:
+    """The company's tenant context: its own transaction, or, inside a transaction that
+    already acts for this company (an API request: the tenant middleware set it), nothing
+    more. Entering the same context again would cost two round trips, and a savepoint two more,
+    one of them while the level locks are held; a reservation writes only once it cannot fail,
+    so it needs neither."""
     if connection.in_atomic_block and current_company_id() == company.pk and not bypass_active():
-        return transaction.atomic() if savepoint else nullcontext()
+        return nullcontext()
     return tenant_context(company, user=current_user_id())
 
 
