@@ -68,6 +68,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,local
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The platform's own host names: any other domain name a request arrives on may be a shop's
+# own domain (Company.shop_domain), which must also be in ALLOWED_HOSTS.
+PLATFORM_HOSTS = set(env_list("PLATFORM_HOSTS", "localhost,testserver"))
+# Bumped when the storefront's shell changes, so installed shops drop their old copies.
+STOREFRONT_CACHE_VERSION = "1"
 # How many reverse proxies of our own stand in front of the app. Only their X-Forwarded-For
 # entries are believed (client address in logs, audit, lockout and rate limits).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
@@ -92,6 +97,7 @@ INSTALLED_APPS = [
     "pasar.inventory",
     "pasar.payments",
     "pasar.sales",
+    "pasar.storefront",
     "pasar.backoffice",
 ]
 
@@ -110,6 +116,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "pasar.storefront.middleware.ShopDomain",
     "pasar.tenancy.middleware.TenantMiddleware",
     "pasar.core.api.ApiTimesInUtcMiddleware",
     "waffle.middleware.WaffleMiddleware",

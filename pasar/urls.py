@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),
     path("", include("pasar.payments.urls")),
+    path("", include("pasar.storefront.urls")),
     path("", RedirectView.as_view(pattern_name="backoffice:home"), name="root"),
 ]

@@ -1,5 +1,6 @@
-"""What one context may import from another: its `services`, `selectors` and `models` (and
-tenancy's `permissions`, the role table every context checks). Forms, views, APIs, decorators
+"""What one context may import from another: its `services`, `selectors` and `models`, its
+`events` (the topics it publishes, which others subscribe to), and tenancy's `permissions`
+(the role table every context checks). Forms, views, APIs, decorators
 and helpers stay private. `core` is shared by all and imports no context (import-linter)."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-PUBLIC_MODULES = {"services", "selectors", "models"}
+PUBLIC_MODULES = {"services", "selectors", "models", "events"}
 PUBLIC_BY_CONTEXT = {"tenancy": {"permissions"}}
 SHARED = {"core"}
 

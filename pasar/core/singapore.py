@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from pasar.core.text import has_control_characters
 
@@ -92,3 +94,27 @@ def clean_address(
         building=texts["building"],
         postal_code=postal,
     )
+
+
+# -- GST ----------------------------------------------------------------------------------------
+
+# Every standard rate since GST began, by the Singapore date it took effect
+# (../shared/reference/gst.md, section 1). A supply takes the rate of its time of supply.
+GST_RATES: tuple[tuple[date, Decimal], ...] = (
+    (date(1994, 4, 1), Decimal("0.03")),
+    (date(2003, 1, 1), Decimal("0.04")),
+    (date(2004, 1, 1), Decimal("0.05")),
+    (date(2007, 7, 1), Decimal("0.07")),
+    (date(2023, 1, 1), Decimal("0.08")),
+    (date(2024, 1, 1), Decimal("0.09")),
+)
+
+
+def gst_rate_on(day: date) -> Decimal:
+    """The standard rate on a Singapore date (zero before GST began)."""
+    rate = Decimal(0)
+    for effective_from, rate_then in GST_RATES:
+        if day < effective_from:
+            break
+        rate = rate_then
+    return rate

@@ -112,6 +112,8 @@ class Company(PublicIdMixin, models.Model):
     timezone = models.CharField(max_length=32, default="Asia/Singapore", editable=False)
     currency = models.CharField(max_length=3, default="SGD", editable=False)
     shop_slug = models.SlugField(max_length=60, unique=True)
+    # The shop's own domain (shop.example.sg), which shows its storefront; blank for none.
+    shop_domain = models.CharField(max_length=253, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -121,6 +123,11 @@ class Company(PublicIdMixin, models.Model):
                 condition=models.Q(gst_period_start_month__gte=1)
                 & models.Q(gst_period_start_month__lte=12),
                 name="company_gst_period_start_month_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["shop_domain"],
+                condition=~models.Q(shop_domain=""),
+                name="company_shop_domain_unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(gst_registered=False) | ~models.Q(gst_number=""),

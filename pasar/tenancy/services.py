@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -850,4 +850,34 @@ def shopper_register(
             raise taken from None
         audit_record(action="shopper.registered", obj=shopper, actor=None)
         publish(events.SHOPPER_REGISTERED, {"shopper": str(shopper.public_id)}, company=company)
+    return shopper
+
+
+SHOPPER_SIGN_IN_LIMIT = 10  # tries per email and shop in 15 minutes
+
+
+def shopper_authenticate(*, company: Company, email: str, password: str) -> Shopper:
+    """The shop account with this email and password. One answer for every failure, so
+    nobody learns who has an account; tries past the limit are refused for a while."""
+    email = str(email or "").strip().lower()
+    digest = hashlib.sha256(f"{company.pk}:{email}".encode()).hexdigest()
+    refused = DomainError(
+        "That email and password do not match an account of this shop.",
+        code="invalid_credentials",
+        status=400,
+    )
+    wait = seconds_over_limit(f"shopper-sign-in:{digest}", limit=SHOPPER_SIGN_IN_LIMIT, window=900)
+    if wait:
+        raise DomainError(
+            f"Too many tries: please wait {wait // 60 + 1} minutes.",
+            code="rate_limited",
+            status=429,
+        )
+    with tenant_context(company):
+        shopper = Shopper.objects.filter(email=email).first()
+    if shopper is None:
+        make_password(password)  # the same time spent whether or not the account exists
+        raise refused
+    if not check_password(password, shopper.password):
+        raise refused
     return shopper

@@ -596,13 +596,22 @@ def stock_fulfil(
     company: Company,
     reservation: Reservation,
     actor: User | None = None,
+    location: Location | None = None,
+    quantities: Mapping[int, int] | None = None,
+    source: tuple[str, str] | None = None,
     clock: Clock = timezone.now,
 ) -> Reservation:
-    """Shipped: each allocation becomes a sale movement, taking the units off hand."""
+    """Shipped: allocations become sale movements, taking the units off hand.
+
+    With no `quantities`, everything still held ships. With them (units by variant id), only
+    those units ship, from `location`'s holds, a hold larger than the part being split: a
+    partial shipment. The reservation is fulfilled once nothing of it is held any more.
+    `source` names the document the movements come from (default: the reservation).
+    """
     _ensure_owned(reservation, company, "reservation")
     with tenant_context(company, user=current_user_id()):
         locked = _locked_reservation(reservation)
-        if locked.status == ReservationStatus.FULFILLED:
+        if locked.status == ReservationStatus.FULFILLED and quantities is None:
             return locked
         if locked.status != ReservationStatus.COMMITTED:
             raise ReservationClosed(
@@ -611,14 +620,20 @@ def stock_fulfil(
             )
         now = clock()
         levels, allocations = _lock_allocations(locked)
-        costs = _average_costs(level.variant_id for level in levels.values())
         open_allocations = [a for a in allocations if a.state == AllocationState.OPEN]
-        for allocation in open_allocations:
+        shipping = (
+            open_allocations
+            if quantities is None
+            else _split_for_shipment(levels, open_allocations, location, quantities)
+        )
+        costs = _average_costs(level.variant_id for level in levels.values())
+        for allocation in shipping:
             level = levels[allocation.level_id]
             level.on_hand -= allocation.quantity
             level.reserved -= allocation.quantity
         _save_levels(levels.values(), now)
-        for allocation in open_allocations:
+        source_type, source_id = source or ("reservation", str(locked.public_id))
+        for allocation in shipping:
             level = levels[allocation.level_id]
             _record_movement(
                 level=level,
@@ -627,17 +642,63 @@ def stock_fulfil(
                 unit_cost=costs.get(level.variant_id, Decimal(0)),
                 now=now,
                 actor_id=_actor_id(actor),
-                source_type="reservation",
-                source_id=str(locked.public_id),
+                source_type=source_type,
+                source_id=source_id,
             )
-        ReservationAllocation.objects.filter(pk__in=[a.pk for a in open_allocations]).update(
+        ReservationAllocation.objects.filter(pk__in=[a.pk for a in shipping]).update(
             state=AllocationState.FULFILLED
         )
-        locked.status = ReservationStatus.FULFILLED
-        locked.fulfilled_at = now
-        locked.save(update_fields=["status", "fulfilled_at"])
-        publish(events.RESERVATION_FULFILLED, _reservation_payload(locked))
+        shipped = {allocation.pk for allocation in shipping}
+        if all(allocation.pk in shipped for allocation in open_allocations):
+            locked.status = ReservationStatus.FULFILLED
+            locked.fulfilled_at = now
+            locked.save(update_fields=["status", "fulfilled_at"])
+            publish(events.RESERVATION_FULFILLED, _reservation_payload(locked))
     return locked
+
+
+def _split_for_shipment(
+    levels: Mapping[int, StockLevel],
+    open_allocations: list[ReservationAllocation],
+    location: Location | None,
+    quantities: Mapping[int, int],
+) -> list[ReservationAllocation]:
+    """The open holds that ship `quantities` (by variant) from `location`: whole holds, and
+    the shipped part of a larger one split off it (the rest stays held)."""
+    if location is None:
+        raise InvalidStockRequest("Name the location a partial shipment leaves from.")
+    shipping: list[ReservationAllocation] = []
+    for variant_id, wanted in quantities.items():
+        if wanted < 1:
+            raise InvalidStockRequest("Each shipped quantity is a whole number above zero.")
+        left = wanted
+        for allocation in open_allocations:
+            level = levels[allocation.level_id]
+            if left == 0 or level.variant_id != variant_id or level.location_id != location.pk:
+                continue
+            if allocation.quantity <= left:
+                shipping.append(allocation)
+                left -= allocation.quantity
+                continue
+            allocation.quantity -= left
+            allocation.save(update_fields=["quantity"])
+            shipping.append(
+                ReservationAllocation.objects.create(
+                    company_id=allocation.company_id,
+                    reservation_id=allocation.reservation_id,
+                    level_id=allocation.level_id,
+                    quantity=left,
+                    state=AllocationState.OPEN,
+                    holds_until=allocation.holds_until,
+                )
+            )
+            left = 0
+        if left:
+            raise InsufficientStock(
+                f"{location} holds {wanted - left} of these units for this order, not {wanted}.",
+                code="not_held_here",
+            )
+    return shipping
 
 
 def stock_release(

@@ -1,0 +1,541 @@
+"""Carts: what a shopper means to buy, priced the way the order will be.
+
+`cart_figures` is the one place a cart's money is worked out (the pricing service, the
+promotions and delivery), for the page, the API and the order placed from it: each figure the
+shopper sees is the figure the order stores.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pasar.catalog.models import ProductStatus, TaxCode, Variant, VariantStatus
+from pasar.core.errors import Conflict, DomainError, NotFound
+from pasar.core.money import CENT
+from pasar.core.singapore import gst_rate_on
+from pasar.core.tenant import tenant_context
+from pasar.core.text import has_control_characters
+from pasar.inventory import selectors as inventory_selectors
+from pasar.inventory import services as inventory_services
+from pasar.inventory.models import Channel, ChannelKind
+from pasar.sales.models import (
+    Cart,
+    CartLine,
+    CartStatus,
+    Customer,
+    DeliveryKind,
+    DeliveryMethod,
+)
+from pasar.sales.pricing import LineInput, Quote, price
+from pasar.sales.services import promotions
+from pasar.sales.services.customers import address_fields
+from pasar.tenancy.models import Company
+
+ZERO = Decimal(0)
+MAX_LINE_QUANTITY = 99
+MAX_LINES = 100
+
+
+class CartError(DomainError):
+    code = "invalid_cart"
+
+
+class NotEnoughStock(Conflict):
+    code = "insufficient_stock"
+
+
+Clock = Any
+
+
+def gst_rate(company: Company, at: datetime) -> Decimal:
+    """The rate a sale made now carries: none when the company is not GST-registered."""
+    if not company.gst_registered:
+        return ZERO
+    return gst_rate_on(timezone.localdate(at))
+
+
+def consumer_price(price_: Decimal, includes_gst: bool, rate: Decimal) -> Decimal:
+    """A shelf price as a consumer pays it: a price kept without GST has it added, to the
+    cent (the shop's web prices are always shown and charged GST-inclusive)."""
+    if includes_gst or rate == 0:
+        return price_
+    return (price_ * (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def web_channel(company: Company) -> Channel:
+    """The company's web shop channel, opened the first time it sells online."""
+    with tenant_context(company):
+        channel = inventory_selectors.channel_by_kind(company=company, kind=ChannelKind.WEB)
+    if channel is None:
+        try:
+            channel = inventory_services.channel_create(company=company, kind=ChannelKind.WEB)
+        except Conflict:  # opened by a concurrent request
+            with tenant_context(company):
+                channel = inventory_selectors.channel_by_kind(company=company, kind=ChannelKind.WEB)
+    assert channel is not None
+    return channel
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LineView:
+    line: CartLine
+    variant: Variant
+    unit_price: Decimal  # what one costs now, GST-inclusive
+    sellable: int  # what the web shop may still sell of it
+    discount: Decimal = ZERO
+    net: Decimal = ZERO
+    gst: Decimal = ZERO
+
+    @property
+    def price_changed(self) -> bool:
+        return self.unit_price != self.line.unit_price_seen
+
+    @property
+    def short(self) -> bool:
+        return self.line.quantity > self.sellable
+
+    @property
+    def gross(self) -> Decimal:
+        return self.unit_price * self.line.quantity
+
+
+@dataclass
+class CartFigures:
+    cart: Cart
+    lines: list[LineView]
+    quote: Quote
+    outcome: promotions.Outcome
+    delivery: DeliveryMethod | None
+    shipping_before_offers: Decimal
+    gst_rate: Decimal
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines
+
+    @property
+    def price_changes(self) -> list[LineView]:
+        return [line for line in self.lines if line.price_changed]
+
+    @property
+    def short_lines(self) -> list[LineView]:
+        return [line for line in self.lines if line.short]
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.line.quantity for line in self.lines)
+
+
+def _shipping(delivery: DeliveryMethod | None, goods: Decimal, free: bool) -> Decimal:
+    if delivery is None or free or delivery.kind == DeliveryKind.PICKUP:
+        return ZERO
+    if delivery.free_above is not None and goods >= delivery.free_above:
+        return ZERO
+    return delivery.price
+
+
+def cart_figures(*, company: Company, cart: Cart, at: datetime | None = None) -> CartFigures:
+    """Every figure of the cart now: prices, stock, promotions, delivery, GST and total.
+    A fixed number of queries however many lines (tests/sales/test_queries.py)."""
+    now = at or timezone.now()
+    rate = gst_rate(company, now)
+    with tenant_context(company):
+        stored = list(
+            CartLine.objects.filter(cart=cart).select_related("variant__product").order_by("pk")
+        )
+        sellable = (
+            inventory_selectors.channel_sellable(
+                company=company,
+                channel=web_channel(company),
+                variants=[line.variant for line in stored],
+                at=now,
+            )
+            if stored
+            else {}
+        )
+        views = [
+            LineView(
+                line=line,
+                variant=line.variant,
+                unit_price=consumer_price(
+                    line.variant.price, line.variant.product.price_includes_gst, rate
+                ),
+                sellable=sellable.get(line.variant_id, 0) if _for_sale(line.variant) else 0,
+            )
+            for line in stored
+        ]
+        promoted = [
+            promotions.PromotedLine(
+                key=str(view.line.pk),
+                product_id=view.variant.product_id,
+                category_id=view.variant.product.category_id,
+                gross=view.gross,
+            )
+            for view in views
+        ]
+        offers = promotions.candidates(codes=cart.codes, now=now) if views else []
+        outcome = promotions.evaluate(
+            offers,
+            promoted,
+            codes=cart.codes,
+            now=now,
+            scope_ids=promotions.scope_ids(offers),
+            uses_by_customer=promotions.uses_by_email(promotions=offers, email=cart.email),
+        )
+        delivery = cart.delivery_method if cart.delivery_method_id else None
+    goods = sum((view.gross for view in views), ZERO)
+    shipping_before = _shipping(delivery, goods - outcome.discount, free=False)
+    quote = price(
+        [
+            LineInput(
+                key=str(view.line.pk),
+                unit_price=view.unit_price,
+                quantity=view.line.quantity,
+                gst_taxable=view.variant.product.tax_code == TaxCode.STANDARD_RATED,
+                discount=outcome.line_discounts.get(str(view.line.pk), ZERO),
+            )
+            for view in views
+        ],
+        prices_include_gst=True,
+        gst_rate=rate,
+        order_discount=outcome.order_discount,
+        shipping=_shipping(delivery, goods - outcome.discount, outcome.free_shipping),
+    )
+    for view, figures in zip(views, quote.lines, strict=True):
+        view.discount = figures.line_discount + figures.order_discount
+        view.net = figures.net
+        view.gst = figures.gst
+    result = CartFigures(
+        cart=cart,
+        lines=views,
+        quote=quote,
+        outcome=outcome,
+        delivery=delivery,
+        shipping_before_offers=shipping_before,
+        gst_rate=rate,
+    )
+    for view in result.short_lines:
+        result.problems.append(
+            f"Only {view.sellable} of {view.variant.product.name} left: please lower the quantity."
+            if view.sellable
+            else f"{view.variant.product.name} has sold out: please remove it."
+        )
+    for view in result.price_changes:
+        result.problems.append(
+            f"The price of {view.variant.product.name} changed from "
+            f"S${view.line.unit_price_seen:,.2f} to S${view.unit_price:,.2f}."
+        )
+    return result
+
+
+def _for_sale(variant: Variant) -> bool:
+    return variant.status == VariantStatus.ACTIVE and variant.product.status == ProductStatus.ACTIVE
+
+
+# -- finding and changing carts -------------------------------------------------------------
+
+
+def cart_find(
+    *, company: Company, public_id: Any = None, customer: Customer | None = None
+) -> Cart | None:
+    """The open cart a session names, or the customer's open cart."""
+    with tenant_context(company):
+        query = Cart.objects.filter(status=CartStatus.OPEN).select_related("delivery_method")
+        if customer is not None:
+            return query.filter(customer=customer).first()
+        if _is_uuid(public_id):
+            return query.filter(public_id=public_id, customer__isnull=True).first()
+    return None
+
+
+def cart_open(*, company: Company, customer: Customer | None = None) -> Cart:
+    now = timezone.now()
+    with tenant_context(company):
+        try:
+            with transaction.atomic():
+                return Cart.objects.create(
+                    company=company,
+                    customer=customer,
+                    email=customer.email if customer else "",
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError:  # the customer's cart was opened by a concurrent request
+            found = cart_find(company=company, customer=customer)
+            assert found is not None
+            return found
+
+
+def _locked(cart: Cart) -> Cart:
+    locked = Cart.objects.select_for_update(of=("self",)).filter(pk=cart.pk).first()
+    if locked is None:
+        raise NotFound("That cart was not found.", code="cart_not_found")
+    if locked.status != CartStatus.OPEN:
+        raise Conflict("This cart has already been ordered.", code="cart_closed")
+    return locked
+
+
+def _variant(public_id: Any = None, sku: str = "") -> Variant:
+    query = Variant.objects.select_related("product")
+    if public_id is not None:
+        variant = query.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+    else:
+        variant = query.filter(sku=sku).first()
+    if variant is None or not _for_sale(variant):
+        raise NotFound("That product is not for sale.", code="variant_not_found")
+    return variant
+
+
+def _check_quantity(quantity: Any) -> int:
+    try:
+        number = int(quantity)
+    except (TypeError, ValueError) as error:
+        raise CartError("The quantity is a whole number.", code="invalid_quantity") from error
+    if not 0 <= number <= MAX_LINE_QUANTITY:
+        raise CartError(
+            f"Choose a quantity between 1 and {MAX_LINE_QUANTITY}.", code="invalid_quantity"
+        )
+    return number
+
+
+def _sellable(company: Company, variant: Variant) -> int:
+    return inventory_selectors.channel_sellable(
+        company=company, channel=web_channel(company), variants=[variant]
+    ).get(variant.pk, 0)
+
+
+def _refuse_short(variant: Variant, wanted: int, sellable: int) -> None:
+    if wanted > sellable:
+        name = variant.product.name
+        message = f"Only {sellable} of {name} left." if sellable else f"{name} has just sold out."
+        raise NotEnoughStock(
+            message, details=[{"sku": variant.sku, "available": sellable, "requested": wanted}]
+        )
+
+
+def cart_add(
+    *,
+    company: Company,
+    cart: Cart,
+    quantity: Any = 1,
+    variant_id: Any = None,
+    sku: str = "",
+) -> CartLine:
+    """Put units of a variant in the cart (added to any already there), no more than the web
+    shop may sell; the price seen now is kept to tell the shopper if it changes."""
+    wanted = _check_quantity(quantity)
+    if wanted < 1:
+        raise CartError("Add at least one.", code="invalid_quantity")
+    now = timezone.now()
+    with tenant_context(company), transaction.atomic():
+        locked = _locked(cart)
+        variant = _variant(variant_id, sku)
+        line = CartLine.objects.filter(cart=locked, variant=variant).first()
+        total = wanted + (line.quantity if line else 0)
+        if total > MAX_LINE_QUANTITY:
+            raise CartError(
+                f"At most {MAX_LINE_QUANTITY} of one item per order.", code="invalid_quantity"
+            )
+        _refuse_short(variant, total, _sellable(company, variant))
+        seen = consumer_price(
+            variant.price, variant.product.price_includes_gst, gst_rate(company, now)
+        )
+        if line is None:
+            if CartLine.objects.filter(cart=locked).count() >= MAX_LINES:
+                raise CartError(f"A cart holds at most {MAX_LINES} different items.")
+            line = CartLine.objects.create(
+                company=company,
+                cart=locked,
+                variant=variant,
+                quantity=total,
+                unit_price_seen=seen,
+                added_at=now,
+            )
+        else:
+            line.quantity = total
+            line.unit_price_seen = seen
+            line.save(update_fields=["quantity", "unit_price_seen"])
+        locked.updated_at = now
+        locked.save(update_fields=["updated_at"])
+    return line
+
+
+def cart_set_quantity(*, company: Company, cart: Cart, variant_id: Any, quantity: Any) -> None:
+    """Change a line's quantity; zero removes it."""
+    wanted = _check_quantity(quantity)
+    now = timezone.now()
+    with tenant_context(company), transaction.atomic():
+        locked = _locked(cart)
+        line = (
+            CartLine.objects.filter(cart=locked, variant__public_id=variant_id)
+            .select_related("variant__product")
+            .first()
+        )
+        if line is None:
+            raise NotFound("That item is not in the cart.", code="line_not_found")
+        if wanted == 0:
+            line.delete()
+        else:
+            if wanted > line.quantity:
+                _refuse_short(line.variant, wanted, _sellable(company, line.variant))
+            line.quantity = wanted
+            line.save(update_fields=["quantity"])
+        locked.updated_at = now
+        locked.save(update_fields=["updated_at"])
+
+
+def cart_accept_prices(*, company: Company, cart: Cart) -> None:
+    """The shopper has seen the new prices: they are the prices seen now."""
+    now = timezone.now()
+    rate = gst_rate(company, now)
+    with tenant_context(company), transaction.atomic():
+        locked = _locked(cart)
+        for line in CartLine.objects.filter(cart=locked).select_related("variant__product"):
+            seen = consumer_price(line.variant.price, line.variant.product.price_includes_gst, rate)
+            if seen != line.unit_price_seen:
+                line.unit_price_seen = seen
+                line.save(update_fields=["unit_price_seen"])
+
+
+def cart_apply_code(*, company: Company, cart: Cart, code: str) -> str:
+    """Add a promotion code, or raise with why it does not apply (nothing is kept then)."""
+    typed = promotions.normal_code(code)
+    if not typed or len(typed) > 40 or has_control_characters(typed):
+        raise CartError("Enter a promotion code.", code="invalid_code")
+    with tenant_context(company), transaction.atomic():
+        locked = _locked(cart)
+        if typed in locked.codes:
+            return typed
+        if len(locked.codes) >= promotions.MAX_CODES:
+            raise CartError(f"At most {promotions.MAX_CODES} codes per order.")
+        locked.codes = [*locked.codes, typed]
+        figures = cart_figures(company=company, cart=locked)
+        if typed in figures.outcome.refused:
+            raise CartError(figures.outcome.refused[typed], code="code_not_applicable")
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["codes", "updated_at"])
+    return typed
+
+
+def cart_remove_code(*, company: Company, cart: Cart, code: str) -> None:
+    typed = promotions.normal_code(code)
+    with tenant_context(company), transaction.atomic():
+        locked = _locked(cart)
+        locked.codes = [kept for kept in locked.codes if kept != typed]
+        locked.save(update_fields=["codes"])
+
+
+def cart_merge(*, company: Company, guest_cart: Cart, customer: Customer) -> Cart:
+    """At login: the guest cart's lines join the customer's open cart (quantities added, no
+    more than can be sold) and the guest cart is closed."""
+    with tenant_context(company):
+        target = cart_find(company=company, customer=customer)
+        if target is None:
+            with transaction.atomic():
+                guest = _locked(guest_cart)
+                guest.customer = customer
+                guest.email = guest.email or customer.email
+                guest.save(update_fields=["customer", "email"])
+            return guest
+        with transaction.atomic():
+            first, second = sorted([guest_cart, target], key=lambda c: c.pk)
+            locked = {c.pk: _locked(c) for c in (first, second)}
+            guest, mine = locked[guest_cart.pk], locked[target.pk]
+            have = {line.variant_id: line for line in CartLine.objects.filter(cart=mine)}
+            for line in CartLine.objects.filter(cart=guest).select_related("variant__product"):
+                sellable = _sellable(company, line.variant)
+                if line.variant_id in have:
+                    kept = have[line.variant_id]
+                    kept.quantity = min(kept.quantity + line.quantity, MAX_LINE_QUANTITY, sellable)
+                    kept.quantity = max(kept.quantity, 1)
+                    kept.save(update_fields=["quantity"])
+                else:
+                    line.cart = mine
+                    line.quantity = max(1, min(line.quantity, sellable))
+                    line.save(update_fields=["cart", "quantity"])
+            mine.codes = list(dict.fromkeys([*mine.codes, *guest.codes]))[: promotions.MAX_CODES]
+            mine.updated_at = timezone.now()
+            mine.save(update_fields=["codes", "updated_at"])
+            guest.status = CartStatus.MERGED
+            guest.save(update_fields=["status"])
+    return mine
+
+
+# -- checkout details ------------------------------------------------------------------------
+
+
+def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
+    return " ".join(str(data.get(name) or "").split())[:limit]
+
+
+def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -> Cart:
+    """What checkout collects: contact, delivery method, and (for delivery) a Singapore
+    address. Every problem at once (CartError details, by field); nothing kept then."""
+    problems: dict[str, str] = {}
+    email = _text(data, "email", 254).lower()
+    phone = _text(data, "phone", 20)
+    name = _text(data, "name", 150)
+    if "@" not in email or "." not in email.rpartition("@")[2] or has_control_characters(email):
+        problems["email"] = "Enter an email address, e.g. name@example.com."
+    if phone and not phone.replace("+", "").replace(" ", "").isdigit():
+        problems["phone"] = "A phone number has digits only, e.g. +65 9123 4567."
+    if not name:
+        problems["name"] = "Enter the name the order is for."
+    with tenant_context(company):
+        chosen = str(data.get("delivery_method") or "")
+        delivery = (
+            DeliveryMethod.objects.filter(public_id=chosen, is_active=True).first()
+            if _is_uuid(chosen)
+            else None
+        )
+        if delivery is None:
+            problems["delivery_method"] = "Choose how the order reaches you."
+        address: dict[str, str] = {}
+        if delivery is None or delivery.kind != DeliveryKind.PICKUP:
+            fields = address_fields(data, problems)
+            if fields:
+                address = {"recipient": name, "phone": phone, **fields}
+        if problems:
+            raise CartError(
+                "Please check: " + ", ".join(field.replace("_", " ") for field in problems) + ".",
+                code="invalid_details",
+                details=[
+                    {"field": field, "code": "invalid", "message": message}
+                    for field, message in problems.items()
+                ],
+            )
+        with transaction.atomic():
+            locked = _locked(cart)
+            locked.email = email
+            locked.phone = phone
+            locked.shipping_address = address or {"recipient": name, "phone": phone}
+            locked.delivery_method = delivery
+            locked.marketing_consent = str(data.get("marketing_consent", "")).lower() in {
+                "1",
+                "true",
+                "on",
+                "yes",
+            }
+            locked.updated_at = timezone.now()
+            locked.save()
+    return locked
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
