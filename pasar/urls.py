@@ -15,6 +15,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("office/products/", include("pasar.catalog.urls")),
     path("office/payments/", include("pasar.payments.office_urls")),
+    path("office/sales/", include("pasar.sales.office_urls")),
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),

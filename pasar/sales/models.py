@@ -347,6 +347,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 PAID_STATUSES = frozenset(TRANSITIONS) - {S.PENDING_PAYMENT}
+SHIPPABLE_STATUSES = frozenset({S.PAID, S.PROCESSING})
+RETURNABLE_STATUSES = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED, S.PARTIALLY_REFUNDED})
 
 
 class IllegalTransition(Exception):

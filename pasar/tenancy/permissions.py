@@ -57,6 +57,14 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # Where the shop's money is paid out to: the owner alone.
     "gateway.manage": frozenset({OWNER}),
     "webhook.view": MANAGERS | {FINANCE},
+    "order.view": EVERYONE,
+    # Cancel, move along, solve a stock problem; a paid order's cancellation refunds, so it
+    # also needs payment.refund.
+    "order.manage": MANAGERS | {SALES},
+    "order.fulfil": MANAGERS | {WAREHOUSE},
+    "return.manage": MANAGERS | {SALES, WAREHOUSE},
+    "customer.view": MANAGERS | {SALES, FINANCE},
+    "promotion.manage": MANAGERS | {SALES},
 }
 
 

@@ -30,6 +30,7 @@ from pasar.payments import services as payment_services
 from pasar.sales import events
 from pasar.sales.models import (
     SHIPMENT_PREFIX,
+    SHIPPABLE_STATUSES,
     IllegalTransition,
     Order,
     OrderHistory,
@@ -42,7 +43,6 @@ from pasar.sales.services.carts import web_channel
 from pasar.tenancy.models import Company, User
 
 ZERO = Decimal(0)
-SHIPPABLE = frozenset({OrderStatus.PAID, OrderStatus.PROCESSING})
 
 
 class OrderActionRefused(Conflict):
@@ -379,7 +379,7 @@ def order_ship(
     now = timezone.now()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
-        if locked.status not in SHIPPABLE:
+        if locked.status not in SHIPPABLE_STATUSES:
             raise OrderActionRefused(
                 f"An order {locked.get_status_display().lower()} cannot be shipped."
             )
@@ -490,7 +490,7 @@ def order_reserve_again(*, company: Company, order: Order, actor: User | None) -
     now = timezone.now()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
-        if not locked.stock_problem or locked.status not in SHIPPABLE:
+        if not locked.stock_problem or locked.status not in SHIPPABLE_STATUSES:
             raise OrderActionRefused("This order has no stock problem to solve.")
         reservation = inventory_services.stock_reserve(
             company=company,

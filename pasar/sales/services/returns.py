@@ -19,24 +19,15 @@ from pasar.inventory import services as inventory_services
 from pasar.inventory.models import Location
 from pasar.sales.models import (
     RETURN_PREFIX,
+    RETURNABLE_STATUSES,
     Disposition,
     Order,
-    OrderStatus,
     ReturnLine,
     ReturnRequest,
     ReturnStatus,
 )
 from pasar.sales.services.orders import OrderActionRefused, history, order_refund
 from pasar.tenancy.models import Company, User
-
-RETURNABLE = frozenset(
-    {
-        OrderStatus.SHIPPED,
-        OrderStatus.DELIVERED,
-        OrderStatus.COMPLETED,
-        OrderStatus.PARTIALLY_REFUNDED,
-    }
-)
 
 
 class InvalidReturn(DomainError):
@@ -77,7 +68,7 @@ def return_request(
     now = timezone.now()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
-        if locked.status not in RETURNABLE:
+        if locked.status not in RETURNABLE_STATUSES:
             raise OrderActionRefused("Only shipped orders can be returned.")
         lines = {line.pk: line for line in locked.lines.all()}
         pending = {

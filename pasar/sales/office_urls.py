@@ -1,0 +1,12 @@
+from django.urls import path
+
+from pasar.sales import views
+
+app_name = "sales_office"
+urlpatterns = [
+    path("orders/", views.order_list, name="order_list"),
+    path("orders/<uuid:public_id>/", views.order_detail, name="order_detail"),
+    path("orders/<uuid:public_id>/<slug:action>/", views.order_action, name="order_action"),
+    path("customers/", views.customer_list, name="customer_list"),
+    path("promotions/", views.promotion_list, name="promotion_list"),
+]

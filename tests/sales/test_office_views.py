@@ -1,0 +1,106 @@
+"""The back office's order screens, walked as each role would."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from pasar.core.tenant import tenant_context
+from pasar.sales import services
+from pasar.sales.models import Cart, Order, OrderLine, OrderStatus
+from pasar.tenancy.models import Role, User
+from tests.conftest import member
+from tests.sales.conftest import Store, reload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def paid(
+    store: Store, filled_cart: Callable[..., Cart], pay_order: Callable[[Order], Order]
+) -> Order:
+    return pay_order(services.order_place(company=store.company, cart=filled_cart((store.kopi, 2))))
+
+
+def test_every_role_sees_the_paid_order_in_the_list(store: Store, paid: Order) -> None:
+    for role in Role:
+        page = signed_in(member(store.company, role)).get("/office/sales/orders/?status=paid")
+        assert page.status_code == 200, role
+        assert paid.number in page.content.decode()
+
+
+def test_warehouse_ships_from_the_order_page(store: Store, paid: Order) -> None:
+    client = signed_in(member(store.company, Role.WAREHOUSE))
+    detail = client.get(f"/office/sales/orders/{paid.public_id}/").content.decode()
+    assert "Record shipment" in detail
+    assert "Cancel order" not in detail  # warehouse may not cancel
+    with tenant_context(store.company):
+        line = OrderLine.objects.get(order=paid)
+    answer = client.post(
+        f"/office/sales/orders/{paid.public_id}/ship/",
+        {
+            "location": str(store.warehouse.public_id),
+            f"ship-{line.pk}": "2",
+            "carrier": "Ninja Van",
+            "tracking_number": "NVSG123",
+        },
+    )
+    assert answer.status_code == 302
+    assert reload(store.company, paid).status == OrderStatus.SHIPPED
+
+
+def test_sales_may_not_cancel_a_paid_order_because_that_refunds(store: Store, paid: Order) -> None:
+    client = signed_in(member(store.company, Role.SALES))
+    answer = client.post(f"/office/sales/orders/{paid.public_id}/cancel/", {"reason": "asked"})
+    assert answer.status_code == 403
+    assert reload(store.company, paid).status == OrderStatus.PAID
+
+
+def test_the_owner_cancels_and_refunds(store: Store, paid: Order) -> None:
+    client = signed_in(member(store.company, Role.OWNER))
+    answer = client.post(f"/office/sales/orders/{paid.public_id}/cancel/", {"reason": "No stock"})
+    assert answer.status_code == 302
+    assert reload(store.company, paid).status == OrderStatus.REFUNDED
+
+
+def test_another_companys_order_is_a_404(store: Store, paid: Order, other_company) -> None:
+    client = signed_in(member(other_company, Role.OWNER))
+    assert client.get(f"/office/sales/orders/{paid.public_id}/").status_code == 404
+    assert client.post(f"/office/sales/orders/{paid.public_id}/ship/", {}).status_code == 404
+
+
+def test_shipping_more_than_is_left_is_a_clear_409(store: Store, paid: Order) -> None:
+    client = signed_in(member(store.company, Role.WAREHOUSE))
+    with tenant_context(store.company):
+        line = OrderLine.objects.get(order=paid)
+    answer = client.post(
+        f"/office/sales/orders/{paid.public_id}/ship/",
+        {"location": str(store.warehouse.public_id), f"ship-{line.pk}": "5"},
+    )
+    assert answer.status_code == 400
+    assert "Ship at most what is left" in answer.content.decode()
+    assert reload(store.company, paid).status == OrderStatus.PAID
+
+
+def test_customers_and_promotions_pages(store: Store, paid: Order) -> None:
+    client = signed_in(member(store.company, Role.OWNER))
+    assert "siti@example.com" in client.get("/office/sales/customers/").content.decode()
+    created = client.post(
+        "/office/sales/promotions/",
+        {"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10", "scope": "order"},
+    )
+    assert created.status_code == 302
+    assert "LAUNCH" in client.get("/office/sales/promotions/").content.decode()
+    refused = client.post(
+        "/office/sales/promotions/",
+        {"name": "Bad", "code": "BAD", "kind": "percentage", "value": "150", "scope": "order"},
+    )
+    assert refused.status_code == 400
