@@ -7,4 +7,5 @@ urlpatterns = [
     path("catalog/", include("pasar.catalog.api_urls")),
     path("inventory/", include("pasar.inventory.api_urls")),
     path("", include("pasar.payments.api_urls")),
+    path("", include("pasar.sales.api_urls")),
 ]

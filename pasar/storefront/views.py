@@ -8,7 +8,7 @@ sales services; the cart lives in the session until the shopper signs in.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pasar.catalog import selectors as catalog_selectors
 from pasar.catalog.models import Category
 from pasar.core.errors import DomainError
+from pasar.core.money import AmountError, parse_money
 from pasar.core.tenant import tenant_context
 from pasar.sales import selectors as sales_selectors
 from pasar.sales import services as sales_services
@@ -115,10 +116,9 @@ def _filters(request: HttpRequest) -> selectors.Filters:
         if not text:
             return None
         try:
-            value = Decimal(text)
-        except InvalidOperation:
+            return parse_money(text, maximum=Decimal(10_000_000))
+        except AmountError:
             return None
-        return value if value.is_finite() and 0 <= value < 10_000_000 else None
 
     sort = request.GET.get("sort", "popular")
     return selectors.Filters(

@@ -22,6 +22,7 @@ from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
 from pasar.core.mail import mail_after_commit
 from pasar.core.models import OutboxEvent
+from pasar.core.money import parse_money
 from pasar.core.tenant import tenant_context
 from pasar.inventory import services as inventory_services
 from pasar.inventory.models import Location
@@ -253,7 +254,7 @@ def order_refund_recorded(*, event: OutboxEvent) -> None:
         if order is None:
             return
         now = timezone.now()
-        refunded = min(Decimal(str(event.payload["refunded_amount"])), order.total)
+        refunded = min(parse_money(event.payload["refunded_amount"]), order.total)
         if refunded <= order.refunded:
             history(order, "refunded", note="An earlier refund, already counted.", event=event)
             return
@@ -265,7 +266,7 @@ def order_refund_recorded(*, event: OutboxEvent) -> None:
             OrderStatus.CANCELLED,
             OrderStatus.PARTIALLY_REFUNDED,
         }
-        note = f"S${Decimal(str(event.payload['refund_amount'])):,.2f} refunded."
+        note = f"S${parse_money(event.payload['refund_amount']):,.2f} refunded."
         if refunded >= order.total and order.can_move_to(OrderStatus.REFUNDED):
             _move(order, OrderStatus.REFUNDED, "refunded", now=now, note=note, event=event)
         elif order.status in after_sale and order.can_move_to(OrderStatus.PARTIALLY_REFUNDED):

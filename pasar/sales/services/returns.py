@@ -4,7 +4,7 @@ written off) -> refunded through the order's payment."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -13,7 +13,7 @@ from django.utils import timezone
 from pasar.core import numbering
 from pasar.core.audit import audit_record
 from pasar.core.errors import DomainError, NotFound
-from pasar.core.money import parse_money
+from pasar.core.money import CENT, parse_money
 from pasar.core.tenant import tenant_context
 from pasar.inventory import services as inventory_services
 from pasar.inventory.models import Location
@@ -116,11 +116,17 @@ def _refund_due(lines: Mapping[int, Any], wanted: Mapping[int, int]) -> Decimal:
     for pk, units in wanted.items():
         line = lines[pk]
         if units + line.quantity_returned == line.quantity:
-            already = (line.net * line.quantity_returned / line.quantity).quantize(Decimal("0.01"))
+            already = (line.net * line.quantity_returned / line.quantity).quantize(
+                CENT, rounding=ROUND_HALF_UP
+            )
             due += line.net - already
         else:
-            due += (line.net * units / line.quantity).quantize(Decimal("0.01"))
+            due += (line.net * units / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
     return due
+
+
+def _share(net: Decimal, units: int, of: int) -> Decimal:
+    return (net * units / of).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def return_approve(
