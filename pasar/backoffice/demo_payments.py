@@ -35,18 +35,18 @@ class DemoPayment:
 
 
 DEMO_PAYMENTS = [
-    DemoPayment("SO-000101", "38.50", "Kopi O beans 500 g, enamel mug", 6, "paid"),
-    DemoPayment("SO-000102", "124.00", "Pour-over starter set", 5, "paid", refund="24.00"),
-    DemoPayment("SO-000103", "16.90", "Kaya jam gift jar", 4, "failed"),
-    DemoPayment("SO-000104", "59.80", "Two Tiong Bahru tote bags", 3, "expired"),
-    DemoPayment("SO-000105", "22.40", "Drip bags, 10 pack", 2, "paid", refund="22.40"),
-    DemoPayment("SO-000106", "45.00", "Hainanese coffee gift box", 1.5, "late"),
-    DemoPayment("SO-000107", "88.00", "Cold brew kit", 1, "paid"),
-    DemoPayment("SO-000108", "19.90", "Kopi C beans 250 g", 0, "open", ttl=timedelta(days=7)),
+    DemoPayment("LINK-0101", "38.50", "Kopi O beans 500 g, enamel mug", 6, "paid"),
+    DemoPayment("LINK-0102", "124.00", "Pour-over starter set", 5, "paid", refund="24.00"),
+    DemoPayment("LINK-0103", "16.90", "Kaya jam gift jar", 4, "failed"),
+    DemoPayment("LINK-0104", "59.80", "Two Tiong Bahru tote bags", 3, "expired"),
+    DemoPayment("LINK-0105", "22.40", "Drip bags, 10 pack", 2, "paid", refund="22.40"),
+    DemoPayment("LINK-0106", "45.00", "Hainanese coffee gift box", 1.5, "late"),
+    DemoPayment("LINK-0107", "88.00", "Cold brew kit", 1, "paid"),
+    DemoPayment("LINK-0108", "19.90", "Kopi C beans 250 g", 0, "open", ttl=timedelta(days=7)),
 ]
 
 
-def _delivered_in_process(company: Company, clock: Callable[[], datetime]) -> httpx.Client:
+def delivered_in_process(company: Company, clock: Callable[[], datetime]) -> httpx.Client:
     """An HTTP client whose webhook posts reach the webhook service directly."""
 
     def deliver(request: httpx.Request) -> httpx.Response:
@@ -107,7 +107,7 @@ def _seed_one(company: Company, owner: User, demo: DemoPayment, now: datetime) -
         provider_reference=started.attempt.provider_reference,
         outcome="failed" if demo.outcome == "failed" else "paid",
         clock=settle_at,
-        http={"sandbox": _delivered_in_process(company, settle_at)},
+        http={"sandbox": delivered_in_process(company, settle_at)},
     )
     if demo.refund:
         services.refund_create(

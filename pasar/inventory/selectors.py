@@ -397,3 +397,19 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def reservation_holdings(
+    *, company: Company, reservation: Reservation
+) -> dict[int, dict[int, int]]:
+    """What a reservation still holds, by location id, then variant id: where its units wait
+    to be picked (in the company's tenant context)."""
+    held: dict[int, dict[int, int]] = {}
+    with tenant_context(company):
+        found = ReservationAllocation.objects.filter(
+            reservation=reservation, state=AllocationState.OPEN
+        ).values_list("level__location_id", "level__variant_id", "quantity")
+        for location_id, variant_id, quantity in found:
+            at = held.setdefault(location_id, {})
+            at[variant_id] = at.get(variant_id, 0) + quantity
+    return held

@@ -56,6 +56,7 @@ class PaymentCaptured(TypedDict):
     amount: Decimal
     currency: str
     gateway: str
+    captured_at: datetime
 
 
 PAYMENT_CREATED = declare(

@@ -189,6 +189,7 @@ def _announce_capture(payment: Payment, capture: Capture, now: datetime) -> None
             "amount": capture.amount,
             "currency": capture.currency,
             "gateway": capture.gateway,
+            "captured_at": capture.created_at,
         },
     )
 

@@ -5,6 +5,7 @@ one shape that names the capture (public id, amount, currency, gateway) and its 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,16 @@ from tests.payments.conftest import start_at_sandbox
 
 pytestmark = pytest.mark.django_db
 
-SHAPE = {"capture", "payment", "reference", "company", "amount", "currency", "gateway"}
+SHAPE = {
+    "capture",
+    "payment",
+    "reference",
+    "company",
+    "amount",
+    "currency",
+    "gateway",
+    "captured_at",
+}
 
 
 def captured_events(company: Company) -> list[dict[str, Any]]:
@@ -45,6 +55,9 @@ def test_payment_captured_names_the_capture_in_one_shape(
     [event] = captured_events(company)
     [capture] = captures(company)
     assert set(event) == SHAPE
+    captured_at = event.pop("captured_at")
+    # JSON keeps milliseconds.
+    assert abs(datetime.fromisoformat(captured_at) - capture.created_at) < timedelta(milliseconds=1)
     assert event == {
         "capture": str(capture.public_id),
         "payment": str(payment.public_id),

@@ -258,7 +258,13 @@ def _line_name(variant: Any) -> str:
 
 
 def order_payment_start(
-    *, company: Company, order: Order, method: str, base_url: str, return_url: str
+    *,
+    company: Company,
+    order: Order,
+    method: str,
+    base_url: str,
+    return_url: str,
+    clock: Any = timezone.now,
 ) -> payment_services.StartResult:
     """Open the order's payment at a gateway (outside any transaction: it calls one)."""
     if order.payment_id is None:
@@ -268,5 +274,5 @@ def order_payment_start(
     if payment is None:
         raise Conflict("This order's payment was not found.", code="payment_not_found")
     return payment_services.payment_start(
-        payment=payment, method=method, base_url=base_url, return_url=return_url
+        payment=payment, method=method, base_url=base_url, return_url=return_url, clock=clock
     )

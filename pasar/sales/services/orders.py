@@ -8,7 +8,7 @@ Staff actions are audited and written to the same timeline.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from pasar.core.mail import mail_after_commit
 from pasar.core.models import OutboxEvent
 from pasar.core.money import parse_money
 from pasar.core.tenant import tenant_context
+from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory import services as inventory_services
 from pasar.inventory.models import Location
 from pasar.payments import selectors as payment_selectors
@@ -44,6 +45,7 @@ from pasar.sales.services.carts import web_channel
 from pasar.tenancy.models import Company, User
 
 ZERO = Decimal(0)
+Clock = Callable[[], datetime]
 
 
 class OrderActionRefused(Conflict):
@@ -177,6 +179,12 @@ def order_paid_in_full(
     _mail(order, "order_paid")
 
 
+def _event_time(event: OutboxEvent, field: str) -> datetime:
+    """When the payment event happened, as its payload says (its publisher's clock)."""
+    stamp = event.payload.get(field)
+    return datetime.fromisoformat(stamp) if stamp else timezone.now()
+
+
 def _company_of(event: OutboxEvent) -> int:
     if event.company_id is None:
         raise ValueError(f"{event.topic} is a company's event")
@@ -206,7 +214,7 @@ def order_payment_captured(*, event: OutboxEvent) -> None:
         order = _order_for_event(event, "paid")
         if order is None:
             return
-        now = timezone.now()
+        now = _event_time(event, "captured_at")
         if order.status == OrderStatus.PENDING_PAYMENT:
             order_paid_in_full(order, now=now, event=event)
             return
@@ -224,7 +232,7 @@ def order_payment_lapsed(*, event: OutboxEvent) -> None:
         order = _order_for_event(event, "cancelled")
         if order is None or order.status != OrderStatus.PENDING_PAYMENT:
             return
-        now = timezone.now()
+        now = _event_time(event, "expired_at")
         reason = "Not paid in time." if event.topic == "payment.expired" else "Payment cancelled."
         _cancel(order, now=now, note=reason, event=event)
         _mail(order, "order_cancelled", reason=reason)
@@ -296,11 +304,13 @@ def _locked(company: Company, order: Order) -> Order:
     return found
 
 
-def order_cancel(*, company: Company, order: Order, actor: User | None, reason: str) -> Order:
+def order_cancel(
+    *, company: Company, order: Order, actor: User | None, reason: str, clock: Clock = timezone.now
+) -> Order:
     """Cancel an order not yet shipped: its stock is freed; a paid one is then refunded in
     full through the payments context (after this commits: the refund calls the gateway)."""
     reason = " ".join((reason or "").split())[:200] or "Cancelled by the shop."
-    now = timezone.now()
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
         if any(line.quantity_shipped for line in locked.lines.all()):
@@ -322,6 +332,7 @@ def order_cancel(*, company: Company, order: Order, actor: User | None, reason: 
             reason=f"Order cancelled: {reason}",
             actor=actor,
             purpose="cancel",
+            clock=clock,
         )
     return locked
 
@@ -334,6 +345,7 @@ def order_refund(
     reason: str,
     actor: User | None,
     purpose: str,
+    clock: Clock = timezone.now,
 ) -> Any:
     """Give money back for an order through its payment. The refund's key is derived from
     what it is for (the order and `purpose`, e.g. "cancel" or a return's number), so
@@ -350,14 +362,17 @@ def order_refund(
         reason=reason,
         actor=actor,
         idempotency_key=payment_services.derived_key("order-refund", order.public_id, purpose),
+        clock=clock,
     )
 
 
-def order_start_processing(*, company: Company, order: Order, actor: User | None) -> Order:
+def order_start_processing(
+    *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
+) -> Order:
     """Staff started picking and packing a paid order."""
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
-        _move(locked, OrderStatus.PROCESSING, "processing", now=timezone.now(), actor=actor)
+        _move(locked, OrderStatus.PROCESSING, "processing", now=clock(), actor=actor)
         locked.save(update_fields=["status", "updated_at"])
         audit_record(action="order.processing", obj=locked, actor=actor)
     return locked
@@ -372,12 +387,13 @@ def order_ship(
     carrier: str,
     tracking_number: str,
     actor: User | None,
+    clock: Clock = timezone.now,
 ) -> Shipment:
     """Units leave `location` (all that is left, or `quantities` by order line id): a
     shipment with its tracking number. The order is shipped once every unit has left."""
     carrier = " ".join((carrier or "").split())[:60]
     tracking_number = "".join((tracking_number or "").split())[:60]
-    now = timezone.now()
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
         if locked.status not in SHIPPABLE_STATUSES:
@@ -388,11 +404,10 @@ def order_ship(
             raise OrderActionRefused(f"Solve the stock problem first: {locked.stock_problem}")
         lines = {line.pk: line for line in locked.lines.all()}
         wanted = (
-            {pk: line.quantity - line.quantity_shipped for pk, line in lines.items()}
+            _held_at(company, locked, location, lines)
             if quantities is None
-            else dict(quantities)
+            else {pk: units for pk, units in quantities.items() if units}
         )
-        wanted = {pk: units for pk, units in wanted.items() if units}
         for pk, units in wanted.items():
             line = lines.get(pk)
             if line is None or units < 0 or units > line.quantity - line.quantity_shipped:
@@ -400,7 +415,10 @@ def order_ship(
                     "Ship at most what is left to ship of each line.", code="invalid_quantity"
                 )
         if not wanted:
-            raise DomainError("Choose what this shipment holds.", code="invalid_quantity")
+            raise DomainError(
+                f"Nothing of this order waits at {location}: ship from where it is held.",
+                code="nothing_here",
+            )
         by_variant: dict[int, int] = {}
         for pk, units in wanted.items():
             by_variant[lines[pk].variant_id] = by_variant.get(lines[pk].variant_id, 0) + units
@@ -464,8 +482,33 @@ def order_ship(
     return shipment
 
 
-def order_mark_delivered(*, company: Company, order: Order, actor: User | None) -> Order:
-    now = timezone.now()
+def _held_at(
+    company: Company, order: Order, location: Location, lines: Mapping[int, OrderLine]
+) -> dict[int, int]:
+    """By order line: the units still to ship that `location` holds for the order."""
+    held = dict(
+        inventory_selectors.reservation_holdings(
+            company=company, reservation=order.reservation
+        ).get(location.pk, {})
+    )
+    wanted: dict[int, int] = {}
+    for pk, line in lines.items():
+        units = min(line.quantity - line.quantity_shipped, held.get(line.variant_id, 0))
+        if units > 0:
+            wanted[pk] = units
+            held[line.variant_id] -= units
+    return wanted
+
+
+def order_locations(*, company: Company, order: Order) -> dict[int, dict[int, int]]:
+    """Where the order's units wait to be picked: by location id, then variant id."""
+    return inventory_selectors.reservation_holdings(company=company, reservation=order.reservation)
+
+
+def order_mark_delivered(
+    *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
+) -> Order:
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
         _move(locked, OrderStatus.DELIVERED, "delivered", now=now, actor=actor)
@@ -476,19 +519,23 @@ def order_mark_delivered(*, company: Company, order: Order, actor: User | None) 
     return locked
 
 
-def order_complete(*, company: Company, order: Order, actor: User | None) -> Order:
+def order_complete(
+    *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
+) -> Order:
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
-        _move(locked, OrderStatus.COMPLETED, "completed", now=timezone.now(), actor=actor)
+        _move(locked, OrderStatus.COMPLETED, "completed", now=clock(), actor=actor)
         locked.save(update_fields=["status", "updated_at"])
         audit_record(action="order.completed", obj=locked, actor=actor)
     return locked
 
 
-def order_reserve_again(*, company: Company, order: Order, actor: User | None) -> Order:
+def order_reserve_again(
+    *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
+) -> Order:
     """A paid order whose hold was lost: hold its units again (if there are any to sell) and
     commit them, clearing the stock problem."""
-    now = timezone.now()
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = _locked(company, order)
         if not locked.stock_problem or locked.status not in SHIPPABLE_STATUSES:

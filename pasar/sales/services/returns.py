@@ -26,7 +26,7 @@ from pasar.sales.models import (
     ReturnRequest,
     ReturnStatus,
 )
-from pasar.sales.services.orders import OrderActionRefused, history, order_refund
+from pasar.sales.services.orders import Clock, OrderActionRefused, history, order_refund
 from pasar.tenancy.models import Company, User
 
 
@@ -60,12 +60,13 @@ def return_request(
     quantities: Mapping[int, int],
     reason: str,
     actor: User | None = None,
+    clock: Clock = timezone.now,
 ) -> ReturnRequest:
     """Ask to return shipped units (by order line id), with the reason."""
     reason = " ".join((reason or "").split())[:300]
     if not reason:
         raise InvalidReturn("Say why the items are coming back.", code="reason_required")
-    now = timezone.now()
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if locked.status not in RETURNABLE_STATUSES:
@@ -130,7 +131,12 @@ def _share(net: Decimal, units: int, of: int) -> Decimal:
 
 
 def return_approve(
-    *, company: Company, return_request: ReturnRequest, location: Location, actor: User | None
+    *,
+    company: Company,
+    return_request: ReturnRequest,
+    location: Location,
+    actor: User | None,
+    clock: Clock = timezone.now,
 ) -> ReturnRequest:
     """Accept the return; the units are to come back to `location`."""
     with tenant_context(company, user=actor), transaction.atomic():
@@ -138,7 +144,7 @@ def return_approve(
         _expect(found, ReturnStatus.REQUESTED)
         found.status = ReturnStatus.APPROVED
         found.location = location
-        found.decided_at = timezone.now()
+        found.decided_at = clock()
         found.save(update_fields=["status", "location", "decided_at"])
         history(found.order, "return_approved", note=found.number, actor=actor)
         audit_record(action="return.approved", obj=found, actor=actor)
@@ -146,13 +152,18 @@ def return_approve(
 
 
 def return_reject(
-    *, company: Company, return_request: ReturnRequest, reason: str, actor: User | None
+    *,
+    company: Company,
+    return_request: ReturnRequest,
+    reason: str,
+    actor: User | None,
+    clock: Clock = timezone.now,
 ) -> ReturnRequest:
     with tenant_context(company, user=actor), transaction.atomic():
         found = _locked(return_request)
         _expect(found, ReturnStatus.REQUESTED)
         found.status = ReturnStatus.REJECTED
-        found.decided_at = timezone.now()
+        found.decided_at = clock()
         found.save(update_fields=["status", "decided_at"])
         note = f"{found.number}: {' '.join((reason or '').split())[:200]}"
         history(found.order, "return_rejected", note=note, actor=actor)
@@ -166,10 +177,11 @@ def return_receive(
     return_request: ReturnRequest,
     dispositions: Mapping[int, str],
     actor: User | None,
+    clock: Clock = timezone.now,
 ) -> ReturnRequest:
     """The parcel came back: each line's units go back to stock or are written off (by
     return line id; restock when not said)."""
-    now = timezone.now()
+    now = clock()
     with tenant_context(company, user=actor), transaction.atomic():
         found = _locked(return_request)
         _expect(found, ReturnStatus.APPROVED)
@@ -203,7 +215,12 @@ def return_receive(
 
 
 def return_refund(
-    *, company: Company, return_request: ReturnRequest, actor: User | None, amount: Any = None
+    *,
+    company: Company,
+    return_request: ReturnRequest,
+    actor: User | None,
+    amount: Any = None,
+    clock: Clock = timezone.now,
 ) -> ReturnRequest:
     """Pay the return back (its due amount unless staff say otherwise). The gateway is called
     after the return is read, outside any transaction; its key is derived from the return, so
@@ -223,13 +240,14 @@ def return_refund(
         reason=f"Return {found.number}",
         actor=actor,
         purpose=found.number,
+        clock=clock,
     )
     with tenant_context(company, user=actor), transaction.atomic():
         found = _locked(found)
         found.status = ReturnStatus.REFUNDED
         found.refund_amount = money
         found.refund_id = refund.public_id
-        found.refunded_at = timezone.now()
+        found.refunded_at = clock()
         found.save(update_fields=["status", "refund_amount", "refund_id", "refunded_at"])
         history(found.order, "return_refunded", note=f"{found.number}: S${money:,.2f}", actor=actor)
         audit_record(action="return.refunded", obj=found, actor=actor)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
 from pasar.backoffice.demo_payments import seed_payments
+from pasar.backoffice.demo_sales import SHOPPER_PASSWORD, seed_sales
 from pasar.catalog import services as catalog_services
 from pasar.catalog.models import Category, ProductStatus, TaxCode, Variant
 from pasar.catalog.selectors import barcode_with_check_digit
@@ -762,6 +763,9 @@ class Command(BaseCommand):
         for company, owner in self.payments_due:
             if added := seed_payments(company, owner):
                 self.created.append(added)
+            with override_settings(MAILERS=SILENT_MAILERS):
+                if added := seed_sales(company, owner):
+                    self.created.append(added)
 
         if not self.created:
             self.stdout.write("Demo data is already in place; nothing was added.")
@@ -770,6 +774,9 @@ class Command(BaseCommand):
         for line in self.created:
             self.stdout.write(f"  {line}")
         self.stdout.write(f'Every demo login uses the password "{DEMO_PASSWORD}".')
+        self.stdout.write(
+            f'Demo shop accounts (aisyah@shopper.example...) use "{SHOPPER_PASSWORD}".'
+        )
 
     def _user(self, email: str, full_name: str, **extra: Any) -> User:
         user = User.objects.filter(email=email).first()
