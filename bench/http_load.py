@@ -86,6 +86,12 @@ def build_request(host: str, port: int, path: str, headers: dict[str, str]) -> b
 
 async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     """Read one whole response; return its status and whether the connection stays open."""
+    status, keep_alive, _ = await read_response_body(reader)
+    return status, keep_alive
+
+
+async def read_response_body(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    """Read one whole response: its status, whether the connection stays open, its body."""
     head = await reader.readuntil(b"\r\n\r\n")
     status_line, *header_lines = head[:-4].split(b"\r\n")
     version, status, _ = status_line.split(b" ", 2)
@@ -102,18 +108,19 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
             chunked = b"chunked" in value
         elif name == b"connection":
             keep_alive = value != b"close"
+    body = b""
     if chunked:
         while True:
             size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
+            body += (await reader.readexactly(size + 2))[:-2]
             if size == 0:
                 break
     elif length is not None:
-        await reader.readexactly(length)
+        body = await reader.readexactly(length)
     else:
-        await reader.read()
+        body = await reader.read()
         keep_alive = False
-    return int(status), keep_alive
+    return int(status), keep_alive, body
 
 
 async def _client(host: str, port: int, request: bytes, window: Window, tally: Tally) -> None:

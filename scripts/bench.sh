@@ -9,7 +9,7 @@
 # <name>_bench and recreated on every run. Tunable from the environment:
 #   BENCH_WORKER_CLASS (gthread), BENCH_WORKERS (one per core: 2 on the reference machine),
 #   BENCH_THREADS (4), BENCH_DURATION (10 s measured), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (1,50),
-#   BENCH_PHASES (foundation,stock,sustained,payments: name some to run only those)
+#   BENCH_PHASES (foundation,stock,sustained,shop,payments: name some to run only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ python=.venv/bin/python
 worker_class=${BENCH_WORKER_CLASS:-gthread}
 workers=${BENCH_WORKERS:-$(nproc)}
 threads=${BENCH_THREADS:-4}
-phases=,${BENCH_PHASES:-foundation,stock,sustained,payments},
+phases=,${BENCH_PHASES:-foundation,stock,sustained,shop,payments},
 
 DATABASE_URL=$($python scripts/dev_database.py)
 DATABASE_URL=$(DATABASE_URL=$DATABASE_URL $python -m bench.database)
@@ -99,6 +99,16 @@ if [[ $phases == *,sustained,* ]]; then
   start_gunicorn sustained "$worker_class" "$workers" "$threads"
   $python -m bench.sustained \
     --base-url "http://127.0.0.1:$port" --token-file "$scratch/token" --server-pid "$gunicorn_pid" \
+    --worker-class "$worker_class" --workers "$workers" --threads "$threads" \
+    --results-dir bench/results || status=$?
+  stop
+fi
+if [[ $phases == *,shop,* ]]; then
+  echo
+  echo "Shop: 5,000 products; category and product pages, add to cart, checkouts against pgbench ..."
+  start_gunicorn shop "$worker_class" "$workers" "$threads"
+  $python -m bench.shop \
+    --base-url "http://127.0.0.1:$port" --server-pid "$gunicorn_pid" \
     --worker-class "$worker_class" --workers "$workers" --threads "$threads" \
     --results-dir bench/results || status=$?
   stop

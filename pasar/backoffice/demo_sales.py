@@ -35,8 +35,23 @@ from pasar.tenancy import services as tenancy_services
 from pasar.tenancy.models import Company, User
 
 SHOPPER_PASSWORD = "teh-tarik-kaya-toast"  # noqa: S105 - published demo login of shop accounts
-ORDERS = 200
+ORDERS = 200  # spread over the year, besides the STORY
 DAYS = 365
+# Orders whose fate is chosen, so that every state shows however few orders are asked for:
+# (days ago, what became of it).
+STORY = [
+    (0.01, "waiting"),
+    (0.03, "waiting"),
+    (0.2, "paid"),
+    (0.35, "paid"),
+    (1.0, "processing"),
+    (2.5, "shipped"),
+    (6.0, "delivered"),
+    (20.0, "expired"),
+    (25.0, "cancelled"),
+    (32.0, "returned"),
+    (40.0, "completed"),
+]
 
 CUSTOMERS = [
     ("Nur Aisyah", "aisyah"),
@@ -77,7 +92,7 @@ STREETS = [
 ]
 
 
-def seed_sales(company: Company, owner: User) -> str | None:
+def seed_sales(company: Company, owner: User, *, orders: int = ORDERS) -> str | None:
     """Add the demo shop's sales; None when they are there already."""
     with tenant_context(company):
         if DeliveryMethod.objects.exists():
@@ -110,6 +125,7 @@ def seed_sales(company: Company, owner: User) -> str | None:
     _promotions(company, owner, coffee)
     emails = _customers(company)
     history = SalesHistory(company, owner, variants, [delivery, pickup], emails, store, shop)
+    history.orders = orders
     placed = history.write()
     return (
         f"{placed} web orders over a year, {len(emails)} customers and 3 promotions "
@@ -167,9 +183,10 @@ def _customers(company: Company) -> list[str]:
         email = f"{handle}@shopper.example"
         emails.append(email)
         if handle in ACCOUNTS:
-            tenancy_services.shopper_register(
+            shopper = tenancy_services.shopper_register(
                 company=company, email=email, password=SHOPPER_PASSWORD, full_name=full_name
             )
+            sales_services.customer_for_shopper(company=company, shopper=shopper)
     return emails
 
 
@@ -193,21 +210,31 @@ class SalesHistory:
         self.emails = emails
         self.store = store
         self.pickup = pickup
+        self.orders = ORDERS
         self.random = random.Random(f"pasar-demo-sales:{company.shop_slug}")  # noqa: S311
         self.now = timezone.now()
         self.names = dict((f"{handle}@shopper.example", name) for name, handle in CUSTOMERS)
 
     def write(self) -> int:
         placed = 0
-        # Spread over the year, and a few in the last days so that every state shows: waiting
-        # for payment, paid and to pack, being packed, on the road.
-        recent = [0.01, 0.03, 0.2, 0.35, 1.0, 1.2, 2.5, 3.0]
-        moments = sorted([*recent, *(self.random.uniform(3.5, DAYS) for _ in range(ORDERS))])
-        for days_ago in reversed(moments):
-            if self._order(self.now - timedelta(days=days_ago), days_ago):
-                placed += 1
+        # The orders that show every state whatever the count, then the year around them.
+        plan = [*STORY, *((self.random.uniform(3.5, DAYS), "") for _ in range(self.orders))]
+        for days_ago, outcome in sorted(plan, reverse=True):
+            self._order(self.now - timedelta(days=days_ago), outcome or self._outcome(days_ago))
+            placed += 1
         relay_pending(limit=1000)
         return placed
+
+    def _outcome(self, days_ago: float) -> str:
+        """What became of an order of that age: most were paid and went all the way."""
+        roll = self.random.random()
+        if roll < 0.06:
+            return "expired"
+        if roll < 0.09:
+            return "cancelled"
+        if roll > 0.95:
+            return "returned"
+        return "completed" if days_ago > 14 else "delivered"
 
     def _at(self, moment: datetime) -> Callable[[], datetime]:
         return lambda: moment
@@ -232,7 +259,7 @@ class SalesHistory:
                 clock=self._at(at - timedelta(hours=6)),
             )
 
-    def _order(self, placed_at: datetime, days_ago: float) -> bool:
+    def _order(self, placed_at: datetime, outcome: str) -> None:
         pick = self.random
         email = pick.choice(self.emails)
         block, street, unit, postal = pick.choice(STREETS)
@@ -268,23 +295,21 @@ class SalesHistory:
         order = sales_services.order_place(
             company=self.company, cart=cart, clock=self._at(placed_at)
         )
-        self._follow(order, placed_at, days_ago)
-        return True
+        self._follow(order, placed_at, outcome)
 
-    def _follow(self, order: Order, placed_at: datetime, days_ago: float) -> None:
-        """What became of the order: most were paid and went all the way."""
-        roll = self.random.random()
-        if days_ago < 0.05:
-            return  # still waiting for its payment
-        if roll < 0.06 and days_ago > 3.5:
+    def _follow(self, order: Order, placed_at: datetime, outcome: str) -> None:
+        """Take the order as far as `outcome`, through the services, at believable times."""
+        if outcome == "waiting":
+            return
+        if outcome == "expired":
             self._expire(order, placed_at)
             return
         self._pay(order, placed_at + timedelta(minutes=self.random.randint(1, 12)))
-        if days_ago < 0.5:
-            return  # paid, not yet packed
         at = placed_at + timedelta(hours=self.random.randint(3, 20))
         actor = self.owner
-        if 0.06 <= roll < 0.09 and days_ago > 3.5:
+        if outcome == "paid":
+            return
+        if outcome == "cancelled":
             sales_services.order_cancel(
                 company=self.company,
                 order=order,
@@ -293,7 +318,7 @@ class SalesHistory:
                 clock=self._at(at),
             )
             return
-        if days_ago < 1.5:
+        if outcome == "processing":
             sales_services.order_start_processing(
                 company=self.company, order=order, actor=actor, clock=self._at(at)
             )
@@ -312,16 +337,15 @@ class SalesHistory:
                     actor=actor,
                     clock=self._at(at),
                 )
-        if days_ago < 4:
+        if outcome == "shipped":
             return
         delivered = at + timedelta(days=self.random.randint(1, 3))
         sales_services.order_mark_delivered(
             company=self.company, order=order, actor=actor, clock=self._at(delivered)
         )
-        if roll > 0.95:
+        if outcome == "returned":
             self._return_one(order, delivered + timedelta(days=2))
-            return
-        if days_ago > 14:
+        elif outcome == "completed":
             sales_services.order_complete(
                 company=self.company,
                 order=order,

@@ -299,6 +299,7 @@ class CheckoutView(PublicView):
             body["payment"] = {
                 "id": str(order.payment_id),
                 "gateway": started.attempt.gateway,
+                "provider_reference": started.attempt.provider_reference,
                 "checkout_url": started.attempt.checkout_url or None,
                 "paynow_payload": started.attempt.paynow_payload or None,
                 "expires_at": started.payment.expires_at,

@@ -101,7 +101,7 @@ def test_import_search_history_and_adjust(page: Page, warehouse_user: User, tmp_
 
 def test_the_screens_fit_a_phone_and_a_desktop(page: Page) -> None:
     """With the demo data; PASAR_SCREENSHOT_DIR=/tmp keeps pictures to review by eye."""
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", orders=0, verbosity=0)
     sign_in(page, "warehouse@kopikakis.example", "pasar-demo")
     company = Company.objects.get(shop_slug="kopi-kakis")
     with tenant_context(company):

@@ -17,6 +17,7 @@ from pasar.core.tenant import platform_access, tenant_context
 from pasar.inventory.models import Location, MovementKind, StockMovement, Transfer
 from pasar.inventory.selectors import low_stock_list, stock_drift
 from pasar.payments.models import Payment, PaymentStatus, ReviewReason, WebhookLog
+from pasar.sales.models import Customer, Order, OrderStatus, Promotion
 from pasar.tenancy.models import Company, Invitation, Membership, User
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.django_db
 
 def seed() -> str:
     out = StringIO()
-    call_command("seed_demo", stdout=out)
+    # A year's orders cost a minute; the orders that show every state are made whatever the count.
+    call_command("seed_demo", orders=0, stdout=out)
     return out.getvalue()
 
 
@@ -162,18 +164,37 @@ def test_kopi_kakis_has_a_week_of_payments_in_every_state_through_the_sandbox() 
     company = Company.objects.get(shop_slug="kopi-kakis")
     with tenant_context(company):
         statuses = dict(Payment.objects.values_list("reference", "status"))
-        late = Payment.objects.get(reference="SO-000106")
-        logs = list(WebhookLog.objects.values_list("outcome", flat=True))
-    assert statuses["SO-000101"] == PaymentStatus.CAPTURED
-    assert statuses["SO-000102"] == PaymentStatus.PARTIALLY_REFUNDED
-    assert statuses["SO-000105"] == PaymentStatus.REFUNDED
-    assert statuses["SO-000104"] == PaymentStatus.EXPIRED
-    assert statuses["SO-000108"] == PaymentStatus.PENDING
+        late = Payment.objects.get(reference="LINK-0106")
+        logs = list(
+            WebhookLog.objects.filter(payment__reference__startswith="LINK-").values_list(
+                "outcome", flat=True
+            )
+        )
+    assert statuses["LINK-0101"] == PaymentStatus.CAPTURED
+    assert statuses["LINK-0102"] == PaymentStatus.PARTIALLY_REFUNDED
+    assert statuses["LINK-0105"] == PaymentStatus.REFUNDED
+    assert statuses["LINK-0104"] == PaymentStatus.EXPIRED
+    assert statuses["LINK-0108"] == PaymentStatus.PENDING
     assert late.status == PaymentStatus.EXPIRED
     assert late.review_reason == ReviewReason.CAPTURED_AFTER_EXPIRY
     # Every settled charge reached the shop as a verified webhook.
     assert len(logs) == 6
     assert set(logs) == {"processed"}
+
+
+def test_kopi_kakis_has_orders_in_every_state_with_customers_and_promotions() -> None:
+    seed()
+    company = Company.objects.get(shop_slug="kopi-kakis")
+    with tenant_context(company):
+        statuses = set(Order.objects.values_list("status", flat=True))
+        paid_uncommitted = Order.objects.filter(status=OrderStatus.PAID).exclude(
+            reservation__status="committed"
+        )
+        assert not paid_uncommitted.exists()
+        assert Customer.objects.filter(shopper__isnull=False).count() == 6
+        assert Promotion.objects.count() == 3
+    assert statuses == set(OrderStatus.values)
+    assert stock_drift(company=company) == []
 
 
 def test_it_refuses_to_run_in_production(settings) -> None:

@@ -8,31 +8,25 @@ bound the configuration promises.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import quote
 
 import httpx
 import psycopg
 import pytest
-from django.conf import settings
 
 from pasar.core.tenant import tenant_context
 from pasar.inventory.models import Reservation, StockLevel
 from pasar.inventory.services import stock_receive
 from pasar.tenancy.auth import tokens_for
+from tests import gunicorn_server
 from tests.factories import LocationFactory, MembershipFactory, UserFactory
 from tests.inventory.factories import ChannelFactory, VariantFactory
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOPPERS = 200
 UNITS = 50
 WORKERS, THREADS = 2, 4
@@ -44,64 +38,16 @@ SERVER_NAME = "pasar-burst-test"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    password = f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
-    host = quote(db["HOST"] or "", safe="")
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{quote(db['USER'], safe='')}{password}@{host}{port}/{db['NAME']}"
-
-
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
     """gunicorn with the demo's configuration and environment, on the test database."""
-    port = _free_port()
-    environment = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "PASAR_ENV": "development",
-        "DEBUG": "false",
-        "PORT": str(port),
-        "WEB_WORKERS": str(WORKERS),
-        "WEB_THREADS": str(THREADS),
-        "SECRET_KEY": settings.SECRET_KEY,
-        "PASAR_PLATFORM_DB_KEY": settings.PASAR_PLATFORM_DB_KEY,
-        "PGAPPNAME": SERVER_NAME,
-    }
-    environment.pop("REDIS_URL", None)  # the demo runs without Redis
-    # The server logs every request: to a file, as a pipe nobody reads would fill and block it.
-    log = tmp_path / "server.log"
-    server = subprocess.Popen(  # noqa: S603 - our own command line, no input in it
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "python:pasar.gunicorn_conf"],
-        cwd=ROOT,
-        env=environment,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    server = gunicorn_server.start(
+        tmp_path / "server.log", workers=WORKERS, threads=THREADS, app_name=SERVER_NAME
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                output = log.read_text(errors="replace")[-3000:]
-                pytest.fail(f"The demo server did not become ready:\n{output}")
-            time.sleep(0.2)
-        yield base
+        yield server.base
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=20)
+        server.kill()
 
 
 def _server_connections(watcher: psycopg.Connection) -> int:
@@ -153,7 +99,7 @@ def test_200_shoppers_at_once_get_only_201_or_409_and_the_server_stays_ready(
     def watch() -> None:
         with (
             httpx.Client(base_url=demo_server, timeout=30) as client,
-            psycopg.connect(_database_url(), autocommit=True) as watcher,
+            psycopg.connect(gunicorn_server.database_url(), autocommit=True) as watcher,
         ):
             while not burst_over.is_set():
                 readiness.append(client.get("/readyz").status_code)

@@ -26,7 +26,7 @@ from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
 from pasar.backoffice.demo_payments import seed_payments
-from pasar.backoffice.demo_sales import SHOPPER_PASSWORD, seed_sales
+from pasar.backoffice.demo_sales import ORDERS, SHOPPER_PASSWORD, seed_sales
 from pasar.catalog import services as catalog_services
 from pasar.catalog.models import Category, ProductStatus, TaxCode, Variant
 from pasar.catalog.selectors import barcode_with_check_digit
@@ -742,6 +742,15 @@ class Command(BaseCommand):
         "production."
     )
 
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=ORDERS,
+            help=f"web orders spread over the year (default {ORDERS}), besides the few that "
+            "show every state",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PASAR_ENV == "production":
             # Its logins, the platform superuser among them, share a password printed in the
@@ -764,7 +773,7 @@ class Command(BaseCommand):
             if added := seed_payments(company, owner):
                 self.created.append(added)
             with override_settings(MAILERS=SILENT_MAILERS):
-                if added := seed_sales(company, owner):
+                if added := seed_sales(company, owner, orders=options["orders"]):
                     self.created.append(added)
 
         if not self.created:

@@ -1,0 +1,40 @@
+-- The writes one checkout makes, for pgbench; bench/shop.py fills in the ids in braces.
+\set k random(0, {skus_minus_one})
+\set level {level_base} + :k
+\set variant {variant_base} + :k
+BEGIN;
+SELECT pasar_bench_enter({company}, NULL);
+SELECT id, on_hand, reserved FROM inventory_stocklevel WHERE company_id = {company} AND id = :level FOR UPDATE;
+UPDATE inventory_stocklevel SET reserved = reserved + 1, updated_at = now() WHERE company_id = {company} AND id = :level;
+INSERT INTO inventory_reservation (public_id, status, idempotency_key, expires_at, created_at, channel_id, company_id) VALUES (gen_random_uuid(), 'pending', md5(random()::text || clock_timestamp()::text), now() + interval '30 minutes', now(), {channel}, {company}) RETURNING id AS reservation \gset
+INSERT INTO inventory_reservationallocation (quantity, state, company_id, reservation_id, level_id, holds_until) VALUES (1, 'open', {company}, :reservation, :level, now() + interval '30 minutes');
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'reservation.created', '{{"reservation": "x", "channel": "web", "status": "pending", "lines": {{"BK": 1}}}}', now(), 0, '', {company}, 1);
+INSERT INTO core_documentsequence (company_id, prefix, last_number) VALUES ({company}, 'SOB', 1) ON CONFLICT (company_id, prefix) DO UPDATE SET last_number = core_documentsequence.last_number + 1 RETURNING 'SOB-' || lpad(last_number::text, 7, '0') AS number \gset
+INSERT INTO payments_payment (public_id, reference, description, amount, currency, expires_at, status, captured_amount, refunded_amount, review_reason, created_at, updated_at, company_id) VALUES (gen_random_uuid(), :'number', 'Order', 25.00, 'SGD', now() + interval '30 minutes', 'pending', 0, 0, '', now(), now(), {company}) RETURNING id AS payment, public_id AS payment_public \gset
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'payment.created', '{{"payment": "x", "reference": "x", "amount": "25.00"}}', now(), 0, '', {company}, 1);
+INSERT INTO sales_order (public_id, number, status, channel, email, phone, shipping_address, delivery_name, delivery_kind, prices_include_gst, gst_rate, subtotal, discount, shipping, shipping_gst, gst, total, refunded, currency, codes, payment_id, stock_problem, idempotency_key, placed_at, updated_at, company_id, customer_id, reservation_id) VALUES (gen_random_uuid(), :'number', 'pending_payment', 'web', 'shopper@bench.example', '', '{{"block": "123", "street": "Ang Mo Kio Avenue 3", "postal_code": "560123"}}', 'Standard delivery', 'flat_rate', true, 0.09, 21.00, 0, 4.00, 0.33, 2.06, 25.00, 0, 'SGD', '[]', :'payment_public', '', :'number', now(), now(), {company}, {customer}, :reservation) RETURNING id AS "order" \gset
+INSERT INTO sales_orderline (sku, name, tax_code, unit_price, quantity, gross, line_discount, order_discount, net, gst, quantity_shipped, quantity_returned, company_id, order_id, variant_id) VALUES ('BK', 'Kopi blend', 'SR', 21.00, 1, 21.00, 0, 0, 21.00, 1.73, 0, 0, {company}, :order, :variant);
+INSERT INTO sales_orderhistory (action, status_from, status_to, note, created_at, company_id, order_id) VALUES ('placed', '', 'pending_payment', '', now(), {company}, :order);
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'order.placed', '{{"order": "x", "number": "x", "lines": [{{"sku": "BK", "quantity": 1}}]}}', now(), 0, '', {company}, 1);
+COMMIT;
+BEGIN;
+SELECT pasar_bench_enter({company}, NULL);
+INSERT INTO payments_webhooklog (public_id, gateway, received_at, outcome, detail, event_id, event_kind, headers, body, remote_addr, company_id, body_bytes) VALUES (gen_random_uuid(), 'sandbox', now(), 'processed', '', :'number', 'captured', '{{}}', '{{"type": "charge.succeeded"}}', '127.0.0.1', {company}, 200);
+SELECT id FROM payments_payment WHERE company_id = {company} AND id = :payment FOR UPDATE;
+INSERT INTO payments_capture (public_id, gateway, provider_reference, amount, currency, created_at, announced_at, company_id, payment_id) VALUES (gen_random_uuid(), 'sandbox', :'number', 25.00, 'SGD', now(), now(), {company}, :payment);
+UPDATE payments_payment SET status = 'captured', captured_amount = 25.00, captured_at = now(), updated_at = now() WHERE company_id = {company} AND id = :payment;
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'payment.captured', '{{"payment": "x", "reference": "x", "amount": "25.00"}}', now(), 0, '', {company}, 1) RETURNING id AS captured \gset
+COMMIT;
+BEGIN;
+SELECT pasar_bench_enter({company}, NULL);
+SELECT id FROM sales_order WHERE company_id = {company} AND id = :order FOR UPDATE;
+SELECT id FROM inventory_reservation WHERE company_id = {company} AND id = :reservation FOR UPDATE;
+SELECT id FROM inventory_stocklevel WHERE company_id = {company} AND id = :level FOR UPDATE;
+UPDATE inventory_reservationallocation SET holds_until = NULL WHERE company_id = {company} AND reservation_id = :reservation;
+UPDATE inventory_reservation SET status = 'committed', committed_at = now() WHERE company_id = {company} AND id = :reservation;
+UPDATE sales_order SET status = 'paid', paid_at = now(), updated_at = now() WHERE company_id = {company} AND id = :order;
+INSERT INTO sales_orderhistory (action, status_from, status_to, note, created_at, company_id, order_id) VALUES ('paid', 'pending_payment', 'paid', '', now(), {company}, :order);
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'order.paid', '{{"order": "x"}}', now(), 0, '', {company}, 1);
+INSERT INTO core_eventdelivery (event_id, handler, delivered_at) VALUES (:captured, 'bench.mark_order_paid', now());
+UPDATE core_outboxevent SET relayed_at = now() WHERE id = :captured;
+COMMIT;
