@@ -139,6 +139,68 @@ class OrderOutput(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True)
 
 
+class CartLineOutput(serializers.Serializer):
+    variant = serializers.UUIDField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price_seen = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    net = serializers.DecimalField(max_digits=12, decimal_places=2)
+    gst = serializers.DecimalField(max_digits=12, decimal_places=2)
+    available = serializers.IntegerField(help_text="What the web shop can still sell of it.")
+
+
+class AppliedOutput(serializers.Serializer):
+    name = serializers.CharField()
+    code = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+class CartOutput(serializers.Serializer):
+    """The schema of `cart_output`: every figure of the cart, as the pricing service gave it."""
+
+    id = serializers.UUIDField()
+    lines = CartLineOutput(many=True)
+    codes = serializers.ListField(child=serializers.CharField())
+    refused_codes = serializers.DictField(child=serializers.CharField())
+    promotions = AppliedOutput(many=True)
+    delivery_method = serializers.UUIDField(allow_null=True)
+    email = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping = serializers.DecimalField(max_digits=12, decimal_places=2)
+    gst = serializers.DecimalField(max_digits=12, decimal_places=2)
+    gst_rate = serializers.DecimalField(max_digits=5, decimal_places=4)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class OrderWithLinesOutput(OrderOutput):
+    lines = OrderLineOutput(many=True)
+
+
+class StartedPaymentOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    gateway = serializers.CharField()
+    provider_reference = serializers.CharField()
+    checkout_url = serializers.URLField(allow_null=True)
+    paynow_payload = serializers.CharField(allow_null=True, help_text="The PayNow QR's text.")
+    expires_at = serializers.DateTimeField()
+
+
+class CheckoutOutput(serializers.Serializer):
+    order = OrderOutput()
+    payment = StartedPaymentOutput(allow_null=True)
+
+
+class ShipmentOutput(serializers.Serializer):
+    shipment = serializers.CharField()
+    order = OrderOutput()
+
+
 # -- the shop ------------------------------------------------------------------------------------
 
 
@@ -190,7 +252,7 @@ class PublicView(APIView):
 
 
 class CartCreateView(PublicView):
-    @extend_schema(request=None, summary="Open a cart")
+    @extend_schema(request=None, responses={201: CartOutput}, summary="Open a cart")
     def post(self, request: Request, shop_slug: str) -> Response:
         shop = _shop(shop_slug)
         cart = services.cart_open(company=shop)
@@ -199,14 +261,14 @@ class CartCreateView(PublicView):
 
 
 class CartView(PublicView):
-    @extend_schema(summary="A cart and every figure of it")
+    @extend_schema(responses=CartOutput, summary="A cart and every figure of it")
     def get(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         return Response(cart_output(services.cart_figures(company=shop, cart=_cart(shop, cart))))
 
 
 class CartLinesView(PublicView):
-    @extend_schema(request=LineInput, summary="Add units of a variant")
+    @extend_schema(request=LineInput, responses={201: CartOutput}, summary="Add units of a variant")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         found = _cart(shop, cart)
@@ -225,7 +287,11 @@ class CartLinesView(PublicView):
 
 
 class CartLineView(PublicView):
-    @extend_schema(request=QuantityInput, summary="Change a line's quantity (0 removes it)")
+    @extend_schema(
+        request=QuantityInput,
+        responses=CartOutput,
+        summary="Change a line's quantity (0 removes it)",
+    )
     def patch(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
         shop = _shop(shop_slug)
         found = _cart(shop, cart)
@@ -235,7 +301,7 @@ class CartLineView(PublicView):
         )
         return Response(cart_output(services.cart_figures(company=shop, cart=found)))
 
-    @extend_schema(summary="Remove a line")
+    @extend_schema(request=None, responses=CartOutput, summary="Remove a line")
     def delete(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
         shop = _shop(shop_slug)
         found = _cart(shop, cart)
@@ -244,7 +310,7 @@ class CartLineView(PublicView):
 
 
 class CartCodesView(PublicView):
-    @extend_schema(request=CodeInput, summary="Apply a promotion code")
+    @extend_schema(request=CodeInput, responses=CartOutput, summary="Apply a promotion code")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         found = _cart(shop, cart)
@@ -253,7 +319,9 @@ class CartCodesView(PublicView):
 
 
 class CartDetailsView(PublicView):
-    @extend_schema(request=DetailsInput, summary="Contact, delivery method and address")
+    @extend_schema(
+        request=DetailsInput, responses=CartOutput, summary="Contact, delivery method and address"
+    )
     def put(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         found = _cart(shop, cart)
@@ -268,6 +336,7 @@ class CheckoutView(PublicView):
     @extend_schema(
         request=PlaceInput,
         parameters=[IDEMPOTENCY_HEADER],
+        responses={201: CheckoutOutput},
         summary="Place the order; with `method`, start its payment too",
     )
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
@@ -308,7 +377,7 @@ class CheckoutView(PublicView):
 
 
 class ShopOrderView(PublicView):
-    @extend_schema(summary="An order placed at the shop, by its id")
+    @extend_schema(responses=OrderWithLinesOutput, summary="An order placed at the shop, by its id")
     def get(self, request: Request, shop_slug: str, order: str) -> Response:
         shop = _shop(shop_slug)
         found = selectors.order_get(company=shop, public_id=order)
@@ -354,6 +423,7 @@ class OrderListView(ListAPIView):
 class OrderDetailView(APIView):
     permission_classes = (RoleAllows.to("order.view"),)
 
+    @extend_schema(responses=OrderWithLinesOutput)
     def get(self, request: Request, public_id: str) -> Response:
         company = acting_company(request)
         found = selectors.order_get(company=company, public_id=public_id)
@@ -379,7 +449,11 @@ class ShipInput(StrictSerializer):
 class OrderShipView(APIView):
     permission_classes = (RoleAllows.to("order.fulfil"),)
 
-    @extend_schema(request=ShipInput, summary="Record a shipment from a location")
+    @extend_schema(
+        request=ShipInput,
+        responses={201: ShipmentOutput},
+        summary="Record a shipment from a location",
+    )
     def post(self, request: Request, public_id: str) -> Response:
         company = acting_company(request)
         found = selectors.order_get(company=company, public_id=public_id)

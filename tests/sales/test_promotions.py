@@ -217,3 +217,38 @@ def test_a_code_with_a_limit_of_three_is_used_three_times_by_eight_shoppers_at_o
         promotion = Promotion.objects.get(code="FIRST3")
         assert promotion.times_used == 3
         assert promotion.redemptions.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_category_offer_covers_the_categories_below_it(
+    store: Store, filled_cart: Callable[..., Cart]
+) -> None:
+    from pasar.catalog.models import Category
+    from pasar.core.tenant import tenant_context
+
+    with tenant_context(store.company):
+        coffee = Category.objects.create(company=store.company, name="Coffee", slug="coffee")
+        beans = Category.objects.create(
+            company=store.company, name="Beans", slug="beans", parent=coffee
+        )
+        store.kopi.product.category = beans
+        store.kopi.product.save()
+    services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={
+            "name": "Coffee",
+            "code": "KOPI5",
+            "kind": "fixed",
+            "value": "5",
+            "scope": "categories",
+        },
+        categories=[coffee],
+    )
+    cart = filled_cart((store.kopi, 1), (store.teh, 1))
+    services.cart_apply_code(company=store.company, cart=cart, code="KOPI5")
+    with tenant_context(store.company):
+        cart.refresh_from_db()
+    figures = services.cart_figures(company=store.company, cart=cart)
+    discounts = {line.variant.sku: line.discount for line in figures.lines}
+    assert discounts == {"KOPI-250": Decimal("5.00"), "TEH-100": Decimal("0")}

@@ -205,7 +205,8 @@ def evaluate(
 
 
 def scope_ids(promotions: Iterable[Promotion]) -> dict[int, set[int]]:
-    """The products or categories each scoped promotion covers (two queries at most)."""
+    """The products or categories (with those below them) each scoped promotion covers: three
+    queries at most."""
     by_scope: dict[str, list[int]] = {PromotionScope.PRODUCTS: [], PromotionScope.CATEGORIES: []}
     for promotion in promotions:
         if promotion.scope in by_scope:
@@ -217,10 +218,19 @@ def scope_ids(promotions: Iterable[Promotion]) -> dict[int, set[int]]:
         ).values_list("promotion_id", "product_id"):
             ids.setdefault(promotion_id, set()).add(product_id)
     if by_scope[PromotionScope.CATEGORIES]:
+        # A category covers everything below it: "Coffee" takes in "Coffee > Beans".
+        children: dict[int | None, list[int]] = {}
+        for category_id, parent_id in Category.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(category_id)
         for promotion_id, category_id in PromotionCategory.objects.filter(
             promotion_id__in=by_scope[PromotionScope.CATEGORIES]
         ).values_list("promotion_id", "category_id"):
-            ids.setdefault(promotion_id, set()).add(category_id)
+            covered, todo = ids.setdefault(promotion_id, set()), [category_id]
+            while todo:
+                current = todo.pop()
+                if current not in covered:
+                    covered.add(current)
+                    todo.extend(children.get(current, []))
     return ids
 
 
