@@ -73,6 +73,12 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PLATFORM_HOSTS = set(env_list("PLATFORM_HOSTS", "localhost,testserver"))
 # Bumped when the storefront's shell changes, so installed shops drop their old copies.
 STOREFRONT_CACHE_VERSION = "1"
+# How long the storefront keeps a rendered product grid or product page body (seconds; 0: not
+# at all). Prices and stock shown may be this old; the cart and checkout always read them
+# fresh, and tell the shopper when a price moved.
+STOREFRONT_CACHE_SECONDS = int(
+    os.environ.get("STOREFRONT_CACHE_SECONDS", "0" if PASAR_ENV == "test" else "10")
+)
 # How many reverse proxies of our own stand in front of the app. Only their X-Forwarded-For
 # entries are believed (client address in logs, audit, lockout and rate limits).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))

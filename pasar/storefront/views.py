@@ -7,18 +7,25 @@ sales services; the cart lives in the session until the shopper signs in.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -90,12 +97,16 @@ def current_cart(request: HttpRequest, shop: Company, *, create: bool = False) -
     return cart
 
 
+def shop_categories(request: HttpRequest, shop: Company) -> list[Category]:
+    return _kept(_shop_key(request, shop, "categories"), lambda: selectors.categories(shop=shop))
+
+
 def _context(request: HttpRequest, shop: Company, **extra: Any) -> dict[str, Any]:
     cart = current_cart(request, shop)
     count = sales_selectors.cart_item_count(company=shop, cart=cart) if cart else 0
     return {
         "shop": shop,
-        "categories": extra.pop("categories", None) or selectors.categories(shop=shop),
+        "categories": extra.pop("categories", None) or shop_categories(request, shop),
         "cart_count": count,
         "shopper": signed_in(request, shop),
         "home_url": shop_url(request, "home"),
@@ -108,6 +119,38 @@ def _canonical(request: HttpRequest, path: str) -> str:
 
 
 # -- catalogue -----------------------------------------------------------------------------------
+
+CSRF_MARK = "<!--csrf-->"
+
+
+def _kept[T](key: str, make: Callable[[], T]) -> T:
+    """What `make` gives, kept in the cache for STOREFRONT_CACHE_SECONDS: a busy shop renders
+    a grid or a product once every few seconds, not once a request. The cache is optional:
+    without it (or with Redis down) every request renders afresh."""
+    seconds = settings.STOREFRONT_CACHE_SECONDS
+    if seconds <= 0:
+        return make()
+    try:
+        found = cache.get(key)
+    except Exception:  # a cache outage slows the shop, never breaks it
+        return make()
+    if found is None:
+        found = make()
+        with contextlib.suppress(Exception):
+            cache.set(key, found, seconds)
+    return cast(T, found)
+
+
+def csrf_input(request: HttpRequest) -> str:
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
+    )
+
+
+def _shop_key(request: HttpRequest, shop: Company, *parts: object) -> str:
+    domain = "domain" if getattr(request, "on_shop_domain", False) else "path"
+    text = "|".join(str(part) for part in (shop.pk, shop.shop_slug, domain, *parts))
+    return "storefront:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _filters(request: HttpRequest) -> selectors.Filters:
@@ -146,9 +189,26 @@ def _listing_page(
     every: list[Category],
     **extra: Any,
 ) -> HttpResponse:
-    found = selectors.listing(shop=shop, filters=filters, page=_page_number(request))
+    page = _page_number(request)
     query = request.GET.copy()
     query.pop("page", None)
+
+    def grid() -> tuple[str, int]:
+        found = selectors.listing(shop=shop, filters=filters, page=page)
+        html = render_to_string(
+            "storefront/_listing.html",
+            {
+                "listing": found,
+                "filters": filters,
+                "home_url": shop_url(request, "home"),
+                "query_without_page": query.urlencode(),
+            },
+        )
+        return html, found.page.paginator.count
+
+    grid_html, count = _kept(
+        _shop_key(request, shop, "grid", filters, page, query.urlencode()), grid
+    )
     return render(
         request,
         template,
@@ -156,7 +216,8 @@ def _listing_page(
             request,
             shop,
             categories=every,
-            listing=found,
+            grid_html=mark_safe(grid_html),  # noqa: S308 - rendered by our own template
+            product_count=count,
             filters=filters,
             sorts=[
                 ("popular", "Featured"),
@@ -165,7 +226,6 @@ def _listing_page(
                 ("price_high", "Price: high to low"),
                 ("name", "Name"),
             ],
-            query_without_page=query.urlencode(),
             **extra,
         ),
     )
@@ -174,7 +234,7 @@ def _listing_page(
 @require_GET
 def home(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
     shop = shop_of(request, shop_slug)
-    every = selectors.categories(shop=shop)
+    every = shop_categories(request, shop)
     return _listing_page(
         request,
         shop,
@@ -195,7 +255,7 @@ def search(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
         shop,
         template="storefront/listing.html",
         filters=filters,
-        every=selectors.categories(shop=shop),
+        every=shop_categories(request, shop),
         heading=f"Results for “{filters.query}”" if filters.query else "All products",
         canonical=_canonical(request, shop_url(request, "search")),
         robots="noindex, follow",
@@ -207,7 +267,7 @@ def category(
     request: HttpRequest, category_slug: str, shop_slug: str | None = None
 ) -> HttpResponse:
     shop = shop_of(request, shop_slug)
-    every = selectors.categories(shop=shop)
+    every = shop_categories(request, shop)
     found = next((c for c in every if c.slug == category_slug), None)
     if found is None:
         raise Http404("No such category.")
@@ -238,13 +298,37 @@ def product(
     request: HttpRequest, public_id: UUID, slug: str = "", shop_slug: str | None = None
 ) -> HttpResponse:
     shop = shop_of(request, shop_slug)
+    page = _kept(
+        _shop_key(request, shop, "product", public_id),
+        lambda: _product_body(request, shop, public_id),
+    )
+    if page is None:
+        raise Http404("This product is not on sale.")
+    if slug != page["slug"]:
+        return redirect(page["canonical_path"], permanent=True)
+    body = page["body"].replace(CSRF_MARK, str(csrf_input(request)))
+    return render(
+        request,
+        "storefront/product.html",
+        _context(
+            request,
+            shop,
+            categories=shop_categories(request, shop),
+            page=page,
+            body=mark_safe(body),  # noqa: S308 - rendered by our own template
+            canonical=page["canonical"],
+        ),
+    )
+
+
+def _product_body(request: HttpRequest, shop: Company, public_id: UUID) -> dict[str, Any] | None:
+    """Everything of a product page but the shopper's own parts (header, cart, CSRF token)."""
     found = selectors.product(shop=shop, public_id=public_id)
     if found is None:
-        raise Http404("This product is not on sale.")
-    canonical = shop_url(request, "product", found.product.public_id, slugify(found.product.name))
-    if slug != slugify(found.product.name):
-        return redirect(canonical, permanent=True)
-    absolute = _canonical(request, canonical)
+        return None
+    slug = slugify(found.product.name)
+    canonical_path = shop_url(request, "product", found.product.public_id, slug)
+    absolute = _canonical(request, canonical_path)
     image_urls = [
         request.build_absolute_uri(shop_url(request, "image", image.public_id, "large"))
         for image in found.images
@@ -272,21 +356,22 @@ def product(
     }
     if found.choices[0].variant.barcode:
         structured["gtin13"] = found.choices[0].variant.barcode
-    every = selectors.categories(shop=shop)
-    return render(
-        request,
-        "storefront/product.html",
-        _context(
-            request,
-            shop,
-            categories=every,
-            view=found,
-            canonical=absolute,
-            og_image=image_urls[0] if image_urls else "",
-            structured_data=json.dumps(structured, ensure_ascii=False).replace("</", "<\\/"),
-            gst_rate=sales_services.gst_rate(shop, timezone.now()),
-        ),
+    home = shop_url(request, "home")
+    body = render_to_string(
+        "storefront/_product_body.html",
+        {"view": found, "shop": shop, "home_url": home, "csrf_mark": mark_safe(CSRF_MARK)},  # noqa: S308
     )
+    return {
+        "slug": slug,
+        "canonical_path": canonical_path,
+        "canonical": absolute,
+        "name": found.product.name,
+        "description": found.product.description,
+        "min_price": str(found.min_price),
+        "og_image": image_urls[0] if image_urls else "",
+        "structured_data": json.dumps(structured, ensure_ascii=False).replace("</", "<\\/"),
+        "body": body,
+    }
 
 
 @require_GET

@@ -251,3 +251,21 @@ def test_category_product_and_cart_pages_cost_the_same_queries_however_much_they
         client.post(f"{base(store)}cart/", {"action": "add", "variant": str(variant.public_id)})
     six_lines = _queries(client, f"{base(store)}cart/")
     assert one_line == six_lines
+
+
+def test_a_kept_page_is_rendered_once_and_each_shopper_gets_their_own_form_token(
+    store: Store, settings
+) -> None:
+    settings.STOREFRONT_CACHE_SECONDS = 10
+    product = f"{base(store)}p/{store.kopi.product.public_id}/kopi-250g/"
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    rendered = _queries(first, product)
+    kept = _queries(second, product)
+    assert kept < rendered
+    page = second.get(product).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    added = second.post(
+        f"{base(store)}cart/",
+        {"action": "add", "variant": str(store.kopi.public_id), "csrfmiddlewaretoken": token},
+    )
+    assert added.status_code == 302
