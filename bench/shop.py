@@ -36,7 +36,6 @@ import json
 import os
 import random
 import re
-import subprocess
 import time
 from collections import Counter
 from decimal import Decimal
@@ -49,7 +48,7 @@ import django
 from bench.cpu import CpuSnapshot, cores_used, snapshot
 from bench.http_load import percentile, read_response_body, run_load
 from bench.run import report_head, require_running, server_config, wait_until_ready, write
-from bench.sustained import BENCH_ENTER, app_environment, owner_connection
+from bench.sustained import BENCH_ENTER, app_environment, owner_connection, run_pgbench
 
 NAME = "shop"
 PRODUCTS = 5_000
@@ -454,40 +453,6 @@ def ceiling_script(shop: dict[str, Any]) -> str:
     )
 
 
-def run_pgbench(script: Path, clients: int, probe: Any) -> dict[str, Any]:
-    before = probe()
-    finished = subprocess.run(
-        [
-            "pgbench",
-            "--no-vacuum",
-            "--protocol=simple",
-            f"--client={clients}",
-            f"--jobs={min(clients, 2)}",
-            f"--time={CEILING_SECONDS}",
-            f"--progress={WINDOW_SECONDS}",
-            f"--file={script}",
-        ],
-        env=app_environment(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    cpu = cores_used(before, probe())
-    if finished.returncode != 0:
-        raise SystemExit(f"pgbench failed:\n{finished.stderr[-2000:]}")
-    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", finished.stdout)
-    failed = re.search(r"number of failed transactions: (\d+)", finished.stdout)
-    windows = [float(v) for v in re.findall(r"progress: [\d.]+ s, ([\d.]+) tps", finished.stderr)]
-    return {
-        "clients": clients,
-        "seconds": CEILING_SECONDS,
-        "checkouts_per_s": float(tps.group(1)) if tps else 0.0,
-        "failed": int(failed.group(1)) if failed else 0,
-        "per_window": windows,
-        "cpu_cores": cpu,
-    }
-
-
 def undo_ceiling(shop: dict[str, Any]) -> None:
     """pgbench's checkouts are not real orders: free the units they hold again."""
     company = shop["company"].pk
@@ -659,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"  add to cart {clients:>3}: {row['rps']:7.1f}/s p95 {row['p95_ms']}", flush=True
             )
         print(f"pgbench, {CHECKOUT_CLIENTS} clients, {CEILING_SECONDS} s ...", flush=True)
-        report["ceiling"] = run_pgbench(script, CHECKOUT_CLIENTS, probe)
+        report["ceiling"] = run_pgbench(
+            script, CHECKOUT_CLIENTS, probe, seconds=CEILING_SECONDS, rate_name="checkouts_per_s"
+        )
         undo_ceiling(shop)
         print(f"Checkouts, {CHECKOUT_CLIENTS} shoppers, {CHECKOUT_SECONDS} s ...", flush=True)
         before = probe()

@@ -196,7 +196,15 @@ def restore_reserved(level_id: int) -> None:
         )
 
 
-def run_pgbench(script: Path, clients: int, probe: Any) -> dict[str, Any]:
+def run_pgbench(
+    script: Path,
+    clients: int,
+    probe: Any,
+    *,
+    seconds: int = CEILING_SECONDS,
+    rate_name: str = "reservations_per_s",
+) -> dict[str, Any]:
+    """pgbench running `script` as the app role for `seconds` at `clients`, per window."""
     before = probe()
     finished = subprocess.run(
         [
@@ -205,7 +213,7 @@ def run_pgbench(script: Path, clients: int, probe: Any) -> dict[str, Any]:
             "--protocol=simple",
             f"--client={clients}",
             f"--jobs={min(clients, 2)}",
-            f"--time={CEILING_SECONDS}",
+            f"--time={seconds}",
             f"--progress={WINDOW_SECONDS}",
             f"--file={script}",
         ],
@@ -225,8 +233,8 @@ def run_pgbench(script: Path, clients: int, probe: Any) -> dict[str, Any]:
     ]
     return {
         "clients": clients,
-        "seconds": CEILING_SECONDS,
-        "reservations_per_s": float(tps.group(1)) if tps else 0.0,
+        "seconds": seconds,
+        rate_name: float(tps.group(1)) if tps else 0.0,
         "latency_avg_ms": float(latency.group(1)) if latency else None,
         "failed": int(failed.group(1)) if failed else 0,
         "per_window": windows,
