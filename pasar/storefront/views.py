@@ -8,6 +8,7 @@ sales services; the cart lives in the session until the shopper signs in.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -104,7 +106,9 @@ def shop_categories(request: HttpRequest, shop: Company) -> list[Category]:
 def _context(request: HttpRequest, shop: Company, **extra: Any) -> dict[str, Any]:
     cart = current_cart(request, shop)
     count = sales_selectors.cart_item_count(company=shop, cart=cart) if cart else 0
+    keeping = {"csp_nonce": NONCE_MARK} if getattr(request, KEEPING, False) else {}
     return {
+        **keeping,
         "shop": shop,
         "categories": extra.pop("categories", None) or shop_categories(request, shop),
         "cart_count": count,
@@ -145,6 +149,51 @@ def csrf_input(request: HttpRequest) -> str:
     return format_html(
         '<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request)
     )
+
+
+NONCE_MARK = "pasar-csp-nonce-mark"
+KEEPING = "_storefront_keeping"
+
+
+def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A catalogue page for a shopper with no session (no cart, not signed in, no message):
+    the whole page is kept for STOREFRONT_CACHE_SECONDS and served without rendering, with
+    this request's CSP nonce and form token put in. Anyone else gets the page rendered."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        stranger = not any(
+            name in request.COOKIES for name in (settings.SESSION_COOKIE_NAME, "messages")
+        )
+        if settings.STOREFRONT_CACHE_SECONDS <= 0 or not stranger:
+            return view(request, *args, **kwargs)
+        key = (
+            "storefront:page:"
+            + hashlib.sha256(f"{request.get_host()}|{request.get_full_path()}".encode()).hexdigest()
+        )
+        kept = _kept_page(key)
+        if kept is None:
+            setattr(request, KEEPING, True)
+            response = view(request, *args, **kwargs)
+            if response.status_code != 200 or response.streaming:
+                return response
+            kept = (response.content.decode(), response["Content-Type"])
+            with contextlib.suppress(Exception):  # a cache outage only costs the rendering
+                cache.set(key, kept, settings.STOREFRONT_CACHE_SECONDS)
+        html, content_type = kept
+        html = html.replace(NONCE_MARK, str(get_nonce(request)))
+        if CSRF_MARK in html:
+            html = html.replace(CSRF_MARK, csrf_input(request))
+        return HttpResponse(html, content_type=content_type)
+
+    return page
+
+
+def _kept_page(key: str) -> tuple[str, str] | None:
+    try:
+        return cast("tuple[str, str] | None", cache.get(key))
+    except Exception:  # a cache outage slows the shop, never breaks it
+        return None
 
 
 def _shop_key(request: HttpRequest, shop: Company, *parts: object) -> str:
@@ -232,6 +281,7 @@ def _listing_page(
 
 
 @require_GET
+@kept_for_strangers
 def home(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
     shop = shop_of(request, shop_slug)
     every = shop_categories(request, shop)
@@ -247,6 +297,7 @@ def home(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
 
 
 @require_GET
+@kept_for_strangers
 def search(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
     shop = shop_of(request, shop_slug)
     filters = _filters(request)
@@ -263,6 +314,7 @@ def search(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
 
 
 @require_GET
+@kept_for_strangers
 def category(
     request: HttpRequest, category_slug: str, shop_slug: str | None = None
 ) -> HttpResponse:
@@ -294,6 +346,7 @@ def category(
 
 
 @require_GET
+@kept_for_strangers
 def product(
     request: HttpRequest, public_id: UUID, slug: str = "", shop_slug: str | None = None
 ) -> HttpResponse:
@@ -306,7 +359,9 @@ def product(
         raise Http404("This product is not on sale.")
     if slug != page["slug"]:
         return redirect(page["canonical_path"], permanent=True)
-    body = page["body"].replace(CSRF_MARK, str(csrf_input(request)))
+    body = page["body"]
+    if not getattr(request, KEEPING, False):
+        body = body.replace(CSRF_MARK, csrf_input(request))
     return render(
         request,
         "storefront/product.html",

@@ -210,8 +210,9 @@ def _queries(client: Client, url: str) -> int:
 
 
 def test_category_product_and_cart_pages_cost_the_same_queries_however_much_they_show(
-    store: Store, client: Client
+    store: Store, client: Client, settings
 ) -> None:
+    settings.STOREFRONT_CACHE_SECONDS = 0  # every request renders
     company = store.company
     shelf = CategoryFactory(company=company, name="Coffee", slug="coffee")
 
@@ -269,3 +270,28 @@ def test_a_kept_page_is_rendered_once_and_each_shopper_gets_their_own_form_token
         {"action": "add", "variant": str(store.kopi.public_id), "csrfmiddlewaretoken": token},
     )
     assert added.status_code == 302
+
+
+def test_a_stranger_gets_the_kept_page_with_their_own_nonce_and_token(
+    store: Store, settings
+) -> None:
+    settings.STOREFRONT_CACHE_SECONDS = 10
+    product = f"{base(store)}p/{store.kopi.product.public_id}/kopi-250g/"
+    first = Client(enforce_csrf_checks=True)
+    rendered = _queries(first, product)
+    stranger = Client(enforce_csrf_checks=True)
+    with CaptureQueriesContext(connection) as captured:
+        page = stranger.get(product)
+    assert len(captured) < rendered
+    html = page.content.decode()
+    nonce = re.search(r'<script src="[^"]+" nonce="([^"]+)"', html).group(1)
+    assert f"'nonce-{nonce}'" in page["Content-Security-Policy"]
+    assert "pasar-csp-nonce-mark" not in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    added = stranger.post(
+        f"{base(store)}cart/",
+        {"action": "add", "variant": str(store.kopi.public_id), "csrfmiddlewaretoken": token},
+    )
+    assert added.status_code == 302
+    # With a cart, the page is the shopper's own: rendered, with the cart counted.
+    assert 'aria-label="1 items"' in stranger.get(product).content.decode()
