@@ -9,4 +9,9 @@ urlpatterns = [
     path("orders/<uuid:public_id>/<slug:action>/", views.order_action, name="order_action"),
     path("customers/", views.customer_list, name="customer_list"),
     path("promotions/", views.promotion_list, name="promotion_list"),
+    path(
+        "promotions/<uuid:public_id>/active/",
+        views.promotion_switch,
+        name="promotion_switch",
+    ),
 ]

@@ -29,6 +29,7 @@ from pasar.sales.models import (
     SHIPPABLE_STATUSES,
     Order,
     OrderStatus,
+    Promotion,
     PromotionKind,
     PromotionScope,
     ReturnRequest,
@@ -374,3 +375,20 @@ def promotion_list(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+@require_POST
+@company_required("promotion.manage")
+def promotion_switch(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Switch a promotion off, or back on."""
+    company = acting_company(request)
+    with tenant_context(company):
+        promotion = Promotion.objects.filter(public_id=public_id).first()
+    if promotion is None:
+        raise Http404("No such promotion.")
+    active = request.POST.get("active") == "1"
+    services.promotion_set_active(
+        company=company, promotion=promotion, active=active, actor=_actor(request)
+    )
+    messages.success(request, f"{promotion} is {'on' if active else 'off'}.")
+    return redirect("sales_office:promotion_list")

@@ -104,3 +104,26 @@ def test_customers_and_promotions_pages(store: Store, paid: Order) -> None:
         {"name": "Bad", "code": "BAD", "kind": "percentage", "value": "150", "scope": "order"},
     )
     assert refused.status_code == 400
+
+
+def test_a_promotion_switched_off_stops_applying(store: Store, filled_cart) -> None:
+    promotion = services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
+    )
+    cart = filled_cart((store.kopi, 1))
+    services.cart_apply_code(company=store.company, cart=cart, code="LAUNCH")
+    owner = signed_in(member(store.company, Role.OWNER))
+    answer = owner.post(f"/office/sales/promotions/{promotion.public_id}/active/", {"active": "0"})
+    assert answer.status_code == 302
+    with tenant_context(store.company):
+        cart.refresh_from_db()
+    figures = services.cart_figures(company=store.company, cart=cart)
+    assert figures.quote.discount == 0
+    assert figures.outcome.refused == {"LAUNCH": "LAUNCH is not available."}
+    warehouse = signed_in(member(store.company, Role.WAREHOUSE))
+    refused = warehouse.post(
+        f"/office/sales/promotions/{promotion.public_id}/active/", {"active": "1"}
+    )
+    assert refused.status_code == 403

@@ -54,7 +54,12 @@ from pasar.sales.services.orders import (
     order_ship,
     order_start_processing,
 )
-from pasar.sales.services.promotions import InvalidPromotion, PromotionUnavailable, promotion_save
+from pasar.sales.services.promotions import (
+    InvalidPromotion,
+    PromotionUnavailable,
+    promotion_save,
+    promotion_set_active,
+)
 from pasar.sales.services.returns import (
     InvalidReturn,
     return_approve,
@@ -105,6 +110,7 @@ __all__ = [
     "order_ship",
     "order_start_processing",
     "promotion_save",
+    "promotion_set_active",
     "return_approve",
     "return_receive",
     "return_refund",

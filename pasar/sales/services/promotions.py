@@ -394,3 +394,21 @@ def promotion_save(
         )
         audit_record(action=action, obj=promotion, actor=actor)
     return promotion
+
+
+def promotion_set_active(
+    *, company: Company, promotion: Promotion, active: bool, actor: User | None
+) -> Promotion:
+    """Switch a promotion off (it stops applying at once, codes already in carts included) or
+    back on."""
+    with tenant_context(company, user=actor), transaction.atomic():
+        locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
+        if locked.is_active != active:
+            locked.is_active = active
+            locked.save(update_fields=["is_active"])
+            audit_record(
+                action="promotion.switched_on" if active else "promotion.switched_off",
+                obj=locked,
+                actor=actor,
+            )
+    return locked
