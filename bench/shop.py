@@ -103,7 +103,7 @@ def build_shop() -> dict[str, Any]:
     from pasar.payments.credentials import unseal
     from pasar.payments.models import GatewayAccount
     from pasar.sales.models import Customer, DeliveryKind, DeliveryMethod
-    from pasar.tenancy.models import Company, Membership
+    from pasar.tenancy.models import Company
 
     company = Company.objects.get(shop_slug=SHOP_SLUG)
     company.gst_registered, company.gst_number = True, "M90399999X"
@@ -174,7 +174,6 @@ def build_shop() -> dict[str, Any]:
         customer = Customer.objects.create(
             company=company, email="ceiling@bench.example", created_at=now, updated_at=now
         )
-        owner_id = Membership.objects.values_list("user_id", flat=True).first()
         channel_id = Channel.objects.get(kind=ChannelKind.WEB).pk
     payment_services.sandbox_enable(company=company)
     with tenant_context(company):
@@ -192,7 +191,6 @@ def build_shop() -> dict[str, Any]:
         "delivery": str(delivery.public_id),
         "secret": unseal(account.credentials_encrypted)["signing_secret"],
         "customer_id": customer.pk,
-        "owner_id": owner_id,
         "channel_id": channel_id,
     }
 

@@ -124,8 +124,9 @@ def seed_sales(company: Company, owner: User, *, orders: int = ORDERS) -> str | 
         )
     _promotions(company, owner, coffee)
     emails = _customers(company)
-    history = SalesHistory(company, owner, variants, [delivery, pickup], emails, store, shop)
-    history.orders = orders
+    history = SalesHistory(
+        company, owner, variants, [delivery, pickup], emails, store, shop, orders=orders
+    )
     placed = history.write()
     return (
         f"{placed} web orders over a year, {len(emails)} customers and 3 promotions "
@@ -202,6 +203,7 @@ class SalesHistory:
         emails: list[str],
         store: Location,
         pickup: Location,
+        orders: int,
     ) -> None:
         self.company = company
         self.owner = owner
@@ -210,7 +212,7 @@ class SalesHistory:
         self.emails = emails
         self.store = store
         self.pickup = pickup
-        self.orders = ORDERS
+        self.orders = orders
         self.random = random.Random(f"pasar-demo-sales:{company.shop_slug}")  # noqa: S311
         self.now = timezone.now()
         self.names = dict((f"{handle}@shopper.example", name) for name, handle in CUSTOMERS)

@@ -281,6 +281,16 @@ class PublicIdMixin(models.Model):
         abstract = True
 
 
+def is_public_id(value: Any) -> bool:
+    """Whether `value` reads as a public id (a UUID): what outside input must be before a
+    query looks it up, so that a malformed id finds nothing instead of failing."""
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 def _public_id_unique_per_company(sender: type[models.Model], **_: Any) -> None:
     if (
         issubclass(sender, PublicIdMixin)

@@ -27,7 +27,7 @@ from django.utils import timezone
 from pasar.catalog.models import Variant
 from pasar.core.db import rows
 from pasar.core.errors import NotFound
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.inventory.errors import UnknownSku
 from pasar.inventory.models import (
     LOW_STOCK,
@@ -383,20 +383,12 @@ def movement_source_numbers(
     numbers: dict[tuple[str, str], str] = {}
     for source_type, ids in wanted.items():
         model = SOURCE_DOCUMENTS[source_type]
-        valid = [value for value in ids if _is_uuid(value)]
+        valid = [value for value in ids if is_public_id(value)]
         for public_id, number in model.objects.filter(
             company=company, public_id__in=valid
         ).values_list("public_id", "number"):
             numbers[(source_type, str(public_id))] = number
     return numbers
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 def reservation_holdings(

@@ -57,6 +57,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 OPEN_STATUSES = frozenset({S.PENDING, S.AUTHORISED, S.FAILED})
+# Statuses in which the shopper is offered a way to pay (again); an authorised card waits.
+OFFER_STATUSES = frozenset({S.PENDING, S.FAILED})
 
 
 class ReviewReason(models.TextChoices):

@@ -30,11 +30,9 @@ from pasar.core.tenant import tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.payments import selectors, services
 from pasar.payments.gateways import paynow
-from pasar.payments.models import OPEN_STATUSES, Payment, PaymentStatus
+from pasar.payments.models import OFFER_STATUSES, OPEN_STATUSES, Payment
 from pasar.tenancy.models import Company
 
-# Statuses in which the shopper is offered a way to pay (again).
-OFFER_STATUSES = frozenset({PaymentStatus.PENDING, PaymentStatus.FAILED})
 MAX_WEBHOOK_BYTES = 256 * 1024
 # The pay form redirects to a provider's hosted checkout; browsers apply form-action to that
 # redirect, so the pay page alone allows the providers' checkout hosts.

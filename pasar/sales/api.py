@@ -29,6 +29,7 @@ from pasar.core.transactions import no_request_transaction
 from pasar.inventory import selectors as inventory_selectors
 from pasar.sales import selectors, services
 from pasar.sales.models import Cart, Order, OrderStatus
+from pasar.tenancy import selectors as tenancy_selectors
 from pasar.tenancy.models import Company
 from pasar.tenancy.permissions import RoleAllows, acting_company
 
@@ -42,7 +43,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 def _shop(slug: str) -> Company:
-    shop = selectors.shop_by_slug(slug=slug)
+    shop = tenancy_selectors.company_by_shop_slug(slug=slug)
     if shop is None:
         raise NotFound("No such shop.", code="shop_not_found")
     return shop
@@ -53,6 +54,18 @@ def _cart(shop: Company, public_id: Any) -> Cart:
     if cart is None:
         raise NotFound("That cart was not found, or it has been ordered.", code="cart_not_found")
     return cart
+
+
+def _order(company: Company, public_id: Any) -> Order:
+    found = selectors.order_get(company=company, public_id=public_id)
+    if found is None:
+        raise NotFound("That order was not found.", code="order_not_found")
+    return found
+
+
+def _with_lines(company: Company, order: Order) -> dict[str, Any]:
+    lines = selectors.order_lines(company=company, order=order)
+    return {**OrderOutput(order).data, "lines": OrderLineOutput(lines, many=True).data}
 
 
 def _valid(serializer_class: type[serializers.Serializer], request: Request) -> Any:
@@ -342,19 +355,16 @@ class CheckoutView(PublicView):
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         data = _valid(PlaceInput, request)
-        found = services.cart_find(company=shop, public_id=cart)
+        found = services.cart_find(company=shop, public_id=cart, ordered_too=True)
         if found is None:
-            # Ordered already: the same request again gets its order back.
-            order = selectors.order_of_cart(company=shop, cart_id=cart)
-            if order is None:
-                raise NotFound("That cart was not found.", code="cart_not_found")
-        else:
-            order = services.order_place(
-                company=shop,
-                cart=found,
-                idempotency_key=request.headers.get("Idempotency-Key", ""),
-                expected_total=data.get("expected_total"),
-            )
+            raise NotFound("That cart was not found.", code="cart_not_found")
+        # A cart already ordered gives its order back: the same request sent again.
+        order = services.order_place(
+            company=shop,
+            cart=found,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            expected_total=data.get("expected_total"),
+        )
         body: dict[str, Any] = {"order": OrderOutput(order).data, "payment": None}
         method = data.get("method")
         if method and order.status == OrderStatus.PENDING_PAYMENT:
@@ -380,13 +390,7 @@ class ShopOrderView(PublicView):
     @extend_schema(responses=OrderWithLinesOutput, summary="An order placed at the shop, by its id")
     def get(self, request: Request, shop_slug: str, order: str) -> Response:
         shop = _shop(shop_slug)
-        found = selectors.order_get(company=shop, public_id=order)
-        if found is None:
-            raise NotFound("That order was not found.", code="order_not_found")
-        lines = selectors.order_lines(company=shop, order=found)
-        return Response(
-            {**OrderOutput(found).data, "lines": OrderLineOutput(lines, many=True).data}
-        )
+        return Response(_with_lines(shop, _order(shop, order)))
 
 
 # -- staff ---------------------------------------------------------------------------------------
@@ -426,13 +430,7 @@ class OrderDetailView(APIView):
     @extend_schema(responses=OrderWithLinesOutput)
     def get(self, request: Request, public_id: str) -> Response:
         company = acting_company(request)
-        found = selectors.order_get(company=company, public_id=public_id)
-        if found is None:
-            raise NotFound("That order was not found.", code="order_not_found")
-        lines = selectors.order_lines(company=company, order=found)
-        return Response(
-            {**OrderOutput(found).data, "lines": OrderLineOutput(lines, many=True).data}
-        )
+        return Response(_with_lines(company, _order(company, public_id)))
 
 
 class ShipInput(StrictSerializer):
@@ -456,9 +454,7 @@ class OrderShipView(APIView):
     )
     def post(self, request: Request, public_id: str) -> Response:
         company = acting_company(request)
-        found = selectors.order_get(company=company, public_id=public_id)
-        if found is None:
-            raise NotFound("That order was not found.", code="order_not_found")
+        found = _order(company, public_id)
         data = _valid(ShipInput, request)
         with tenant_context(company):
             location = inventory_selectors.location_get(company=company, public_id=data["location"])
@@ -480,8 +476,7 @@ class OrderShipView(APIView):
             tracking_number=data.get("tracking_number", ""),
             actor=request.user,  # type: ignore[arg-type]
         )
-        found = selectors.order_get(company=company, public_id=public_id)
         return Response(
-            {"shipment": shipment.number, "order": OrderOutput(found).data},
+            {"shipment": shipment.number, "order": OrderOutput(shipment.order).data},
             status=status.HTTP_201_CREATED,
         )

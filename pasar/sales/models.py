@@ -347,6 +347,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.REFUNDED: frozenset(),
 }
 PAID_STATUSES = frozenset(TRANSITIONS) - {S.PENDING_PAYMENT}
+# The step staff take next on an order in each status, where there is one plain step forward:
+# the office's action (pasar.sales.views.ACTIONS) and its button.
+NEXT_STEPS: dict[str, tuple[str, str]] = {
+    S.PAID: ("processing", "Start packing"),
+    S.SHIPPED: ("delivered", "Mark delivered"),
+    S.DELIVERED: ("complete", "Complete"),
+}
 SHIPPABLE_STATUSES = frozenset({S.PAID, S.PROCESSING})
 RETURNABLE_STATUSES = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED, S.PARTIALLY_REFUNDED})
 
@@ -447,8 +454,14 @@ class Order(PublicIdMixin, TenantModel):
         return before
 
     @property
-    def is_paid(self) -> bool:
-        return self.status in PAID_STATUSES and self.paid_at is not None
+    def next_step(self) -> tuple[str, str] | None:
+        """The office action that moves it one plain step forward, and its label."""
+        return NEXT_STEPS.get(self.status)
+
+    @property
+    def cancel_action(self) -> str:
+        """The permission cancelling it needs: cancelling a paid order refunds it."""
+        return "payment.refund" if self.paid_at is not None else "order.manage"
 
 
 class OrderLine(TenantModel):

@@ -26,16 +26,6 @@ from pasar.sales.models import (
 from pasar.tenancy.models import Company
 
 
-def shop_by_slug(*, slug: str) -> Company | None:
-    return Company.objects.filter(shop_slug=slug.lower()).first()
-
-
-def order_of_cart(*, company: Company, cart_id: Any) -> Order | None:
-    """The order a cart became (a checkout request sent again finds it)."""
-    with tenant_context(company):
-        return Order.objects.filter(cart__public_id=cart_id).first()
-
-
 def cart_item_count(*, company: Company, cart: Cart) -> int:
     with tenant_context(company):
         return CartLine.objects.filter(cart=cart).aggregate(units=Sum("quantity"))["units"] or 0

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pasar.catalog.models import Category
 from pasar.core.errors import DomainError, Forbidden
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.inventory import selectors as inventory_selectors
 from pasar.sales import selectors, services
@@ -114,6 +114,9 @@ def _order_page(request: HttpRequest, order: Order, *, status: int = 200) -> Htt
             "payment": selectors.order_payment(company=company, order=order),
             "locations": locations,
             "can_manage": can(role, "order.manage"),
+            "can_cancel": order.can_move_to(OrderStatus.CANCELLED)
+            and not any(line.quantity_shipped for line in lines)
+            and can(role, order.cancel_action),
             "can_fulfil": can(role, "order.fulfil") and shippable,
             "can_refund": can(role, "payment.refund"),
             "can_return": can(role, "return.manage"),
@@ -237,7 +240,7 @@ def _act(request: HttpRequest, order: Order, action: str, company: Any, actor: U
         services.order_complete(company=company, order=order, actor=actor)
         return f"{order.number} is complete."
     if action == "cancel":
-        if order.paid_at is not None and not can(_role(request), "payment.refund"):
+        if not can(_role(request), order.cancel_action):
             raise Forbidden(
                 "This order is paid: cancelling refunds it, which only the owner or finance may do."
             )
@@ -298,14 +301,6 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/office_customer_list.html", {"page": page, "query": query})
 
 
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _when(text: str) -> datetime | None:
     if not text:
         return None
@@ -331,7 +326,7 @@ def promotion_list(request: HttpRequest) -> HttpResponse:
         try:
             with tenant_context(company):
                 categories = list(
-                    Category.objects.filter(public_id__in=[c for c in chosen if _is_uuid(c)])
+                    Category.objects.filter(public_id__in=[c for c in chosen if is_public_id(c)])
                 )
             services.promotion_save(
                 categories=categories,

@@ -31,6 +31,7 @@ from pasar.sales.models import DeliveryMethod
 from pasar.tenancy.models import Company
 
 PER_PAGE = 24
+FEW_LEFT = 5  # below this many, a page says how many are left
 SORTS = {
     "popular": ("name", "id"),  # until sales are ranked, the catalogue's own order
     "newest": ("-created_at", "-id"),
@@ -38,10 +39,6 @@ SORTS = {
     "price_high": ("-max_price", "id"),
     "name": ("name", "id"),
 }
-
-
-def shop_by_slug(slug: str) -> Company | None:
-    return Company.objects.filter(shop_slug=slug.lower()).first()
 
 
 def shop_by_domain(host: str) -> Company | None:
@@ -78,6 +75,10 @@ class Card:
     max_price: Decimal
     image: str | None  # the first image's public id
     sellable: int
+
+    @property
+    def few_left(self) -> bool:
+        return 0 < self.sellable < FEW_LEFT
 
     @property
     def one_price(self) -> bool:
@@ -197,6 +198,10 @@ class Choice:
     sellable: int
     label: str
 
+    @property
+    def few_left(self) -> bool:
+        return 0 < self.sellable < FEW_LEFT
+
 
 @dataclass
 class ProductView:
@@ -207,6 +212,10 @@ class ProductView:
     @property
     def sellable(self) -> int:
         return sum(choice.sellable for choice in self.choices)
+
+    @property
+    def few_left(self) -> bool:
+        return 0 < self.sellable < FEW_LEFT
 
     @property
     def first_sellable(self) -> Choice | None:

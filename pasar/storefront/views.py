@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csp import get_nonce
@@ -37,10 +38,12 @@ from pasar.catalog.models import Category
 from pasar.core.errors import DomainError
 from pasar.core.money import AmountError, parse_money
 from pasar.core.tenant import tenant_context
+from pasar.payments.models import OFFER_STATUSES
 from pasar.sales import selectors as sales_selectors
 from pasar.sales import services as sales_services
 from pasar.sales.models import Cart, Customer, Order, OrderStatus
 from pasar.storefront import selectors
+from pasar.tenancy import selectors as tenancy_selectors
 from pasar.tenancy import services as tenancy_services
 from pasar.tenancy.models import Company, Shopper
 
@@ -52,7 +55,7 @@ PAY_METHODS = ("paynow", "card")
 
 def shop_of(request: HttpRequest, shop_slug: str | None = None) -> Company:
     shop = getattr(request, "shop", None) or (
-        selectors.shop_by_slug(shop_slug) if shop_slug else None
+        tenancy_selectors.company_by_shop_slug(slug=shop_slug) if shop_slug else None
     )
     if shop is None:
         raise Http404("No such shop.")
@@ -72,19 +75,36 @@ def _key(shop: Company, what: str) -> str:
     return f"shop:{shop.pk}:{what}"
 
 
+def _once_per_request[T](request: HttpRequest, key: tuple[Any, ...], read: Callable[[], T]) -> T:
+    """`read()` the first time a request asks for `key`; the same answer after that (a page
+    asks who is signed in for its header, its cart and its form)."""
+    memo: dict[tuple[Any, ...], Any] = request.__dict__.setdefault("_storefront_memo", {})
+    if key not in memo:
+        memo[key] = read()
+    return cast(T, memo[key])
+
+
 def signed_in(request: HttpRequest, shop: Company) -> Shopper | None:
     shopper_id = request.session.get(_key(shop, "shopper"))
     if not shopper_id:
         return None
-    with tenant_context(shop):
-        return Shopper.objects.filter(pk=shopper_id).first()
+
+    def read() -> Shopper | None:
+        with tenant_context(shop):
+            return Shopper.objects.filter(pk=shopper_id).first()
+
+    return _once_per_request(request, ("shopper", shopper_id), read)
 
 
 def _customer(request: HttpRequest, shop: Company) -> Customer | None:
     shopper = signed_in(request, shop)
     if shopper is None:
         return None
-    return sales_services.customer_for_shopper(company=shop, shopper=shopper)
+    return _once_per_request(
+        request,
+        ("customer", shopper.pk),
+        lambda: sales_services.customer_for_shopper(company=shop, shopper=shopper),
+    )
 
 
 def current_cart(request: HttpRequest, shop: Company, *, create: bool = False) -> Cart | None:
@@ -131,18 +151,27 @@ def _kept[T](key: str, make: Callable[[], T]) -> T:
     """What `make` gives, kept in the cache for STOREFRONT_CACHE_SECONDS: a busy shop renders
     a grid or a product once every few seconds, not once a request. The cache is optional:
     without it (or with Redis down) every request renders afresh."""
-    seconds = settings.STOREFRONT_CACHE_SECONDS
-    if seconds <= 0:
+    if settings.STOREFRONT_CACHE_SECONDS <= 0:
         return make()
-    try:
-        found = cache.get(key)
-    except Exception:  # a cache outage slows the shop, never breaks it
-        return make()
+    found = _cache_get(key)
     if found is None:
         found = make()
-        with contextlib.suppress(Exception):
-            cache.set(key, found, seconds)
+        _cache_set(key, found)
     return cast(T, found)
+
+
+# A cache outage slows the shop, never breaks it: a failed read finds nothing, a failed write
+# keeps nothing.
+def _cache_get(key: str) -> Any:
+    try:
+        return cache.get(key)
+    except Exception:
+        return None
+
+
+def _cache_set(key: str, value: Any) -> None:
+    with contextlib.suppress(Exception):
+        cache.set(key, value, settings.STOREFRONT_CACHE_SECONDS)
 
 
 def csrf_input(request: HttpRequest) -> str:
@@ -163,7 +192,8 @@ def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
     @functools.wraps(view)
     def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         stranger = not any(
-            name in request.COOKIES for name in (settings.SESSION_COOKIE_NAME, "messages")
+            name in request.COOKIES
+            for name in (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
         )
         if settings.STOREFRONT_CACHE_SECONDS <= 0 or not stranger:
             return view(request, *args, **kwargs)
@@ -171,15 +201,14 @@ def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
             "storefront:page:"
             + hashlib.sha256(f"{request.get_host()}|{request.get_full_path()}".encode()).hexdigest()
         )
-        kept = _kept_page(key)
+        kept = cast("tuple[str, str] | None", _cache_get(key))
         if kept is None:
             setattr(request, KEEPING, True)
             response = view(request, *args, **kwargs)
             if response.status_code != 200 or response.streaming:
                 return response
             kept = (response.content.decode(), response["Content-Type"])
-            with contextlib.suppress(Exception):  # a cache outage only costs the rendering
-                cache.set(key, kept, settings.STOREFRONT_CACHE_SECONDS)
+            _cache_set(key, kept)
         html, content_type = kept
         html = html.replace(NONCE_MARK, str(get_nonce(request)))
         if CSRF_MARK in html:
@@ -187,13 +216,6 @@ def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         return HttpResponse(html, content_type=content_type)
 
     return page
-
-
-def _kept_page(key: str) -> tuple[str, str] | None:
-    try:
-        return cast("tuple[str, str] | None", cache.get(key))
-    except Exception:  # a cache outage slows the shop, never breaks it
-        return None
 
 
 def _shop_key(request: HttpRequest, shop: Company, *parts: object) -> str:
@@ -672,6 +694,7 @@ def order(request: HttpRequest, public_id: UUID, shop_slug: str | None = None) -
             shop,
             order=found,
             payment=payment,
+            payable=payment is not None and payment.status in OFFER_STATUSES,
             attempt=sales_selectors.payment_attempt(company=shop, payment=payment)
             if payment
             else None,
@@ -778,7 +801,7 @@ def account(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
                 messages.success(request, "The address is saved.")
             elif action == "delete_address":
                 sales_services.address_delete(
-                    company=shop, customer=customer, public_id=_uuid(request.POST.get("address"))
+                    company=shop, customer=customer, public_id=request.POST.get("address")
                 )
                 messages.success(request, "The address is removed.")
             else:
@@ -806,13 +829,6 @@ def account(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
         ),
         status=status,
     )
-
-
-def _uuid(text: Any) -> UUID:
-    try:
-        return UUID(str(text))
-    except ValueError as error:
-        raise DomainError("That address was not found.", code="not_found", status=404) from error
 
 
 # -- SEO and the installable app -----------------------------------------------------------------

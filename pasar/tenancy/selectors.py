@@ -78,6 +78,11 @@ def company_by_uen(*, uen: str) -> Company | None:
     return Company.objects.filter(uen=uen).first()
 
 
+def company_by_shop_slug(*, slug: str) -> Company | None:
+    """The company whose shop is at /s/<slug>/."""
+    return Company.objects.filter(shop_slug=slug.lower()).first()
+
+
 @dataclass(frozen=True)
 class RequestIdentity:
     """Who a request acts as: the user and all their memberships (companies loaded)."""

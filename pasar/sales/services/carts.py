@@ -7,21 +7,21 @@ shopper sees is the figure the order stores.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pasar.catalog.models import ProductStatus, TaxCode, Variant, VariantStatus
 from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.money import CENT
 from pasar.core.singapore import gst_rate_on
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.core.text import has_control_characters
 from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory import services as inventory_services
@@ -117,9 +117,7 @@ class CartFigures:
     quote: Quote
     outcome: promotions.Outcome
     delivery: DeliveryMethod | None
-    shipping_before_offers: Decimal
     gst_rate: Decimal
-    problems: list[str] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -134,8 +132,23 @@ class CartFigures:
         return [line for line in self.lines if line.short]
 
     @property
-    def item_count(self) -> int:
-        return sum(line.line.quantity for line in self.lines)
+    def stock_problems(self) -> list[str]:
+        """What the shopper must change before checking out: lines short of stock."""
+        return [
+            f"Only {view.sellable} of {view.variant.product.name} left: please lower the quantity."
+            if view.sellable
+            else f"{view.variant.product.name} has sold out: please remove it."
+            for view in self.short_lines
+        ]
+
+    @property
+    def problems(self) -> list[str]:
+        """Everything the shopper is told about the cart: stock, then changed prices."""
+        return self.stock_problems + [
+            f"The price of {view.variant.product.name} changed from "
+            f"S${view.line.unit_price_seen:,.2f} to S${view.unit_price:,.2f}."
+            for view in self.price_changes
+        ]
 
 
 def _shipping(delivery: DeliveryMethod | None, goods: Decimal, free: bool) -> Decimal:
@@ -148,7 +161,7 @@ def _shipping(delivery: DeliveryMethod | None, goods: Decimal, free: bool) -> De
 
 def cart_figures(*, company: Company, cart: Cart, at: datetime | None = None) -> CartFigures:
     """Every figure of the cart now: prices, stock, promotions, delivery, GST and total.
-    A fixed number of queries however many lines (tests/sales/test_queries.py)."""
+    A fixed number of queries however many lines (tests/storefront/test_pages.py)."""
     now = at or timezone.now()
     rate = gst_rate(company, now)
     with tenant_context(company):
@@ -196,7 +209,6 @@ def cart_figures(*, company: Company, cart: Cart, at: datetime | None = None) ->
         )
         delivery = cart.delivery_method if cart.delivery_method_id else None
     goods = sum((view.gross for view in views), ZERO)
-    shipping_before = _shipping(delivery, goods - outcome.discount, free=False)
     quote = price(
         [
             LineInput(
@@ -217,27 +229,9 @@ def cart_figures(*, company: Company, cart: Cart, at: datetime | None = None) ->
         view.discount = figures.line_discount + figures.order_discount
         view.net = figures.net
         view.gst = figures.gst
-    result = CartFigures(
-        cart=cart,
-        lines=views,
-        quote=quote,
-        outcome=outcome,
-        delivery=delivery,
-        shipping_before_offers=shipping_before,
-        gst_rate=rate,
+    return CartFigures(
+        cart=cart, lines=views, quote=quote, outcome=outcome, delivery=delivery, gst_rate=rate
     )
-    for view in result.short_lines:
-        result.problems.append(
-            f"Only {view.sellable} of {view.variant.product.name} left: please lower the quantity."
-            if view.sellable
-            else f"{view.variant.product.name} has sold out: please remove it."
-        )
-    for view in result.price_changes:
-        result.problems.append(
-            f"The price of {view.variant.product.name} changed from "
-            f"S${view.line.unit_price_seen:,.2f} to S${view.unit_price:,.2f}."
-        )
-    return result
 
 
 def _for_sale(variant: Variant) -> bool:
@@ -248,15 +242,24 @@ def _for_sale(variant: Variant) -> bool:
 
 
 def cart_find(
-    *, company: Company, public_id: Any = None, customer: Customer | None = None
+    *,
+    company: Company,
+    public_id: Any = None,
+    customer: Customer | None = None,
+    ordered_too: bool = False,
 ) -> Cart | None:
-    """The open cart a session names, or the customer's open cart."""
+    """The open cart a session names (an account's open cart is found by its customer only),
+    or the customer's open cart; with `ordered_too`, also a cart by its id that became an
+    order (placing it again gives that order back)."""
     with tenant_context(company):
-        query = Cart.objects.filter(status=CartStatus.OPEN).select_related("delivery_method")
+        query = Cart.objects.select_related("delivery_method")
         if customer is not None:
-            return query.filter(customer=customer).first()
-        if _is_uuid(public_id):
-            return query.filter(public_id=public_id, customer__isnull=True).first()
+            return query.filter(customer=customer, status=CartStatus.OPEN).first()
+        if is_public_id(public_id):
+            matches = Q(status=CartStatus.OPEN, customer__isnull=True)
+            if ordered_too:
+                matches |= Q(status=CartStatus.ORDERED)
+            return query.filter(matches, public_id=public_id).first()
     return None
 
 
@@ -290,7 +293,7 @@ def _locked(cart: Cart) -> Cart:
 def _variant(public_id: Any = None, sku: str = "") -> Variant:
     query = Variant.objects.select_related("product")
     if public_id is not None:
-        variant = query.filter(public_id=public_id).first() if _is_uuid(public_id) else None
+        variant = query.filter(public_id=public_id).first() if is_public_id(public_id) else None
     else:
         variant = query.filter(sku=sku).first()
     if variant is None or not _for_sale(variant):
@@ -497,7 +500,7 @@ def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -
         chosen = str(data.get("delivery_method") or "")
         delivery = (
             DeliveryMethod.objects.filter(public_id=chosen, is_active=True).first()
-            if _is_uuid(chosen)
+            if is_public_id(chosen)
             else None
         )
         if delivery is None:
@@ -531,11 +534,3 @@ def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -
             locked.updated_at = timezone.now()
             locked.save()
     return locked
-
-
-def _is_uuid(value: Any) -> bool:
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True

@@ -66,7 +66,7 @@ def _refuse_unready(figures: CartFigures, expected_total: Decimal | None) -> Non
         raise CheckoutIncomplete("Enter the delivery address first.")
     if figures.short_lines:
         raise inventory_services.InsufficientStock(
-            " ".join(figures.problems[: len(figures.short_lines)]),
+            " ".join(figures.stock_problems),
             details=[
                 {
                     "sku": line.variant.sku,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pasar.core.errors import DomainError, NotFound
 from pasar.core.singapore import AddressError, clean_address
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.sales.models import Address, Customer
 from pasar.tenancy.models import Company, Shopper
 
@@ -176,6 +176,8 @@ def address_add(
 
 def address_delete(*, company: Company, customer: Customer, public_id: Any) -> None:
     with tenant_context(company), transaction.atomic():
-        deleted, _ = Address.objects.filter(customer=customer, public_id=public_id).delete()
+        deleted = 0
+        if is_public_id(public_id):
+            deleted, _ = Address.objects.filter(customer=customer, public_id=public_id).delete()
         if not deleted:
             raise NotFound("That address was not found.", code="address_not_found")

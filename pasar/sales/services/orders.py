@@ -500,11 +500,6 @@ def _held_at(
     return wanted
 
 
-def order_locations(*, company: Company, order: Order) -> dict[int, dict[int, int]]:
-    """Where the order's units wait to be picked: by location id, then variant id."""
-    return inventory_selectors.reservation_holdings(company=company, reservation=order.reservation)
-
-
 def order_mark_delivered(
     *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
 ) -> Order:
