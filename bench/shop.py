@@ -184,6 +184,7 @@ def build_shop() -> dict[str, Any]:
         "slug": SHOP_SLUG,
         "category": categories[7].slug,
         "product": (str(products[123].public_id), "kopi-blend-00123"),
+        "product_variant": str(variants[123 * VARIANTS_PER_PRODUCT].public_id),
         "cart_skus": [variant.sku for variant in variants[1000 : 1000 + CART_ADDS]],
         "checkout_skus": [variant.sku for variant in variants[:CHECKOUT_SKUS]],
         "checkout_variants": [variant.pk for variant in variants[:CHECKOUT_SKUS]],
@@ -401,6 +402,29 @@ async def checkout_run(base_url: str, shop: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def shopper_cookie(base_url: str, product_path: str, variant: str) -> str:
+    """The Cookie header of a shopper who put one unit in their cart through the shop's form
+    (the message it left is read on the cart page it leads to, as in a browser)."""
+    import httpx
+    from django.conf import settings
+
+    with httpx.Client(base_url=base_url, follow_redirects=True) as client:
+        html = client.get(product_path).text
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+        if token is None:
+            raise SystemExit("The product page has no form token.")
+        cart = product_path.split("/p/")[0] + "/cart/"
+        answer = client.post(
+            cart,
+            data={"action": "add", "variant": variant, "csrfmiddlewaretoken": token.group(1)},
+            headers={"Referer": base_url + product_path},
+        )
+        if answer.status_code != 200 or 'aria-label="1 items"' not in answer.text:
+            raise SystemExit(f"Adding to the cart through the shop answered {answer.status_code}.")
+        kept = {name: client.cookies[name] for name in (settings.SESSION_COOKIE_NAME, "csrftoken")}
+    return "; ".join(f"{name}={value}" for name, value in kept.items())
+
+
 def page_weight(base_url: str, product_path: str) -> dict[str, Any]:
     """The scripts and stylesheets a product page loads, and their size gzip-compressed. The
     files are read where the static files finder finds them (the benchmark's server does not
@@ -469,6 +493,14 @@ def undo_ceiling(shop: dict[str, Any]) -> None:
         )
 
 
+def settle() -> None:
+    """Clean up after pgbench before the app's run: its thousands of rows would otherwise be
+    vacuumed and checkpointed while the checkouts are measured."""
+    with owner_connection() as owner:
+        owner.execute("VACUUM (ANALYZE)")
+        owner.execute("CHECKPOINT")
+
+
 # --- After the run -------------------------------------------------------------------------------
 
 
@@ -517,8 +549,9 @@ def settle_and_check(shop: dict[str, Any]) -> dict[str, Any]:
 def table(report: dict[str, Any]) -> str:
     rows = ["what                                   clients  req/s    p50 ms  p95 ms  errors"]
     for row in report["pages"]:
+        what = row["path"] if "shopper" not in row else f"{row['path']} ({row['shopper']})"
         rows.append(
-            f"{row['path'][:38]:<38} {row['concurrency']:>7}  {row['rps']:>7.1f}  "
+            f"{what[-38:]:<38} {row['concurrency']:>7}  {row['rps']:>7.1f}  "
             f"{row['p50_ms']!s:>6}  {row['p95_ms']!s:>6}  {row['errors']:>6}"
         )
     checkout = report["checkouts"]
@@ -597,23 +630,31 @@ def main(argv: list[str] | None = None) -> int:
         "pages": [],
     }
     try:
-        for path in (category, product):
-            for clients in PAGE_CLIENTS:
-                require_running(args.server_pid)
-                result, edges = run_load(
-                    args.base_url + path,
-                    concurrency=clients,
-                    warmup_s=WARMUP_SECONDS,
-                    duration_s=PAGE_SECONDS,
-                    headers={"Accept": "text/html"},
-                    probe=probe,
-                )
-                assert edges is not None
-                report["pages"].append({**result.as_dict(), "cpu_cores": cores_used(*edges)})
-                print(
-                    f"  {path[:40]:<40} {clients:>3}: {result.rps:7.1f}/s p95 {result.p95_ms}",
-                    flush=True,
-                )
+        cookie = shopper_cookie(args.base_url, product, shop["product_variant"])
+        # A shopper with no session, then one with a cart (their own header on the page).
+        for who, headers in (
+            ("new", {"Accept": "text/html"}),
+            ("with a cart", {"Accept": "text/html", "Cookie": cookie}),
+        ):
+            for path in (category, product):
+                for clients in PAGE_CLIENTS:
+                    require_running(args.server_pid)
+                    result, edges = run_load(
+                        args.base_url + path,
+                        concurrency=clients,
+                        warmup_s=WARMUP_SECONDS,
+                        duration_s=PAGE_SECONDS,
+                        headers=headers,
+                        probe=probe,
+                    )
+                    assert edges is not None
+                    row = {**result.as_dict(), "shopper": who, "cpu_cores": cores_used(*edges)}
+                    report["pages"].append(row)
+                    print(
+                        f"  {path[:40]:<40} {who:<11} {clients:>3}: {result.rps:7.1f}/s "
+                        f"p95 {result.p95_ms}",
+                        flush=True,
+                    )
         for clients in PAGE_CLIENTS:
             before = probe()
             row = asyncio.run(add_to_cart_run(args.base_url, shop, clients))
@@ -626,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             script, CHECKOUT_CLIENTS, probe, seconds=CEILING_SECONDS, rate_name="checkouts_per_s"
         )
         undo_ceiling(shop)
+        settle()
         print(f"Checkouts, {CHECKOUT_CLIENTS} shoppers, {CHECKOUT_SECONDS} s ...", flush=True)
         before = probe()
         report["checkouts"] = asyncio.run(checkout_run(args.base_url, shop))

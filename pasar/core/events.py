@@ -161,8 +161,18 @@ def relay_pending(limit: int = 100) -> int:
             # The rest have no handler to run: relayed as they are, in one statement.
             unheard = {event.pk for event in events} - {event.pk for event in heard}
             completed += OutboxEvent.objects.filter(pk__in=unheard).update(relayed_at=now)
-        for event in heard:
-            completed += _relay(event)
+    # Each event in a transaction of its own: the rows its handlers lock (stock levels, an
+    # order) are held for that event only, never across a batch, where two relays and the
+    # checkouts would lock the same rows in different orders.
+    for event in heard:
+        with system_access(reason="outbox relay"):
+            claimed = (
+                OutboxEvent.objects.select_for_update(skip_locked=True)
+                .filter(pk=event.pk, relayed_at__isnull=True, dead_at__isnull=True)
+                .first()
+            )
+            if claimed is not None:  # else another relay has it, or had it meanwhile
+                completed += _relay(claimed)
     if events:
         logger.info("outbox.relayed", events=len(events), completed=completed)
     return completed
@@ -256,9 +266,13 @@ def _relay(event: OutboxEvent) -> bool:
 
 
 def _deliver(event: OutboxEvent, subscription: Subscription) -> Exception | None:
-    """One handler in one savepoint with its delivery record: both commit, or neither."""
+    """One handler in one savepoint with its delivery record: both commit, or neither.
+
+    A handler fails as a whole (its savepoint is rolled back), so its company's block is all
+    or nothing: the contexts it opens take no savepoints of their own (see tenant_context).
+    """
     scope = (
-        tenant_context(event.company_id)
+        tenant_context(event.company_id, all_or_nothing=True)
         if event.company_id is not None
         else contextlib.nullcontext()
     )

@@ -79,22 +79,34 @@ def _apply(state: TenantState) -> None:
         cursor.execute(sql, params)
 
 
+# Set by tenant_context(all_or_nothing=True) for the rest of that company's block.
+_all_or_nothing: ContextVar[bool] = ContextVar("pasar_tenant_all_or_nothing", default=False)
+
+
 @contextmanager
-def _entered(state: TenantState) -> Iterator[None]:
+def _entered(state: TenantState, *, all_or_nothing: bool = False) -> Iterator[None]:
     previous = _state.get()
     nested = connection.in_atomic_block
     if nested and previous == state:
         # Already acting so in this transaction (a service called from a request): the
-        # settings are in place, only the savepoint is needed.
-        with transaction.atomic():
-            yield
+        # settings are in place, only the savepoint is needed, and not even that inside an
+        # all-or-nothing block (an error there rolls the whole block back anyway).
+        whole = _all_or_nothing.get()
+        with transaction.atomic(savepoint=not whole):
+            whole_token = _all_or_nothing.set(whole or all_or_nothing)
+            try:
+                yield
+            finally:
+                _all_or_nothing.reset(whole_token)
         return
     with transaction.atomic():
         _apply(state)
         token = _state.set(state)
+        whole_token = _all_or_nothing.set(all_or_nothing)
         try:
             yield
         finally:
+            _all_or_nothing.reset(whole_token)
             _state.reset(token)
         # A nested context shares the outer transaction: put the outer values back. (On an
         # exception the savepoint rollback already undoes the settings.)
@@ -113,13 +125,24 @@ def _pk(obj: models.Model | int | None) -> int | None:
 
 @contextmanager
 def tenant_context(
-    company: models.Model | int, user: models.Model | int | None = None
+    company: models.Model | int,
+    user: models.Model | int | None = None,
+    *,
+    all_or_nothing: bool = False,
 ) -> Iterator[None]:
-    """Act for one company (and optionally one user) inside one transaction."""
+    """Act for one company (and optionally one user) inside one transaction.
+
+    Nested in a context of the same company and user, it is a savepoint, so that a caller can
+    catch a service's error and go on. `all_or_nothing=True` says nobody inside does: an error
+    anywhere in the block ends it, so the contexts opened inside for the same company and user
+    take no savepoint (two round trips each). Code inside that catches an error and goes on
+    must then open its own `transaction.atomic()` around what may fail.
+    """
     company_id = _pk(company)
     if company_id is None:
         raise ValueError("tenant_context needs a saved company")
-    with _entered(TenantState(company_id=company_id, user_id=_pk(user))):
+    state = TenantState(company_id=company_id, user_id=_pk(user))
+    with _entered(state, all_or_nothing=all_or_nothing):
         yield
 
 

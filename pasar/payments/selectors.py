@@ -140,31 +140,33 @@ def sandbox_allowed(*, company: CompanyRef) -> bool:
     """The one rule for the sandbox: it is for demos and tests, so never in production settings
     and never once the company has any real gateway account (live or test mode, on or off),
     which keeps the sandbox from standing in when a real gateway is down or switched off."""
+    return _sandbox_allowed_among(gateway_accounts(company=company))
+
+
+def _sandbox_allowed_among(accounts: list[GatewayAccount]) -> bool:
+    """sandbox_allowed, from every account of the company (read once by the caller)."""
     if settings.PASAR_ENV == "production":
         return False
-    real = GatewayAccount.objects.filter(company_id=id_of(company)).exclude(
-        gateway=GatewayName.SANDBOX
-    )
-    return not real.exists()
+    return all(account.gateway == GatewayName.SANDBOX for account in accounts)
 
 
 def webhook_account(*, company: CompanyRef, gateway: str) -> GatewayAccount | None:
     """The account whose webhooks are accepted: set up, switched on, and for the sandbox only
     while the sandbox is allowed."""
-    account = GatewayAccount.objects.filter(
-        company_id=id_of(company), gateway=gateway, is_active=True
-    ).first()
-    if account is None or (gateway == GatewayName.SANDBOX and not sandbox_allowed(company=company)):
+    accounts = gateway_accounts(company=company)
+    account = next((a for a in accounts if a.gateway == gateway and a.is_active), None)
+    if account is None or (gateway == GatewayName.SANDBOX and not _sandbox_allowed_among(accounts)):
         return None
     return account
 
 
 def active_gateways(*, company: CompanyRef) -> list[GatewayAccount]:
     """The gateways a payment is tried at, in priority order; the sandbox only while allowed."""
-    accounts = [account for account in gateway_accounts(company=company) if account.is_active]
-    if not sandbox_allowed(company=company):
-        accounts = [account for account in accounts if account.gateway != GatewayName.SANDBOX]
-    return accounts
+    accounts = gateway_accounts(company=company)
+    active = [account for account in accounts if account.is_active]
+    if not _sandbox_allowed_among(accounts):
+        active = [account for account in active if account.gateway != GatewayName.SANDBOX]
+    return active
 
 
 def methods_offered(*, company: CompanyRef) -> list[Method]:

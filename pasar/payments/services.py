@@ -234,9 +234,8 @@ def payment_create(
             ttl = timedelta(
                 minutes=selectors.payment_settings(company=company).ttl_minutes(purpose)
             )
-        if Payment.objects.filter(reference=reference).exists():
-            raise Conflict(f"A payment for {reference} already exists.", code="duplicate_reference")
         try:
+            # Its own savepoint: a duplicate reference is refused and the caller's block goes on.
             with transaction.atomic():
                 payment = Payment.objects.create(
                     company=company,
@@ -513,6 +512,7 @@ def payment_start(
     payment = payment_expire_if_due(payment, clock=clock)
     with tenant_context(company, user=current_user_id()):
         payment.refresh_from_db()
+        payment.company = company  # kept: refreshing drops it, and reading it again costs
         if payment.status not in OPEN_STATUSES:
             raise PaymentClosed(
                 f"This payment is {payment.get_status_display().lower()}; it cannot be paid again."
@@ -695,22 +695,17 @@ def webhook_receive(
     company = selectors.company_by_public_id(public_id=company_public_id)
     if company is None or gateway not in GatewayChoice.values:
         raise NotFound("No such webhook endpoint.", code="unknown_endpoint")
-    with tenant_context(company):
+    # One transaction: a refusal is logged, or the event is applied and logged with it.
+    with tenant_context(company, all_or_nothing=True):
         account = selectors.webhook_account(company=company, gateway=gateway)
-    if account is None:
-        # Not set up, switched off, or a sandbox that is not allowed: nothing is written.
-        raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
-    # Two transactions: verify (and log a refusal), then apply and log together.
-    with tenant_context(company):
-        refused = _verify_webhook(account, gateway, body, headers, now, company_public_id)
-        if isinstance(refused, WebhookResult):
-            _log_webhook(company, gateway, now, body, headers, remote_addr, refused)
-    if isinstance(refused, WebhookResult):
-        return refused
-    event = refused
-
-    payment_pk: int | None = None
-    with tenant_context(company):
+        if account is None:
+            # Not set up, switched off, or a sandbox that is not allowed: nothing is written.
+            raise NotFound("This gateway is not set up for the shop.", code="unknown_endpoint")
+        event = _verify_webhook(account, gateway, body, headers, now, company_public_id)
+        if isinstance(event, WebhookResult):
+            _log_webhook(company, gateway, now, body, headers, remote_addr, event)
+            return event
+        payment_pk: int | None = None
         try:
             with transaction.atomic():
                 ProcessedWebhookEvent.objects.create(
@@ -822,6 +817,7 @@ def _apply_event(
             200, WebhookOutcome.UNMATCHED, "No payment matches this event's reference."
         ), None
     payment, attempt = found
+    payment.company = company  # found in its context: saves reading the company again
     apply = {
         EventKind.CAPTURED: _on_captured,
         EventKind.AUTHORISED: _on_authorised,

@@ -268,8 +268,9 @@ class CartCreateView(PublicView):
     @extend_schema(request=None, responses={201: CartOutput}, summary="Open a cart")
     def post(self, request: Request, shop_slug: str) -> Response:
         shop = _shop(shop_slug)
-        cart = services.cart_open(company=shop)
-        figures = services.cart_figures(company=shop, cart=cart)
+        with tenant_context(shop, all_or_nothing=True):
+            cart = services.cart_open(company=shop)
+            figures = services.cart_figures(company=shop, cart=cart)
         return Response(cart_output(figures), status=status.HTTP_201_CREATED)
 
 
@@ -277,26 +278,27 @@ class CartView(PublicView):
     @extend_schema(responses=CartOutput, summary="A cart and every figure of it")
     def get(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
-        return Response(cart_output(services.cart_figures(company=shop, cart=_cart(shop, cart))))
+        with tenant_context(shop, all_or_nothing=True):
+            figures = services.cart_figures(company=shop, cart=_cart(shop, cart))
+        return Response(cart_output(figures))
 
 
 class CartLinesView(PublicView):
     @extend_schema(request=LineInput, responses={201: CartOutput}, summary="Add units of a variant")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
-        found = _cart(shop, cart)
         data = _valid(LineInput, request)
-        services.cart_add(
-            company=shop,
-            cart=found,
-            variant_id=data.get("variant"),
-            sku=data.get("sku", ""),
-            quantity=data["quantity"],
-        )
-        return Response(
-            cart_output(services.cart_figures(company=shop, cart=found)),
-            status=status.HTTP_201_CREATED,
-        )
+        with tenant_context(shop, all_or_nothing=True):
+            found = _cart(shop, cart)
+            services.cart_add(
+                company=shop,
+                cart=found,
+                variant_id=data.get("variant"),
+                sku=data.get("sku", ""),
+                quantity=data["quantity"],
+            )
+            figures = services.cart_figures(company=shop, cart=found)
+        return Response(cart_output(figures), status=status.HTTP_201_CREATED)
 
 
 class CartLineView(PublicView):
@@ -307,28 +309,35 @@ class CartLineView(PublicView):
     )
     def patch(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
         shop = _shop(shop_slug)
-        found = _cart(shop, cart)
         data = _valid(QuantityInput, request)
-        services.cart_set_quantity(
-            company=shop, cart=found, variant_id=variant, quantity=data["quantity"]
-        )
-        return Response(cart_output(services.cart_figures(company=shop, cart=found)))
+        with tenant_context(shop, all_or_nothing=True):
+            found = _cart(shop, cart)
+            services.cart_set_quantity(
+                company=shop, cart=found, variant_id=variant, quantity=data["quantity"]
+            )
+            figures = services.cart_figures(company=shop, cart=found)
+        return Response(cart_output(figures))
 
     @extend_schema(request=None, responses=CartOutput, summary="Remove a line")
     def delete(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
         shop = _shop(shop_slug)
-        found = _cart(shop, cart)
-        services.cart_set_quantity(company=shop, cart=found, variant_id=variant, quantity=0)
-        return Response(cart_output(services.cart_figures(company=shop, cart=found)))
+        with tenant_context(shop, all_or_nothing=True):
+            found = _cart(shop, cart)
+            services.cart_set_quantity(company=shop, cart=found, variant_id=variant, quantity=0)
+            figures = services.cart_figures(company=shop, cart=found)
+        return Response(cart_output(figures))
 
 
 class CartCodesView(PublicView):
     @extend_schema(request=CodeInput, responses=CartOutput, summary="Apply a promotion code")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
-        found = _cart(shop, cart)
-        services.cart_apply_code(company=shop, cart=found, code=_valid(CodeInput, request)["code"])
-        return Response(cart_output(services.cart_figures(company=shop, cart=found)))
+        code = _valid(CodeInput, request)["code"]
+        with tenant_context(shop, all_or_nothing=True):
+            found = _cart(shop, cart)
+            services.cart_apply_code(company=shop, cart=found, code=code)
+            figures = services.cart_figures(company=shop, cart=found)
+        return Response(cart_output(figures))
 
 
 class CartDetailsView(PublicView):
@@ -337,11 +346,12 @@ class CartDetailsView(PublicView):
     )
     def put(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
-        found = _cart(shop, cart)
         data = _valid(DetailsInput, request)
         data["delivery_method"] = str(data["delivery_method"])
-        found = services.cart_set_details(company=shop, cart=found, data=data)
-        return Response(cart_output(services.cart_figures(company=shop, cart=found)))
+        with tenant_context(shop, all_or_nothing=True):
+            found = services.cart_set_details(company=shop, cart=_cart(shop, cart), data=data)
+            figures = services.cart_figures(company=shop, cart=found)
+        return Response(cart_output(figures))
 
 
 @no_request_transaction

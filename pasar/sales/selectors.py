@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.payments import selectors as payment_selectors
 from pasar.payments import services as payment_services
 from pasar.payments.models import Payment
@@ -14,6 +14,7 @@ from pasar.sales.models import (
     Address,
     Cart,
     CartLine,
+    CartStatus,
     Customer,
     Order,
     OrderHistory,
@@ -24,6 +25,20 @@ from pasar.sales.models import (
     Shipment,
 )
 from pasar.tenancy.models import Company
+
+
+def open_cart_units(*, company: Company, shopper_id: Any = None, cart_public_id: Any = None) -> int:
+    """The units in the open cart a shop header counts, in one statement: a signed-in
+    shopper's own cart, else the guest cart a session names."""
+    lines = CartLine.objects.filter(cart__status=CartStatus.OPEN)
+    if shopper_id:
+        lines = lines.filter(cart__customer__shopper_id=shopper_id)
+    elif is_public_id(cart_public_id):
+        lines = lines.filter(cart__public_id=cart_public_id, cart__customer__isnull=True)
+    else:
+        return 0
+    with tenant_context(company):
+        return lines.aggregate(units=Sum("quantity"))["units"] or 0
 
 
 def cart_item_count(*, company: Company, cart: Cart) -> int:

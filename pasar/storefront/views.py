@@ -11,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, cast
@@ -19,6 +20,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
 from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csp import get_nonce
@@ -109,12 +111,12 @@ def _customer(request: HttpRequest, shop: Company) -> Customer | None:
 
 def current_cart(request: HttpRequest, shop: Company, *, create: bool = False) -> Cart | None:
     customer = _customer(request, shop)
-    cart = sales_services.cart_find(
-        company=shop, customer=customer, public_id=request.session.get(_key(shop, "cart"))
-    )
+    kept = request.session.get(_key(shop, "cart"))
+    cart = sales_services.cart_find(company=shop, customer=customer, public_id=kept)
     if cart is None and create:
         cart = sales_services.cart_open(company=shop, customer=customer)
-    if cart is not None and customer is None:
+    if cart is not None and customer is None and kept != str(cart.public_id):
+        # Written only when it changes: a session saved on every page is a write per page.
         request.session[_key(shop, "cart")] = str(cart.public_id)
     return cart
 
@@ -123,16 +125,31 @@ def shop_categories(request: HttpRequest, shop: Company) -> list[Category]:
     return _kept(_shop_key(request, shop, "categories"), lambda: selectors.categories(shop=shop))
 
 
+def _shopper_parts(request: HttpRequest, shop: Company) -> dict[str, Any]:
+    """What the header shows of this shopper: whether they are signed in, their cart's size
+    (read together, in one transaction)."""
+    with tenant_context(shop, all_or_nothing=True):
+        shopper = signed_in(request, shop)
+        units = sales_selectors.open_cart_units(
+            company=shop,
+            shopper_id=shopper.pk if shopper else None,
+            cart_public_id=request.session.get(_key(shop, "cart")),
+        )
+    return {"shopper": shopper, "cart_count": units, "home_url": shop_url(request, "home")}
+
+
 def _context(request: HttpRequest, shop: Company, **extra: Any) -> dict[str, Any]:
-    cart = current_cart(request, shop)
-    count = sales_selectors.cart_item_count(company=shop, cart=cart) if cart else 0
-    keeping = {"csp_nonce": NONCE_MARK} if getattr(request, KEEPING, False) else {}
+    # A page being kept is the page as a stranger sees it: the shopper's parts go in later.
+    keeping = getattr(request, KEEPING, False)
+    shopper = (
+        {"csp_nonce": NONCE_MARK, "shopper": None, "cart_count": 0}
+        if keeping
+        else _shopper_parts(request, shop)
+    )
     return {
-        **keeping,
+        **shopper,
         "shop": shop,
         "categories": extra.pop("categories", None) or shop_categories(request, shop),
-        "cart_count": count,
-        "shopper": signed_in(request, shop),
         "home_url": shop_url(request, "home"),
         **extra,
     }
@@ -184,18 +201,27 @@ NONCE_MARK = "pasar-csp-nonce-mark"
 KEEPING = "_storefront_keeping"
 
 
-def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """A catalogue page for a shopper with no session (no cart, not signed in, no message):
-    the whole page is kept for STOREFRONT_CACHE_SECONDS and served without rendering, with
-    this request's CSP nonce and form token put in. Anyone else gets the page rendered."""
+SHOPPER_PART = re.compile(r"<!--shopper-->.*?<!--/shopper-->", re.DOTALL)
+
+
+def _has_messages(request: HttpRequest) -> bool:
+    """Whether a message waits to be shown (in its cookie, or in the session it overflowed to)."""
+    if CookieStorage.cookie_name in request.COOKIES:
+        return True
+    return settings.SESSION_COOKIE_NAME in request.COOKIES and bool(
+        request.session.get(SessionStorage.session_key)
+    )
+
+
+def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A catalogue page kept whole for STOREFRONT_CACHE_SECONDS, as a stranger sees it, and
+    served without rendering: with this request's CSP nonce and form token put in and, for a
+    shopper with a session, their own header (signed in or not, their cart's size). A page
+    with a message waiting is rendered."""
 
     @functools.wraps(view)
     def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        stranger = not any(
-            name in request.COOKIES
-            for name in (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
-        )
-        if settings.STOREFRONT_CACHE_SECONDS <= 0 or not stranger:
+        if settings.STOREFRONT_CACHE_SECONDS <= 0 or _has_messages(request):
             return view(request, *args, **kwargs)
         key = (
             "storefront:page:"
@@ -213,6 +239,10 @@ def kept_for_strangers(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         html = html.replace(NONCE_MARK, str(get_nonce(request)))
         if CSRF_MARK in html:
             html = html.replace(CSRF_MARK, csrf_input(request))
+        if settings.SESSION_COOKIE_NAME in request.COOKIES:
+            shop = shop_of(request, kwargs.get("shop_slug"))
+            mine = render_to_string("storefront/_shopper_links.html", _shopper_parts(request, shop))
+            html = SHOPPER_PART.sub(lambda _: f"<!--shopper-->{mine}<!--/shopper-->", html, 1)
         return HttpResponse(html, content_type=content_type)
 
     return page
@@ -303,7 +333,7 @@ def _listing_page(
 
 
 @require_GET
-@kept_for_strangers
+@kept_page
 def home(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
     shop = shop_of(request, shop_slug)
     every = shop_categories(request, shop)
@@ -319,7 +349,7 @@ def home(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
 
 
 @require_GET
-@kept_for_strangers
+@kept_page
 def search(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
     shop = shop_of(request, shop_slug)
     filters = _filters(request)
@@ -336,7 +366,7 @@ def search(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
 
 
 @require_GET
-@kept_for_strangers
+@kept_page
 def category(
     request: HttpRequest, category_slug: str, shop_slug: str | None = None
 ) -> HttpResponse:
@@ -368,7 +398,7 @@ def category(
 
 
 @require_GET
-@kept_for_strangers
+@kept_page
 def product(
     request: HttpRequest, public_id: UUID, slug: str = "", shop_slug: str | None = None
 ) -> HttpResponse:

@@ -49,3 +49,69 @@ def test_user_sees_own_memberships_across_companies(company, other_company) -> N
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM tenancy_membership")
             assert cursor.fetchone()[0] == 2
+
+
+def _statements(block) -> list[str]:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        block()
+    return [query["sql"].split()[0] for query in captured.captured_queries]
+
+
+@pytest.mark.django_db
+def test_inside_an_all_or_nothing_block_a_nested_context_takes_no_savepoint(company) -> None:
+    """(The outer block is itself a savepoint here: the test runs inside a transaction.)"""
+
+    def nested(*, all_or_nothing: bool) -> None:
+        with (
+            tenant_context(company, all_or_nothing=all_or_nothing),
+            tenant_context(company),
+            tenant_context(company),
+        ):
+            Membership.objects.count()
+
+    assert _statements(lambda: nested(all_or_nothing=False)).count("SAVEPOINT") == 3
+    assert _statements(lambda: nested(all_or_nothing=True)).count("SAVEPOINT") == 1
+
+
+@pytest.mark.django_db
+def test_an_error_in_an_all_or_nothing_block_undoes_all_of_it(company) -> None:
+    """Caught inside, the error still ends the block: going on is refused, and nothing the
+    block wrote is kept."""
+    from django.db.transaction import TransactionManagementError
+
+    before = MembershipFactory(company=company).pk
+
+    def carry_on_after_a_caught_error() -> None:
+        with tenant_context(company, all_or_nothing=True):
+            Membership.objects.filter(pk=before).delete()
+            try:
+                with tenant_context(company):
+                    raise ValueError("refused")
+            except ValueError:
+                pass
+            Membership.objects.count()
+
+    with pytest.raises(TransactionManagementError):
+        carry_on_after_a_caught_error()
+    with tenant_context(company):
+        assert Membership.objects.filter(pk=before).exists()
+
+
+@pytest.mark.django_db
+def test_the_all_or_nothing_rule_ends_with_its_company(company, other_company) -> None:
+    """Another company's context inside keeps its own savepoints, and the rule is gone after
+    the block."""
+
+    def block() -> None:
+        with (
+            tenant_context(company, all_or_nothing=True),
+            tenant_context(other_company),
+            tenant_context(other_company),
+        ):
+            pass
+        with tenant_context(company), tenant_context(company):
+            pass
+
+    assert _statements(block).count("SAVEPOINT") == 1 + 2 + 2

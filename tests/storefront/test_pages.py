@@ -293,5 +293,34 @@ def test_a_stranger_gets_the_kept_page_with_their_own_nonce_and_token(
         {"action": "add", "variant": str(store.kopi.public_id), "csrfmiddlewaretoken": token},
     )
     assert added.status_code == 302
-    # With a cart, the page is the shopper's own: rendered, with the cart counted.
-    assert 'aria-label="1 items"' in stranger.get(product).content.decode()
+    stranger.get(f"{base(store)}cart/")  # where the add leads: its message is read there
+    # With a cart, the kept page carries the shopper's own header: the cart counted.
+    with CaptureQueriesContext(connection) as captured:
+        again = stranger.get(product).content.decode()
+    assert len(captured) < rendered
+    assert 'aria-label="1 items"' in again
+    assert again.count("<!--shopper-->") == 1
+
+
+def test_a_kept_page_never_shows_one_shoppers_header_to_another(store: Store, settings) -> None:
+    """The page kept while a signed-in shopper with a cart asked for it first is a stranger's
+    page: the next shopper sees their own header, not the first one's."""
+    settings.STOREFRONT_CACHE_SECONDS = 10
+    product = f"{base(store)}p/{store.kopi.product.public_id}/kopi-250g/"
+    first = Client()
+    first.post(f"{base(store)}cart/", {"action": "add", "variant": str(store.kopi.public_id)})
+    first.get(f"{base(store)}cart/")
+    assert 'aria-label="1 items"' in first.get(product).content.decode()
+    stranger = Client().get(product).content.decode()
+    assert 'items"' not in stranger.split("<!--/shopper-->")[0].split("<!--shopper-->")[1]
+    assert "Sign in" in stranger
+
+
+def test_a_waiting_message_is_shown_on_the_next_catalogue_page(store: Store, settings) -> None:
+    settings.STOREFRONT_CACHE_SECONDS = 10
+    product = f"{base(store)}p/{store.kopi.product.public_id}/kopi-250g/"
+    Client().get(product)  # kept
+    shopper = Client()
+    shopper.post(f"{base(store)}cart/", {"action": "add", "variant": str(store.kopi.public_id)})
+    page = shopper.get(product).content.decode()
+    assert "added" in page.lower()

@@ -551,38 +551,62 @@ def stock_commit(
     the meantime; otherwise it is refused with ReservationExpired (see docs/inventory.md).
     """
     _ensure_owned(reservation, company, "reservation")
-    lost = False
+    # Refusals are raised once the block is closed: a caller that takes them and goes on (an
+    # order paid too late) may do so inside an all-or-nothing block (see tenant_context).
+    refusal: ReservationClosed | ReservationExpired | None = None
     with tenant_context(company, user=current_user_id()):
         locked = _locked_reservation(reservation)
         if locked.status in (ReservationStatus.COMMITTED, ReservationStatus.FULFILLED):
             return locked
         if locked.status == ReservationStatus.RELEASED:
-            raise ReservationClosed("This reservation was cancelled and cannot be paid for.")
-        if locked.status == ReservationStatus.EXPIRED:
-            raise _expired()
-        now = clock()
-        levels, allocations = _lock_allocations(locked)
-        if any(allocation.state != AllocationState.OPEN for allocation in allocations):
-            # Some of its units went to another reservation after it expired.
-            _release_allocations(levels, allocations)
-            _save_levels(levels.values(), now)
-            locked.status = ReservationStatus.EXPIRED
-            locked.released_at = now
-            locked.save(update_fields=["status", "released_at"])
-            publish(events.RESERVATION_EXPIRED, _reservation_payload(locked))
-            lost = True
+            refusal = ReservationClosed("This reservation was cancelled and cannot be paid for.")
+        elif locked.status == ReservationStatus.EXPIRED:
+            refusal = _expired()
         else:
-            # Paid: its holds no longer expire, so no reclaim may take them.
-            ReservationAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
-                holds_until=None
-            )
-            locked.status = ReservationStatus.COMMITTED
-            locked.committed_at = now
-            locked.save(update_fields=["status", "committed_at"])
-            publish(events.RESERVATION_COMMITTED, _reservation_payload(locked))
-    if lost:
-        raise _expired()
+            refusal = _commit(locked, clock())
+    if refusal is not None:
+        raise refusal
     return locked
+
+
+def _commit(locked: Reservation, now: datetime) -> ReservationExpired | None:
+    """Commit a locked open reservation; ReservationExpired when its units went elsewhere
+    after it expired (it is then marked expired and its other holds freed)."""
+    levels, allocations = _lock_allocations(locked)
+    if any(allocation.state != AllocationState.OPEN for allocation in allocations):
+        # Some of its units went to another reservation after it expired.
+        _end(locked, levels, allocations, ReservationStatus.EXPIRED, now)
+        return _expired()
+    # Paid: its holds no longer expire, so no reclaim may take them.
+    ReservationAllocation.objects.filter(pk__in=[a.pk for a in allocations]).update(
+        holds_until=None
+    )
+    locked.status = ReservationStatus.COMMITTED
+    locked.committed_at = now
+    locked.save(update_fields=["status", "committed_at"])
+    publish(events.RESERVATION_COMMITTED, _reservation_payload(locked))
+    return None
+
+
+def _end(
+    locked: Reservation,
+    levels: dict[int, StockLevel],
+    allocations: list[ReservationAllocation],
+    status: str,
+    now: datetime,
+) -> None:
+    """Free what a locked reservation still holds and mark it ended (released or expired)."""
+    _release_allocations(levels, allocations)
+    _save_levels(levels.values(), now)
+    locked.status = status
+    locked.released_at = now
+    locked.save(update_fields=["status", "released_at"])
+    topic = (
+        events.RESERVATION_RELEASED
+        if status == ReservationStatus.RELEASED
+        else events.RESERVATION_EXPIRED
+    )
+    publish(topic, _reservation_payload(locked))
 
 
 def _expired() -> ReservationExpired:
@@ -716,12 +740,7 @@ def stock_release(
             )
         now = clock()
         levels, allocations = _lock_allocations(locked)
-        _release_allocations(levels, allocations)
-        _save_levels(levels.values(), now)
-        locked.status = ReservationStatus.RELEASED
-        locked.released_at = now
-        locked.save(update_fields=["status", "released_at"])
-        publish(events.RESERVATION_RELEASED, _reservation_payload(locked))
+        _end(locked, levels, allocations, ReservationStatus.RELEASED, now)
     return locked
 
 
@@ -751,11 +770,6 @@ def reservations_release_expired(*, clock: Clock = timezone.now, limit: int = 50
             if reservation is None:
                 continue
             levels, allocations = _lock_allocations(reservation)
-            _release_allocations(levels, allocations)
-            _save_levels(levels.values(), now)
-            reservation.status = ReservationStatus.EXPIRED
-            reservation.released_at = now
-            reservation.save(update_fields=["status", "released_at"])
-            publish(events.RESERVATION_EXPIRED, _reservation_payload(reservation))
+            _end(reservation, levels, allocations, ReservationStatus.EXPIRED, now)
         released += 1
     return released

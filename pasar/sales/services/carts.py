@@ -76,7 +76,9 @@ def web_channel(company: Company) -> Channel:
         channel = inventory_selectors.channel_by_kind(company=company, kind=ChannelKind.WEB)
     if channel is None:
         try:
-            channel = inventory_services.channel_create(company=company, kind=ChannelKind.WEB)
+            # Its own savepoint, so that losing the race leaves the caller's block usable.
+            with transaction.atomic():
+                channel = inventory_services.channel_create(company=company, kind=ChannelKind.WEB)
         except Conflict:  # opened by a concurrent request
             with tenant_context(company):
                 channel = inventory_selectors.channel_by_kind(company=company, kind=ChannelKind.WEB)
@@ -266,12 +268,14 @@ def cart_find(
 def cart_open(*, company: Company, customer: Customer | None = None) -> Cart:
     now = timezone.now()
     with tenant_context(company):
+        if customer is None:  # a guest's cart meets no other: no savepoint needed
+            return Cart.objects.create(company=company, created_at=now, updated_at=now)
         try:
             with transaction.atomic():
                 return Cart.objects.create(
                     company=company,
                     customer=customer,
-                    email=customer.email if customer else "",
+                    email=customer.email,
                     created_at=now,
                     updated_at=now,
                 )
@@ -342,10 +346,11 @@ def cart_add(
     if wanted < 1:
         raise CartError("Add at least one.", code="invalid_quantity")
     now = timezone.now()
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = _locked(cart)
         variant = _variant(variant_id, sku)
-        line = CartLine.objects.filter(cart=locked, variant=variant).first()
+        lines = list(CartLine.objects.filter(cart=locked))
+        line = next((kept for kept in lines if kept.variant_id == variant.pk), None)
         total = wanted + (line.quantity if line else 0)
         if total > MAX_LINE_QUANTITY:
             raise CartError(
@@ -356,7 +361,7 @@ def cart_add(
             variant.price, variant.product.price_includes_gst, gst_rate(company, now)
         )
         if line is None:
-            if CartLine.objects.filter(cart=locked).count() >= MAX_LINES:
+            if len(lines) >= MAX_LINES:
                 raise CartError(f"A cart holds at most {MAX_LINES} different items.")
             line = CartLine.objects.create(
                 company=company,
@@ -379,7 +384,7 @@ def cart_set_quantity(*, company: Company, cart: Cart, variant_id: Any, quantity
     """Change a line's quantity; zero removes it."""
     wanted = _check_quantity(quantity)
     now = timezone.now()
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = _locked(cart)
         line = (
             CartLine.objects.filter(cart=locked, variant__public_id=variant_id)
@@ -403,7 +408,7 @@ def cart_accept_prices(*, company: Company, cart: Cart) -> None:
     """The shopper has seen the new prices: they are the prices seen now."""
     now = timezone.now()
     rate = gst_rate(company, now)
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = _locked(cart)
         for line in CartLine.objects.filter(cart=locked).select_related("variant__product"):
             seen = consumer_price(line.variant.price, line.variant.product.price_includes_gst, rate)
@@ -417,7 +422,7 @@ def cart_apply_code(*, company: Company, cart: Cart, code: str) -> str:
     typed = promotions.normal_code(code)
     if not typed or len(typed) > 40 or has_control_characters(typed):
         raise CartError("Enter a promotion code.", code="invalid_code")
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = _locked(cart)
         if typed in locked.codes:
             return typed
@@ -434,7 +439,7 @@ def cart_apply_code(*, company: Company, cart: Cart, code: str) -> str:
 
 def cart_remove_code(*, company: Company, cart: Cart, code: str) -> None:
     typed = promotions.normal_code(code)
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = _locked(cart)
         locked.codes = [kept for kept in locked.codes if kept != typed]
         locked.save(update_fields=["codes"])
@@ -519,18 +524,26 @@ def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -
                     for field, message in problems.items()
                 ],
             )
-        with transaction.atomic():
-            locked = _locked(cart)
-            locked.email = email
-            locked.phone = phone
-            locked.shipping_address = address or {"recipient": name, "phone": phone}
-            locked.delivery_method = delivery
-            locked.marketing_consent = str(data.get("marketing_consent", "")).lower() in {
-                "1",
-                "true",
-                "on",
-                "yes",
-            }
-            locked.updated_at = timezone.now()
-            locked.save()
+        locked = _locked(cart)
+        locked.email = email
+        locked.phone = phone
+        locked.shipping_address = address or {"recipient": name, "phone": phone}
+        locked.delivery_method = delivery
+        locked.marketing_consent = str(data.get("marketing_consent", "")).lower() in {
+            "1",
+            "true",
+            "on",
+            "yes",
+        }
+        locked.updated_at = timezone.now()
+        locked.save(
+            update_fields=[
+                "email",
+                "phone",
+                "shipping_address",
+                "delivery_method",
+                "marketing_consent",
+                "updated_at",
+            ]
+        )
     return locked

@@ -14,7 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils import timezone
 
 from pasar.core import numbering
@@ -121,25 +121,27 @@ def order_place(
     """
     key = _key(cart, idempotency_key)
     expected = None if expected_total in (None, "") else parse_money(expected_total)
-    with tenant_context(company):
-        earlier = Order.objects.filter(idempotency_key=key).first()
-        if earlier is not None:
-            return earlier
-        settings = payment_selectors.payment_settings(company=company)
     now = clock()
-    # The stock is held exactly as long as the payment stays open.
-    ttl = timedelta(minutes=settings.ttl_minutes(PaymentPurpose.CHECKOUT))
-    channel = web_channel(company)
     try:
-        with tenant_context(company), transaction.atomic():
-            locked = Cart.objects.select_for_update(of=("self",)).get(pk=cart.pk)
+        with tenant_context(company, all_or_nothing=True):
+            earlier = Order.objects.filter(idempotency_key=key).first()
+            if earlier is not None:
+                return earlier
+            locked = (
+                Cart.objects.select_for_update(of=("self",))
+                .select_related("delivery_method")
+                .get(pk=cart.pk)
+            )
             if locked.order_id is not None:
                 return Order.objects.get(pk=locked.order_id)
             if locked.status != CartStatus.OPEN:
                 raise Conflict("This cart is closed.", code="cart_closed")
             figures = cart_figures(company=company, cart=locked, at=now)
             _refuse_unready(figures, expected)
-            return _place(company, locked, figures, key, channel, ttl, shopper, now)
+            settings = payment_selectors.payment_settings(company=company)
+            # The stock is held exactly as long as the payment stays open.
+            ttl = timedelta(minutes=settings.ttl_minutes(PaymentPurpose.CHECKOUT))
+            return _place(company, locked, figures, key, ttl, shopper, now)
     except IntegrityError:
         # The same key placed an order from another request meanwhile: that is the order.
         with tenant_context(company):
@@ -154,7 +156,6 @@ def _place(
     cart: Cart,
     figures: CartFigures,
     key: str,
-    channel: Any,
     ttl: timedelta,
     shopper: Shopper | None,
     now: Any,
@@ -172,7 +173,7 @@ def _place(
     )
     reservation = inventory_services.stock_reserve(
         company=company,
-        channel=channel,
+        channel=web_channel(company),
         lines=[
             inventory_services.ReserveLine(line.variant.sku, line.line.quantity)
             for line in figures.lines
@@ -273,6 +274,7 @@ def order_payment_start(
         payment = payment_selectors.payment(company=company, public_id=order.payment_id)
     if payment is None:
         raise Conflict("This order's payment was not found.", code="payment_not_found")
+    payment.company = company  # its own: saves reading the company again
     return payment_services.payment_start(
         payment=payment, method=method, base_url=base_url, return_url=return_url, clock=clock
     )

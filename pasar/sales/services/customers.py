@@ -84,7 +84,7 @@ def customer_for_shopper(*, company: Company, shopper: Shopper) -> Customer:
     """The customer record of a shop account, made at first use (joined to earlier guest
     orders by the same email)."""
     now = timezone.now()
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         customer = Customer.objects.filter(shopper=shopper).first()
         if customer is not None:
             return customer
@@ -106,7 +106,7 @@ def customer_for_shopper(*, company: Company, shopper: Shopper) -> Customer:
 
 def marketing_consent_set(*, company: Company, customer: Customer, given: bool) -> Customer:
     """Give or withdraw marketing consent, recording when and under which notice."""
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.marketing_consent != given:
             now = timezone.now()
@@ -156,7 +156,7 @@ def address_add(
             "Please check the address.",
             details=[{"field": f, "code": "invalid", "message": m} for f, m in problems.items()],
         )
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         saved = Address.objects.filter(customer=customer)
         if saved.count() >= MAX_ADDRESSES:
             raise InvalidAddress(f"At most {MAX_ADDRESSES} saved addresses; remove one first.")
@@ -175,7 +175,7 @@ def address_add(
 
 
 def address_delete(*, company: Company, customer: Customer, public_id: Any) -> None:
-    with tenant_context(company), transaction.atomic():
+    with tenant_context(company):
         deleted = 0
         if is_public_id(public_id):
             deleted, _ = Address.objects.filter(customer=customer, public_id=public_id).delete()

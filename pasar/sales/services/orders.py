@@ -13,7 +13,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from pasar.core import numbering
@@ -210,7 +209,7 @@ def _order_for_event(event: OutboxEvent, action: str) -> Order | None:
 
 def order_payment_captured(*, event: OutboxEvent) -> None:
     """payment.captured: the order is paid (handlers.py)."""
-    with tenant_context(_company_of(event)), transaction.atomic():
+    with tenant_context(_company_of(event)):
         order = _order_for_event(event, "paid")
         if order is None:
             return
@@ -228,7 +227,7 @@ def order_payment_captured(*, event: OutboxEvent) -> None:
 
 def order_payment_lapsed(*, event: OutboxEvent) -> None:
     """payment.expired or payment.cancelled: an unpaid order is cancelled, its stock freed."""
-    with tenant_context(_company_of(event)), transaction.atomic():
+    with tenant_context(_company_of(event)):
         order = _order_for_event(event, "cancelled")
         if order is None or order.status != OrderStatus.PENDING_PAYMENT:
             return
@@ -257,7 +256,7 @@ def _cancel(
 
 def order_refund_recorded(*, event: OutboxEvent) -> None:
     """payment.refunded: the order's refunded total is the payment's running total."""
-    with tenant_context(_company_of(event)), transaction.atomic():
+    with tenant_context(_company_of(event)):
         order = _order_for_event(event, "refunded")
         if order is None:
             return
@@ -311,7 +310,7 @@ def order_cancel(
     full through the payments context (after this commits: the refund calls the gateway)."""
     reason = " ".join((reason or "").split())[:200] or "Cancelled by the shop."
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         if any(line.quantity_shipped for line in locked.lines.all()):
             raise OrderActionRefused("Part of this order has shipped: record a return instead.")
@@ -370,7 +369,7 @@ def order_start_processing(
     *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
 ) -> Order:
     """Staff started picking and packing a paid order."""
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         _move(locked, OrderStatus.PROCESSING, "processing", now=clock(), actor=actor)
         locked.save(update_fields=["status", "updated_at"])
@@ -394,7 +393,7 @@ def order_ship(
     carrier = " ".join((carrier or "").split())[:60]
     tracking_number = "".join((tracking_number or "").split())[:60]
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         if locked.status not in SHIPPABLE_STATUSES:
             raise OrderActionRefused(
@@ -504,7 +503,7 @@ def order_mark_delivered(
     *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
 ) -> Order:
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         _move(locked, OrderStatus.DELIVERED, "delivered", now=now, actor=actor)
         locked.save(update_fields=["status", "updated_at"])
@@ -517,7 +516,7 @@ def order_mark_delivered(
 def order_complete(
     *, company: Company, order: Order, actor: User | None, clock: Clock = timezone.now
 ) -> Order:
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         _move(locked, OrderStatus.COMPLETED, "completed", now=clock(), actor=actor)
         locked.save(update_fields=["status", "updated_at"])
@@ -531,7 +530,7 @@ def order_reserve_again(
     """A paid order whose hold was lost: hold its units again (if there are any to sell) and
     commit them, clearing the stock problem."""
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = _locked(company, order)
         if not locked.stock_problem or locked.status not in SHIPPABLE_STATUSES:
             raise OrderActionRefused("This order has no stock problem to solve.")

@@ -401,7 +401,7 @@ def promotion_set_active(
 ) -> Promotion:
     """Switch a promotion off (it stops applying at once, codes already in carts included) or
     back on."""
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = Promotion.objects.select_for_update().get(pk=promotion.pk)
         if locked.is_active != active:
             locked.is_active = active

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from pasar.core import numbering
@@ -67,7 +66,7 @@ def return_request(
     if not reason:
         raise InvalidReturn("Say why the items are coming back.", code="reason_required")
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
         if locked.status not in RETURNABLE_STATUSES:
             raise OrderActionRefused("Only shipped orders can be returned.")
@@ -139,7 +138,7 @@ def return_approve(
     clock: Clock = timezone.now,
 ) -> ReturnRequest:
     """Accept the return; the units are to come back to `location`."""
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         found = _locked(return_request)
         _expect(found, ReturnStatus.REQUESTED)
         found.status = ReturnStatus.APPROVED
@@ -159,7 +158,7 @@ def return_reject(
     actor: User | None,
     clock: Clock = timezone.now,
 ) -> ReturnRequest:
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         found = _locked(return_request)
         _expect(found, ReturnStatus.REQUESTED)
         found.status = ReturnStatus.REJECTED
@@ -182,7 +181,7 @@ def return_receive(
     """The parcel came back: each line's units go back to stock or are written off (by
     return line id; restock when not said)."""
     now = clock()
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         found = _locked(return_request)
         _expect(found, ReturnStatus.APPROVED)
         assert found.location is not None
@@ -242,7 +241,7 @@ def return_refund(
         purpose=found.number,
         clock=clock,
     )
-    with tenant_context(company, user=actor), transaction.atomic():
+    with tenant_context(company, user=actor):
         found = _locked(found)
         found.status = ReturnStatus.REFUNDED
         found.refund_amount = money
