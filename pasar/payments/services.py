@@ -522,15 +522,22 @@ def payment_start(
             for account in selectors.active_gateways(company=company)
             if wanted in gateway_class(account.gateway).methods
         ]
-    if not accounts:
+        # The first try is recorded with the read: one transaction fewer before the call.
+        first = _new_attempt(payment, accounts[0], wanted, now) if accounts else None
+    if first is None:
         raise GatewaysUnavailable(
             f"No payment gateway that takes {wanted.value} is set up for this shop.",
             code="no_gateway",
         )
 
     attempts: list[PaymentAttempt] = []
-    for account in accounts:
-        attempt = _attempt(payment, account, wanted, base_url, return_url, now, http)
+    for index, account in enumerate(accounts):
+        if index == 0:
+            attempt = first
+        else:
+            with tenant_context(company, user=current_user_id()):
+                attempt = _new_attempt(payment, account, wanted, now)
+        attempt = _attempt(attempt, payment, account, base_url, return_url, http)
         attempts.append(attempt)
         if attempt.status == AttemptStatus.CREATED:
             return StartResult(payment=payment, attempt=attempt, attempts=attempts)
@@ -542,19 +549,12 @@ def payment_start(
     )
 
 
-def _attempt(
-    payment: Payment,
-    account: GatewayAccount,
-    method: Method,
-    base_url: str,
-    return_url: str,
-    now: datetime,
-    http: HttpClients | None,
+def _new_attempt(
+    payment: Payment, account: GatewayAccount, method: Method, now: datetime
 ) -> PaymentAttempt:
-    """One try at one gateway, recorded whatever happens."""
-    company = payment.company
+    """A try at one gateway, recorded as being sent (in the caller's transaction)."""
     attempt = PaymentAttempt(
-        company=company,
+        company=payment.company,
         payment=payment,
         gateway=account.gateway,
         method=method,
@@ -562,10 +562,23 @@ def _attempt(
         created_at=now,
     )
     # One key per attempt, from the attempt's own identity: a resend of it repeats the key.
-    key = derived_key("attempt", payment.public_id, attempt.public_id)
-    attempt.idempotency_key = key
-    with tenant_context(company, user=current_user_id()):
-        attempt.save()
+    attempt.idempotency_key = derived_key("attempt", payment.public_id, attempt.public_id)
+    attempt.save()
+    return attempt
+
+
+def _attempt(
+    attempt: PaymentAttempt,
+    payment: Payment,
+    account: GatewayAccount,
+    base_url: str,
+    return_url: str,
+    http: HttpClients | None,
+) -> PaymentAttempt:
+    """Send a recorded try to its gateway; its outcome is recorded whatever happens."""
+    company = payment.company
+    method = Method(attempt.method)
+    key = attempt.idempotency_key
     if circuit.is_open(company.pk, account.gateway):
         return _finish_attempt(
             attempt,
@@ -597,7 +610,7 @@ def _attempt(
     except (GatewayError, UnreadableCredentials) as error:
         circuit.record_failure(company.pk, account.gateway)
         if isinstance(error, GatewayCredentialsInvalid | UnreadableCredentials):
-            _mark_credentials_rejected(account, now)
+            _mark_credentials_rejected(account, attempt.created_at)
         logger.warning(
             "payments.attempt_failed",
             gateway=account.gateway,

@@ -278,3 +278,20 @@ def test_a_zero_total_order_is_paid_at_once(store: Store, filled_cart: Callable[
     order = reload(store.company, order)
     assert (order.total, order.status, order.payment_id) == (Decimal("0.00"), "paid", None)
     assert order.reservation.status == ReservationStatus.COMMITTED
+
+
+def test_the_priced_cart_reads_each_variant_whole(
+    store: Store, filled_cart: Callable[..., Cart]
+) -> None:
+    """The lines are read with a statement written out by hand: a variant's options (JSON)
+    arrive as the ORM would give them, and the order line is named with them."""
+    with tenant_context(store.company):
+        store.kopi.options = {"size": "250 g", "grind": "whole bean"}
+        store.kopi.save(update_fields=["options"])
+    cart = filled_cart((store.kopi, 1))
+    figures = services.cart_figures(company=store.company, cart=cart)
+    assert figures.lines[0].variant.options == {"size": "250 g", "grind": "whole bean"}
+    order = services.order_place(company=store.company, cart=cart)
+    with tenant_context(store.company):
+        line = OrderLine.objects.get(order=order)
+    assert line.name == f"{store.kopi.product.name} (250 g / whole bean)"

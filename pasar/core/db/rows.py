@@ -8,6 +8,7 @@ safe to format.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +24,21 @@ def columns(model: type[Model], alias: str) -> tuple[list[str], str]:
 
 
 def loaded[M: Model](model: type[M], fields: list[str], row: Any) -> M:
-    """An instance from a row holding `fields` (from `columns`), as the ORM would load it."""
+    """An instance from a row holding `fields` (from `columns`), as the ORM would load it:
+    values a field reads itself (JSON arrives as text) go through its `from_db_value`."""
+    readers = _readers(model, tuple(fields))
+    if readers:
+        row = list(row)
+        for at, read in readers:
+            row[at] = read(row[at], None, connection)
     return model.from_db(connection.alias, fields, row)
+
+
+@functools.cache
+def _readers(model: type[Model], fields: tuple[str, ...]) -> list[tuple[int, Callable[..., Any]]]:
+    by_name = {field.attname: field for field in model._meta.concrete_fields}
+    found = [(at, getattr(by_name[name], "from_db_value", None)) for at, name in enumerate(fields)]
+    return [(at, read) for at, read in found if read is not None]
 
 
 def partial[M: Model](model: type[M], **values: Any) -> M:

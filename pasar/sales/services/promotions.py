@@ -13,13 +13,13 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Upper
 from django.utils import timezone
 
 from pasar.catalog.models import Category, Product
 from pasar.core.audit import audit_record
+from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.money import CENT, parse_money
 from pasar.core.tenant import tenant_context
@@ -234,16 +234,25 @@ def scope_ids(promotions: Iterable[Promotion]) -> dict[int, set[int]]:
     return ids
 
 
-def candidates(*, codes: Sequence[str], now: datetime) -> list[Promotion]:
+_PROMOTION_FIELDS, _PROMOTION_COLUMNS = rows.columns(Promotion, "promotion")
+# Read each time a cart is priced: as written, it costs a fraction of building it with the ORM.
+CANDIDATES_SQL = (
+    f"SELECT {_PROMOTION_COLUMNS} FROM {Promotion._meta.db_table} AS promotion"  # noqa: S608
+    " WHERE promotion.company_id = %(company)s AND ("
+    " (promotion.code = '' AND promotion.is_active"
+    "  AND (promotion.ends_at IS NULL OR promotion.ends_at > %(now)s))"
+    " OR upper(promotion.code) = ANY(%(typed)s::text[])) ORDER BY promotion.name, promotion.id"
+)
+
+
+def candidates(*, company: Company, codes: Sequence[str], now: datetime) -> list[Promotion]:
     """The shop's live automatic promotions and those with the typed codes (in any state: the
     shopper is told why a code does not apply). In the company's tenant context."""
     typed = [code for code in map(normal_code, codes) if code]
-    automatic = Q(code="", is_active=True) & (Q(ends_at__isnull=True) | Q(ends_at__gt=now))
-    return list(
-        Promotion.objects.annotate(code_upper=Upper("code")).filter(
-            automatic | Q(code_upper__in=typed)
-        )
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(CANDIDATES_SQL, {"company": company.pk, "now": now, "typed": typed})
+        found = cursor.fetchall()
+    return [rows.loaded(Promotion, _PROMOTION_FIELDS, row) for row in found]
 
 
 def uses_by_email(*, promotions: Sequence[Promotion], email: str) -> dict[int, int]:
