@@ -8,7 +8,9 @@ urlpatterns = [
     path("orders/<uuid:public_id>/", views.order_detail, name="order_detail"),
     path("orders/<uuid:public_id>/<slug:action>/", views.order_action, name="order_action"),
     path("customers/", views.customer_list, name="customer_list"),
+    path("customers/<uuid:public_id>/", views.customer_detail, name="customer_detail"),
     path("promotions/", views.promotion_list, name="promotion_list"),
+    path("promotions/<uuid:public_id>/", views.promotion_edit, name="promotion_edit"),
     path(
         "promotions/<uuid:public_id>/active/",
         views.promotion_switch,

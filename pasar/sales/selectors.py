@@ -172,5 +172,17 @@ def customer_list(*, company: Company, query: str = "") -> QuerySet[Customer]:
     return customers.order_by("-created_at", "-pk")
 
 
+def customer_get(*, company: Company, public_id: Any) -> Customer | None:
+    """One customer with what they have spent (in the company's tenant context)."""
+    if not is_public_id(public_id):
+        return None
+    return customer_list(company=company).filter(public_id=public_id).first()
+
+
+def customer_order_history(*, company: Company, customer: Customer) -> QuerySet[Order]:
+    """Every order of a customer, newest first, for the office (in the tenant context)."""
+    return Order.objects.filter(customer=customer).order_by("-placed_at", "-pk")
+
+
 def promotion_list(*, company: Company) -> QuerySet[Promotion]:
     return Promotion.objects.order_by("-created_at")

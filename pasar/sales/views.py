@@ -301,6 +301,25 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/office_customer_list.html", {"page": page, "query": query})
 
 
+@require_GET
+@company_required("customer.view")
+def customer_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """One customer: contact, marketing consent, saved addresses and every order."""
+    company = acting_company(request)
+    with tenant_context(company):
+        customer = selectors.customer_get(company=company, public_id=public_id)
+        if customer is None:
+            raise Http404("No such customer.")
+        addresses = list(customer.addresses.all())
+        orders = Paginator(selectors.customer_order_history(company=company, customer=customer), 50)
+        page = orders.get_page(request.GET.get("page"))
+    return render(
+        request,
+        "sales/office_customer_detail.html",
+        {"customer": customer, "addresses": addresses, "page": page},
+    )
+
+
 def _when(text: str) -> datetime | None:
     if not text:
         return None
@@ -311,63 +330,123 @@ def _when(text: str) -> datetime | None:
     return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
+def _promotion_saved(
+    request: HttpRequest, *, promotion: Promotion | None = None
+) -> tuple[Promotion | None, int]:
+    """Save the promotion form (a new promotion, or `promotion` changed): the promotion, or
+    None and the status to answer with the form again (the message says why)."""
+    company = acting_company(request)
+    data = request.POST.dict()
+    chosen = [c for c in request.POST.getlist("categories") if is_public_id(c)]
+    try:
+        with tenant_context(company):
+            categories = list(Category.objects.filter(public_id__in=chosen))
+        saved = services.promotion_save(
+            categories=categories,
+            company=company,
+            actor=_actor(request),
+            promotion=promotion,
+            data={
+                **data,
+                "starts_at": _when(data.get("starts_at", "")),
+                "ends_at": _when(data.get("ends_at", "")),
+                "usage_limit": int(data["usage_limit"]) if data.get("usage_limit") else None,
+                "per_customer_limit": int(data["per_customer_limit"])
+                if data.get("per_customer_limit")
+                else None,
+                "stackable": data.get("stackable") == "1",
+                "is_active": promotion.is_active if promotion else True,
+            },
+        )
+    except (DomainError, ValueError) as error:
+        messages.error(request, getattr(error, "message", "Limits are whole numbers."))
+        return None, getattr(error, "status", 400)
+    messages.success(request, f"{saved.name} is saved.")
+    return saved, 200
+
+
+def _promotion_form(company: Any, data: dict[str, Any], chosen: list[str]) -> dict[str, Any]:
+    with tenant_context(company):
+        categories = list(Category.objects.all())
+    return {
+        "kinds": PromotionKind.choices,
+        "scopes": [
+            (PromotionScope.ORDER, "The whole order"),
+            (PromotionScope.CATEGORIES, "Chosen categories"),
+        ],
+        "categories": categories,
+        "data": data,
+        "chosen": chosen,
+    }
+
+
+def _local(moment: datetime | None) -> str:
+    """A time as the form's datetime-local field shows it, in Singapore time."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
 @require_http_methods(["GET", "POST"])
 @company_required("order.view")
 def promotion_list(request: HttpRequest) -> HttpResponse:
     company = acting_company(request)
     may_manage = can(_role(request), "promotion.manage")
     status = 200
-    data: dict[str, Any] = {}
     if request.method == "POST":
         if not may_manage:
             raise Forbidden("Your role may not change promotions.")
-        data = request.POST.dict()
-        chosen = request.POST.getlist("categories")
-        try:
-            with tenant_context(company):
-                categories = list(
-                    Category.objects.filter(public_id__in=[c for c in chosen if is_public_id(c)])
-                )
-            services.promotion_save(
-                categories=categories,
-                company=company,
-                actor=_actor(request),
-                data={
-                    **data,
-                    "starts_at": _when(data.get("starts_at", "")),
-                    "ends_at": _when(data.get("ends_at", "")),
-                    "usage_limit": int(data["usage_limit"]) if data.get("usage_limit") else None,
-                    "per_customer_limit": int(data["per_customer_limit"])
-                    if data.get("per_customer_limit")
-                    else None,
-                    "stackable": data.get("stackable") == "1",
-                    "is_active": True,
-                },
-            )
-        except (DomainError, ValueError) as error:
-            messages.error(request, getattr(error, "message", "Limits are whole numbers."))
-            status = getattr(error, "status", 400)
-        else:
-            messages.success(request, "The promotion is saved.")
+        saved, status = _promotion_saved(request)
+        if saved is not None:
             return redirect("sales_office:promotion_list")
     with tenant_context(company):
         promotions = list(selectors.promotion_list(company=company))
-        categories_all = list(Category.objects.all())
     return render(
         request,
         "sales/office_promotion_list.html",
         {
             "promotions": promotions,
             "may_manage": may_manage,
-            "kinds": PromotionKind.choices,
-            "scopes": [
-                (PromotionScope.ORDER, "The whole order"),
-                (PromotionScope.CATEGORIES, "Chosen categories"),
-            ],
-            "categories": categories_all,
-            "data": data,
             "now": timezone.now(),
+            **_promotion_form(company, request.POST.dict(), request.POST.getlist("categories")),
         },
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("promotion.manage")
+def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Change a promotion: what it gives, on what, its conditions and limits."""
+    company = acting_company(request)
+    with tenant_context(company):
+        promotion = Promotion.objects.filter(public_id=public_id).first()
+        if promotion is None:
+            raise Http404("No such promotion.")
+        chosen = [str(c) for c in promotion.categories.values_list("public_id", flat=True)]
+    status = 200
+    data: dict[str, Any]
+    if request.method == "POST":
+        saved, status = _promotion_saved(request, promotion=promotion)
+        if saved is not None:
+            return redirect("sales_office:promotion_list")
+        data, chosen = request.POST.dict(), request.POST.getlist("categories")
+    else:
+        data = {
+            "name": promotion.name,
+            "code": promotion.code,
+            "kind": promotion.kind,
+            "value": f"{promotion.value.normalize():f}",
+            "scope": promotion.scope,
+            "min_spend": f"{promotion.min_spend.normalize():f}" if promotion.min_spend else "",
+            "starts_at": _local(promotion.starts_at),
+            "ends_at": _local(promotion.ends_at),
+            "usage_limit": promotion.usage_limit or "",
+            "per_customer_limit": promotion.per_customer_limit or "",
+            "stackable": promotion.stackable,
+        }
+    return render(
+        request,
+        "sales/office_promotion_edit.html",
+        {"promotion": promotion, **_promotion_form(company, data, chosen)},
         status=status,
     )
 

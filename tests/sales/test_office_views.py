@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from pasar.core.tenant import tenant_context
 from pasar.sales import services
-from pasar.sales.models import Cart, Order, OrderLine, OrderStatus
+from pasar.sales.models import Cart, Order, OrderLine, OrderStatus, Promotion
 from pasar.tenancy.models import Role, User
 from tests.conftest import member
 from tests.sales.conftest import Store, reload
@@ -127,3 +128,71 @@ def test_a_promotion_switched_off_stops_applying(store: Store, filled_cart) -> N
         f"/office/sales/promotions/{promotion.public_id}/active/", {"active": "1"}
     )
     assert refused.status_code == 403
+
+
+def _fresh(store: Store, promotion: Promotion) -> Promotion:
+    with tenant_context(store.company):
+        return Promotion.objects.get(pk=promotion.pk)
+
+
+def test_a_promotion_is_changed_from_its_page_and_orders_placed_keep_theirs(
+    store: Store, filled_cart: Callable[..., Cart], pay_order: Callable[[Order], Order]
+) -> None:
+    promotion = services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
+    )
+    cart = filled_cart((store.kopi, 1))
+    services.cart_apply_code(company=store.company, cart=cart, code="LAUNCH")
+    before = pay_order(services.order_place(company=store.company, cart=cart))
+    owner = signed_in(member(store.company, Role.OWNER))
+    page = owner.get(f"/office/sales/promotions/{promotion.public_id}/").content.decode()
+    assert 'value="LAUNCH"' in page
+    assert 'value="10"' in page
+    changed = owner.post(
+        f"/office/sales/promotions/{promotion.public_id}/",
+        {"name": "Launch week", "code": "LAUNCH", "kind": "percentage", "value": "20"},
+    )
+    assert changed.status_code == 302
+    promotion = _fresh(store, promotion)
+    assert (promotion.name, promotion.value, promotion.is_active) == ("Launch week", 20, True)
+    assert reload(store.company, before).discount == Decimal("1.89")  # 10% of S$18.90, kept
+    again = filled_cart((store.kopi, 1))
+    services.cart_apply_code(company=store.company, cart=again, code="LAUNCH")
+    with tenant_context(store.company):
+        again.refresh_from_db()
+    assert services.cart_figures(company=store.company, cart=again).quote.discount == Decimal(
+        "3.78"
+    )
+
+
+def test_a_bad_change_is_refused_and_nothing_changes(store: Store) -> None:
+    promotion = services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
+    )
+    owner = signed_in(member(store.company, Role.OWNER))
+    refused = owner.post(
+        f"/office/sales/promotions/{promotion.public_id}/",
+        {"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "150"},
+    )
+    assert refused.status_code == 400
+    assert "at most 100" in refused.content.decode()
+    assert _fresh(store, promotion).value == 10
+    staff = signed_in(member(store.company, Role.WAREHOUSE))
+    assert staff.get(f"/office/sales/promotions/{promotion.public_id}/").status_code == 403
+
+
+def test_a_customer_page_shows_their_orders_and_consent(store: Store, paid: Order) -> None:
+    with tenant_context(store.company):
+        customer = Order.objects.select_related("customer").get(pk=paid.pk).customer
+    owner = signed_in(member(store.company, Role.OWNER))
+    listing = owner.get("/office/sales/customers/").content.decode()
+    assert f"/office/sales/customers/{customer.public_id}/" in listing
+    page = owner.get(f"/office/sales/customers/{customer.public_id}/")
+    assert page.status_code == 200
+    assert paid.number in page.content.decode()
+    assert "send no marketing" in page.content.decode()
+    assert owner.get(f"/office/sales/customers/{paid.public_id}/").status_code == 404
