@@ -412,15 +412,21 @@ def promotion_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _promotion(company: Any, public_id: uuid.UUID) -> Promotion:
+    with tenant_context(company):
+        promotion = Promotion.objects.filter(public_id=public_id).first()
+    if promotion is None:
+        raise Http404("No such promotion.")
+    return promotion
+
+
 @require_http_methods(["GET", "POST"])
 @company_required("promotion.manage")
 def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Change a promotion: what it gives, on what, its conditions and limits."""
     company = acting_company(request)
+    promotion = _promotion(company, public_id)
     with tenant_context(company):
-        promotion = Promotion.objects.filter(public_id=public_id).first()
-        if promotion is None:
-            raise Http404("No such promotion.")
         chosen = [str(c) for c in promotion.categories.values_list("public_id", flat=True)]
     status = 200
     data: dict[str, Any]
@@ -456,10 +462,7 @@ def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 def promotion_switch(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Switch a promotion off, or back on."""
     company = acting_company(request)
-    with tenant_context(company):
-        promotion = Promotion.objects.filter(public_id=public_id).first()
-    if promotion is None:
-        raise Http404("No such promotion.")
+    promotion = _promotion(company, public_id)
     active = request.POST.get("active") == "1"
     services.promotion_set_active(
         company=company, promotion=promotion, active=active, actor=_actor(request)

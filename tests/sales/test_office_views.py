@@ -107,14 +107,29 @@ def test_customers_and_promotions_pages(store: Store, paid: Order) -> None:
     assert refused.status_code == 400
 
 
-def test_a_promotion_switched_off_stops_applying(store: Store, filled_cart) -> None:
-    promotion = services.promotion_save(
+@pytest.fixture
+def launch(store: Store) -> Promotion:
+    """LAUNCH: 10% off the order."""
+    return services.promotion_save(
         company=store.company,
         actor=None,
         data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
     )
+
+
+def _with_launch(store: Store, filled_cart: Callable[..., Cart]) -> Cart:
     cart = filled_cart((store.kopi, 1))
     services.cart_apply_code(company=store.company, cart=cart, code="LAUNCH")
+    with tenant_context(store.company):
+        cart.refresh_from_db()
+    return cart
+
+
+def test_a_promotion_switched_off_stops_applying(
+    store: Store, filled_cart: Callable[..., Cart], launch: Promotion
+) -> None:
+    promotion = launch
+    cart = _with_launch(store, filled_cart)
     owner = signed_in(member(store.company, Role.OWNER))
     answer = owner.post(f"/office/sales/promotions/{promotion.public_id}/active/", {"active": "0"})
     assert answer.status_code == 302
@@ -136,16 +151,15 @@ def _fresh(store: Store, promotion: Promotion) -> Promotion:
 
 
 def test_a_promotion_is_changed_from_its_page_and_orders_placed_keep_theirs(
-    store: Store, filled_cart: Callable[..., Cart], pay_order: Callable[[Order], Order]
+    store: Store,
+    filled_cart: Callable[..., Cart],
+    pay_order: Callable[[Order], Order],
+    launch: Promotion,
 ) -> None:
-    promotion = services.promotion_save(
-        company=store.company,
-        actor=None,
-        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
+    promotion = launch
+    before = pay_order(
+        services.order_place(company=store.company, cart=_with_launch(store, filled_cart))
     )
-    cart = filled_cart((store.kopi, 1))
-    services.cart_apply_code(company=store.company, cart=cart, code="LAUNCH")
-    before = pay_order(services.order_place(company=store.company, cart=cart))
     owner = signed_in(member(store.company, Role.OWNER))
     page = owner.get(f"/office/sales/promotions/{promotion.public_id}/").content.decode()
     assert 'value="LAUNCH"' in page
@@ -158,21 +172,14 @@ def test_a_promotion_is_changed_from_its_page_and_orders_placed_keep_theirs(
     promotion = _fresh(store, promotion)
     assert (promotion.name, promotion.value, promotion.is_active) == ("Launch week", 20, True)
     assert reload(store.company, before).discount == Decimal("1.89")  # 10% of S$18.90, kept
-    again = filled_cart((store.kopi, 1))
-    services.cart_apply_code(company=store.company, cart=again, code="LAUNCH")
-    with tenant_context(store.company):
-        again.refresh_from_db()
+    again = _with_launch(store, filled_cart)
     assert services.cart_figures(company=store.company, cart=again).quote.discount == Decimal(
         "3.78"
     )
 
 
-def test_a_bad_change_is_refused_and_nothing_changes(store: Store) -> None:
-    promotion = services.promotion_save(
-        company=store.company,
-        actor=None,
-        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
-    )
+def test_a_bad_change_is_refused_and_nothing_changes(store: Store, launch: Promotion) -> None:
+    promotion = launch
     owner = signed_in(member(store.company, Role.OWNER))
     refused = owner.post(
         f"/office/sales/promotions/{promotion.public_id}/",
