@@ -30,6 +30,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
@@ -39,6 +40,7 @@ from pasar.catalog import selectors as catalog_selectors
 from pasar.catalog.models import Category
 from pasar.core.errors import DomainError
 from pasar.core.money import AmountError, parse_money
+from pasar.core.observability import client_ip
 from pasar.core.tenant import tenant_context
 from pasar.payments.models import OFFER_STATUSES
 from pasar.sales import selectors as sales_selectors
@@ -783,14 +785,8 @@ def sign_in(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
             messages.error(request, _error_message(error))
             status = error.status
         else:
-            guest_cart = current_cart(request, shop)
-            request.session.cycle_key()
-            request.session[_key(shop, "shopper")] = shopper.pk
-            customer = sales_services.customer_for_shopper(company=shop, shopper=shopper)
-            if guest_cart is not None and guest_cart.customer_id is None:
-                sales_services.cart_merge(company=shop, guest_cart=guest_cart, customer=customer)
-            request.session.pop(_key(shop, "cart"), None)
-            return redirect(request.POST.get("next") or shop_url(request, "account"))
+            _sign_in_as(request, shop, shopper)
+            return redirect(_next(request) or shop_url(request, "account"))
     return render(
         request,
         "storefront/account/sign_in.html",
@@ -798,6 +794,81 @@ def sign_in(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
             request, shop, register=register, robots="noindex", next=request.GET.get("next", "")
         ),
         status=status,
+    )
+
+
+def _sign_in_as(request: HttpRequest, shop: Company, shopper: Shopper) -> None:
+    """Start the shopper's session; the cart they had as a guest joins their own."""
+    guest_cart = current_cart(request, shop)
+    request.session.cycle_key()
+    request.session[_key(shop, "shopper")] = shopper.pk
+    customer = sales_services.customer_for_shopper(company=shop, shopper=shopper)
+    if guest_cart is not None and guest_cart.customer_id is None:
+        sales_services.cart_merge(company=shop, guest_cart=guest_cart, customer=customer)
+    request.session.pop(_key(shop, "cart"), None)
+
+
+def _next(request: HttpRequest) -> str:
+    """Where to go after signing in: a page of this site only, never another one."""
+    wanted = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return wanted if safe else ""
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def reset_request(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
+    """Forgot the password: a link to choose a new one goes to the account's email."""
+    shop = shop_of(request, shop_slug)
+    sent = ""
+    if request.method == "POST":
+        sent = " ".join(request.POST.get("email", "").split())[:254]
+        tenancy_services.shopper_reset_request(
+            company=shop,
+            email=sent,
+            link_base=request.build_absolute_uri(shop_url(request, "reset_request")),
+            client_address=client_ip(request),
+        )
+    return render(
+        request,
+        "storefront/account/reset_request.html",
+        _context(request, shop, sent=sent, robots="noindex"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+def reset_confirm(
+    request: HttpRequest, uidb64: str, token: str, shop_slug: str | None = None
+) -> HttpResponse:
+    """Choose a new password through a reset link, then be signed in."""
+    shop = shop_of(request, shop_slug)
+    status = 200
+    if request.method == "POST":
+        try:
+            shopper = tenancy_services.shopper_reset_confirm(
+                company=shop,
+                uidb64=uidb64,
+                token=token,
+                new_password=request.POST.get("password", ""),
+            )
+        except DomainError as error:
+            messages.error(request, _error_message(error))
+            status = error.status
+        else:
+            _sign_in_as(request, shop, shopper)
+            messages.success(request, "Your new password is saved, and you are signed in.")
+            return redirect(shop_url(request, "account"))
+    valid = (
+        tenancy_services.shopper_reset_shopper(company=shop, uidb64=uidb64, token=token) is not None
+    )
+    return render(
+        request,
+        "storefront/account/reset_confirm.html",
+        _context(request, shop, valid=valid, robots="noindex"),
+        status=status if valid else 400,
     )
 
 

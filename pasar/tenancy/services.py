@@ -17,7 +17,7 @@ import structlog
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator, default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.signing import BadSignature, TimestampSigner
 from django.core.validators import validate_email
@@ -253,23 +253,31 @@ def token_pair_refresh(*, refresh: str) -> dict[str, str]:
 EMAIL_VERIFICATION_SALT = "pasar.email-verification"
 
 
+def _reset_asked_too_often(kind: str, email: str, client_address: str | None) -> bool:
+    """Whether reset links were asked for too often, for this email or from this address (both
+    counted per hour): such a request is dropped quietly, with the same answer."""
+    per_email = seconds_over_limit(
+        f"{kind}:email:{hashlib.sha256(email.encode()).hexdigest()}",
+        limit=settings.PASSWORD_RESET_EMAIL_LIMIT,
+        window=3600,
+    )
+    per_address = seconds_over_limit(
+        f"{kind}:address:{client_address or 'unknown'}",
+        limit=settings.PASSWORD_RESET_ADDRESS_LIMIT,
+        window=3600,
+    )
+    if per_email or per_address:
+        logger.info("tenancy.reset_limited", kind=kind.split(":")[0], address=client_address)
+        return True
+    return False
+
+
 def password_reset_request(*, email: str, client_address: str | None) -> None:
     """Mail a single-use link to reset the password of the account with this email, if there
     is one. The answer is the same either way, so nobody learns who has an account; repeated
     requests (per address and per email) are quietly dropped past the limit."""
     email = str(email or "").strip().lower()
-    per_email = seconds_over_limit(
-        f"password-reset:email:{hashlib.sha256(email.encode()).hexdigest()}",
-        limit=settings.PASSWORD_RESET_EMAIL_LIMIT,
-        window=3600,
-    )
-    per_address = seconds_over_limit(
-        f"password-reset:address:{client_address or 'unknown'}",
-        limit=settings.PASSWORD_RESET_ADDRESS_LIMIT,
-        window=3600,
-    )
-    if per_email or per_address:
-        logger.info("tenancy.password_reset_limited", address=client_address)
+    if _reset_asked_too_often("password-reset", email, client_address):
         return
     user = User.objects.filter(email=email, is_active=True).first()
     if user is None or not user.has_usable_password():
@@ -295,17 +303,21 @@ def password_reset_user(*, uidb64: str, token: str) -> User | None:
     return user if default_token_generator.check_token(user, token) else None
 
 
+def _reset_link_invalid() -> DomainError:
+    return DomainError(
+        "This reset link has expired or was already used. Ask for a new one.",
+        code="reset_link_invalid",
+        status=400,
+    )
+
+
 def password_reset_confirm(*, uidb64: str, token: str, new_password: str) -> User:
     """Set a new password through a reset link. The link stops working (the token is bound to
     the old password), every session and refresh token of the account ends, and the email is
     thereby shown to be the person's."""
     user = password_reset_user(uidb64=uidb64, token=token)
     if user is None:
-        raise DomainError(
-            "This reset link has expired or was already used. Ask for a new one.",
-            code="reset_link_invalid",
-            status=400,
-        )
+        raise _reset_link_invalid()
     _check_password_strength(new_password, person=user)
     with transaction.atomic():
         user.set_password(new_password)
@@ -880,4 +892,70 @@ def shopper_authenticate(*, company: Company, email: str, password: str) -> Shop
         raise refused
     if not check_password(password, shopper.password):
         raise refused
+    return shopper
+
+
+class _ShopperResetTokens(PasswordResetTokenGenerator):
+    """Reset links for shop accounts: bound to the shopper, their shop and their password hash,
+    so a link works once (setting a password changes the hash) and only at its own shop."""
+
+    key_salt = "pasar.shopper-password-reset"
+
+    def _make_hash_value(self, user: Any, timestamp: int) -> str:
+        return f"{user.pk}:{user.company_id}:{user.password}:{timestamp}"
+
+
+shopper_reset_tokens = _ShopperResetTokens()
+
+
+def shopper_reset_request(
+    *, company: Company, email: str, link_base: str, client_address: str | None
+) -> None:
+    """Mail a single-use link (`link_base` + "<uid>/<token>/") to reset the password of this
+    shop's account with this email, if there is one. The answer is the same either way, so
+    nobody learns who has an account; repeated requests are quietly dropped past the limit."""
+    email = str(email or "").strip().lower()
+    if _reset_asked_too_often(f"shopper-reset:{company.pk}", email, client_address):
+        return
+    with tenant_context(company):
+        shopper = Shopper.objects.filter(email=email).first()
+        if shopper is None:
+            return
+        uid = urlsafe_base64_encode(force_bytes(shopper.public_id))
+        mail_after_commit(
+            to=shopper.email,
+            template="tenancy/mail/shopper_password_reset",
+            context={
+                # The generator reads only what _make_hash_value names, which a shopper has.
+                "link": f"{link_base}{uid}/{shopper_reset_tokens.make_token(shopper)}/",  # type: ignore[arg-type]
+                "minutes": settings.PASSWORD_RESET_TIMEOUT // 60,
+                "shop": company.legal_name,
+            },
+        )
+
+
+def shopper_reset_shopper(*, company: Company, uidb64: str, token: str) -> Shopper | None:
+    """The shop account a reset link is for, while the link is still good."""
+    try:
+        public_id = force_str(urlsafe_base64_decode(uidb64))
+        with tenant_context(company):
+            shopper = Shopper.objects.get(public_id=public_id)
+    except (ValueError, TypeError, ValidationError, Shopper.DoesNotExist):
+        return None
+    good = shopper_reset_tokens.check_token(shopper, token)  # type: ignore[arg-type]
+    return shopper if good else None
+
+
+def shopper_reset_confirm(
+    *, company: Company, uidb64: str, token: str, new_password: str
+) -> Shopper:
+    """Set a shop account's new password through a reset link; the link stops working."""
+    shopper = shopper_reset_shopper(company=company, uidb64=uidb64, token=token)
+    if shopper is None:
+        raise _reset_link_invalid()
+    _check_password_strength(new_password, person=shopper)
+    with tenant_context(company):
+        shopper.password = make_password(new_password)
+        shopper.save(update_fields=["password"])
+        audit_record(action="shopper.password_reset", obj=shopper, actor=None)
     return shopper
