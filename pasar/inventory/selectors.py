@@ -104,7 +104,7 @@ CHANNEL_SELLABLE_SQL = """
 SELECT wanted.id,
        coalesce((
            SELECT sum(level.on_hand - level.reserved + coalesce((
-               SELECT sum(held.quantity)
+               SELECT sum(held.quantity)::bigint
                FROM inventory_reservationallocation AS held
                JOIN inventory_reservation AS reservation ON reservation.id = held.reservation_id
                WHERE held.company_id = %(company)s AND held.level_id = level.id
@@ -113,7 +113,7 @@ SELECT wanted.id,
            FROM inventory_stocklevel AS level
            JOIN inventory_location AS location ON location.id = level.location_id
            WHERE level.company_id = %(company)s AND level.variant_id = wanted.id
-             AND location.is_active), 0),
+             AND location.is_active)::bigint, 0),
        buffer.units
 FROM unnest(%(variants)s::bigint[]) AS wanted(id)
 LEFT JOIN inventory_channelbuffer AS buffer
