@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pasar.catalog.models import Category
+from pasar.catalog.models import Category, Variant
 from pasar.core.errors import DomainError, Forbidden
 from pasar.core.tenant import is_public_id, tenant_context
 from pasar.core.transactions import no_request_transaction
@@ -342,6 +342,7 @@ def _promotion_saved(
         with tenant_context(company):
             categories = list(Category.objects.filter(public_id__in=chosen))
         saved = services.promotion_save(
+            products=services.products_by_sku(company=company, skus=data.get("skus", "")),
             categories=categories,
             company=company,
             actor=_actor(request),
@@ -372,6 +373,7 @@ def _promotion_form(company: Any, data: dict[str, Any], chosen: list[str]) -> di
         "kinds": PromotionKind.choices,
         "scopes": [
             (PromotionScope.ORDER, "The whole order"),
+            (PromotionScope.PRODUCTS, "Chosen products"),
             (PromotionScope.CATEGORIES, "Chosen categories"),
         ],
         "categories": categories,
@@ -428,6 +430,15 @@ def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     promotion = _promotion(company, public_id)
     with tenant_context(company):
         chosen = [str(c) for c in promotion.categories.values_list("public_id", flat=True)]
+        # One SKU shows each chosen product (any of its SKUs chooses it whole).
+        first_sku: dict[int, str] = {}
+        for product_id, sku in (
+            Variant.objects.filter(product__in=promotion.products.all())
+            .order_by("product_id", "position", "pk")
+            .values_list("product_id", "sku")
+        ):
+            first_sku.setdefault(product_id, sku)
+        skus = sorted(first_sku.values())
     status = 200
     data: dict[str, Any]
     if request.method == "POST":
@@ -448,6 +459,7 @@ def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "usage_limit": promotion.usage_limit or "",
             "per_customer_limit": promotion.per_customer_limit or "",
             "stackable": promotion.stackable,
+            "skus": ", ".join(skus),
         }
     return render(
         request,

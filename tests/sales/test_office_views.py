@@ -203,3 +203,31 @@ def test_a_customer_page_shows_their_orders_and_consent(store: Store, paid: Orde
     assert paid.number in page.content.decode()
     assert "send no marketing" in page.content.decode()
     assert owner.get(f"/office/sales/customers/{paid.public_id}/").status_code == 404
+
+
+def test_an_offer_on_chosen_products_is_made_by_their_skus(
+    store: Store, filled_cart: Callable[..., Cart]
+) -> None:
+    owner = signed_in(member(store.company, Role.OWNER))
+    teh_week = {"name": "Teh week", "code": "TEH", "kind": "percentage", "value": "50"}
+    teh_week["scope"] = "products"
+    unknown = owner.post(
+        "/office/sales/promotions/", {**teh_week, "skus": f"{store.teh.sku}, NO-SUCH-SKU"}
+    )
+    assert unknown.status_code == 400
+    assert "NO-SUCH-SKU" in unknown.content.decode()
+    with tenant_context(store.company):
+        assert not Promotion.objects.filter(code="TEH").exists()
+    made = owner.post("/office/sales/promotions/", {**teh_week, "skus": store.teh.sku})
+    assert made.status_code == 302
+    cart = filled_cart((store.kopi, 1), (store.teh, 2))
+    services.cart_apply_code(company=store.company, cart=cart, code="TEH")
+    with tenant_context(store.company):
+        cart.refresh_from_db()
+        teh = Promotion.objects.get(code="TEH")
+    # Half off the two teh (S$12.50 each), nothing off the kopi.
+    assert services.cart_figures(company=store.company, cart=cart).quote.discount == Decimal(
+        "12.50"
+    )
+    page = owner.get(f"/office/sales/promotions/{teh.public_id}/").content.decode()
+    assert f'value="{store.teh.sku}"' in page

@@ -57,6 +57,7 @@ from pasar.sales.services.orders import (
 from pasar.sales.services.promotions import (
     InvalidPromotion,
     PromotionUnavailable,
+    products_by_sku,
     promotion_save,
     promotion_set_active,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "order_reserve_again",
     "order_ship",
     "order_start_processing",
+    "products_by_sku",
     "promotion_save",
     "promotion_set_active",
     "return_approve",

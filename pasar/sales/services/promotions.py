@@ -7,6 +7,7 @@ counts the uses under a lock (`redeem`), so a limit of 100 is never passed by th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from pasar.catalog.models import Category, Product
+from pasar.catalog.models import Category, Product, Variant
 from pasar.core.audit import audit_record
 from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError
@@ -313,6 +314,23 @@ PROMOTION_FIELDS = (
     "stackable",
     "is_active",
 )
+
+
+def products_by_sku(*, company: Company, skus: str) -> list[Product]:
+    """The products a list of SKUs names (comma- or space-separated; any SKU of a product
+    chooses the whole product). An SKU the shop does not have is refused, naming it."""
+    wanted = list(dict.fromkeys(s for s in re.split(r"[\s,]+", skus or "") if s))
+    if not wanted:
+        return []
+    with tenant_context(company):
+        found = dict(Variant.objects.filter(sku__in=wanted).values_list("sku", "product_id"))
+        unknown = [sku for sku in wanted if sku not in found]
+        if unknown:
+            message = f"No product has the SKU {', '.join(unknown[:5])}."
+            raise InvalidPromotion(
+                message, details=[{"field": "skus", "code": "invalid", "message": message}]
+            )
+        return list(Product.objects.filter(pk__in=set(found.values())).order_by("name"))
 
 
 def promotion_save(
