@@ -197,6 +197,38 @@ def test_kopi_kakis_has_orders_in_every_state_with_customers_and_promotions() ->
     assert stock_drift(company=company) == []
 
 
+def test_an_order_of_the_demo_year_restocks_what_the_shop_lacks() -> None:
+    """The year's orders refill a variant the web shop cannot sell enough of (as a roaster's
+    delivery) before ordering it: the path the full `make demo` takes many times."""
+    from pasar.backoffice.demo_sales import SalesHistory
+    from pasar.inventory.selectors import channel_sellable
+    from pasar.sales.models import DeliveryMethod
+    from pasar.sales.services import web_channel
+
+    seed()
+    company = Company.objects.get(shop_slug="kopi-kakis")
+    owner = User.objects.get(email="owner@kopikakis.example")
+    with tenant_context(company):
+        store = Location.objects.get(name="Jurong Warehouse")
+        variant = Variant.objects.select_related("product").filter(price__gt=0).first()
+        history = SalesHistory(
+            company,
+            owner,
+            [variant],
+            list(DeliveryMethod.objects.all()),
+            ["grace@shopper.example"],
+            store,
+            store,
+            orders=0,
+        )
+    channel = web_channel(company)
+    before = channel_sellable(company=company, channel=channel, variants=[variant])[variant.pk]
+    history._restock(variant, before + 5, timezone.now())
+    after = channel_sellable(company=company, channel=channel, variants=[variant])[variant.pk]
+    assert after == before + 5 + 12
+    assert stock_drift(company=company) == []
+
+
 def test_it_refuses_to_run_in_production(settings) -> None:
     settings.PASAR_ENV = "production"
     before = snapshot()
