@@ -385,6 +385,20 @@ def variant_by_sku(*, company: Company, sku: str) -> Variant:
     return variant
 
 
+def variants_by_sku(*, company: Company, skus: Iterable[str]) -> dict[str, Variant]:
+    """The company's variants with these SKUs (needs its tenant context); UnknownSku (400)
+    names every one that is missing."""
+    wanted = set(skus)
+    variants = {v.sku: v for v in Variant.objects.filter(company=company, sku__in=wanted)}
+    unknown = sorted(wanted - set(variants))
+    if unknown:
+        raise UnknownSku(
+            "No product has the SKU " + ", ".join(unknown) + ".",
+            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
+        )
+    return variants
+
+
 # The stock documents a movement can come from, by the movement's source_type.
 SOURCE_DOCUMENTS: dict[str, type[PurchaseReceipt] | type[Transfer] | type[StockCount]] = {
     "purchase_receipt": PurchaseReceipt,

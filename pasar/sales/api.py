@@ -11,6 +11,7 @@ Views read input with StrictSerializers and call one service; the rules live in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -274,31 +275,42 @@ class CartCreateView(PublicView):
         return Response(cart_output(figures), status=status.HTTP_201_CREATED)
 
 
+def _cart_step(
+    shop_slug: str, cart_id: str, change: Callable[[Company, Cart], object] | None = None
+) -> dict[str, Any]:
+    """One step on a cart, all or nothing: find it, change it, answer with every figure of it
+    (the cart services leave the cart they were given as it is stored now)."""
+    shop = _shop(shop_slug)
+    with tenant_context(shop, all_or_nothing=True):
+        found = _cart(shop, cart_id)
+        if change is not None:
+            change(shop, found)
+        figures = services.cart_figures(company=shop, cart=found)
+    return cart_output(figures)
+
+
 class CartView(PublicView):
     @extend_schema(responses=CartOutput, summary="A cart and every figure of it")
     def get(self, request: Request, shop_slug: str, cart: str) -> Response:
-        shop = _shop(shop_slug)
-        with tenant_context(shop, all_or_nothing=True):
-            figures = services.cart_figures(company=shop, cart=_cart(shop, cart))
-        return Response(cart_output(figures))
+        return Response(_cart_step(shop_slug, cart))
 
 
 class CartLinesView(PublicView):
     @extend_schema(request=LineInput, responses={201: CartOutput}, summary="Add units of a variant")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
-        shop = _shop(shop_slug)
         data = _valid(LineInput, request)
-        with tenant_context(shop, all_or_nothing=True):
-            found = _cart(shop, cart)
-            services.cart_add(
+        answer = _cart_step(
+            shop_slug,
+            cart,
+            lambda shop, found: services.cart_add(
                 company=shop,
                 cart=found,
                 variant_id=data.get("variant"),
                 sku=data.get("sku", ""),
                 quantity=data["quantity"],
-            )
-            figures = services.cart_figures(company=shop, cart=found)
-        return Response(cart_output(figures), status=status.HTTP_201_CREATED)
+            ),
+        )
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class CartLineView(PublicView):
@@ -308,36 +320,41 @@ class CartLineView(PublicView):
         summary="Change a line's quantity (0 removes it)",
     )
     def patch(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
-        shop = _shop(shop_slug)
-        data = _valid(QuantityInput, request)
-        with tenant_context(shop, all_or_nothing=True):
-            found = _cart(shop, cart)
-            services.cart_set_quantity(
-                company=shop, cart=found, variant_id=variant, quantity=data["quantity"]
+        quantity = _valid(QuantityInput, request)["quantity"]
+        return Response(
+            _cart_step(
+                shop_slug,
+                cart,
+                lambda shop, found: services.cart_set_quantity(
+                    company=shop, cart=found, variant_id=variant, quantity=quantity
+                ),
             )
-            figures = services.cart_figures(company=shop, cart=found)
-        return Response(cart_output(figures))
+        )
 
     @extend_schema(request=None, responses=CartOutput, summary="Remove a line")
     def delete(self, request: Request, shop_slug: str, cart: str, variant: str) -> Response:
-        shop = _shop(shop_slug)
-        with tenant_context(shop, all_or_nothing=True):
-            found = _cart(shop, cart)
-            services.cart_set_quantity(company=shop, cart=found, variant_id=variant, quantity=0)
-            figures = services.cart_figures(company=shop, cart=found)
-        return Response(cart_output(figures))
+        return Response(
+            _cart_step(
+                shop_slug,
+                cart,
+                lambda shop, found: services.cart_set_quantity(
+                    company=shop, cart=found, variant_id=variant, quantity=0
+                ),
+            )
+        )
 
 
 class CartCodesView(PublicView):
     @extend_schema(request=CodeInput, responses=CartOutput, summary="Apply a promotion code")
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
-        shop = _shop(shop_slug)
         code = _valid(CodeInput, request)["code"]
-        with tenant_context(shop, all_or_nothing=True):
-            found = _cart(shop, cart)
-            services.cart_apply_code(company=shop, cart=found, code=code)
-            figures = services.cart_figures(company=shop, cart=found)
-        return Response(cart_output(figures))
+        return Response(
+            _cart_step(
+                shop_slug,
+                cart,
+                lambda shop, found: services.cart_apply_code(company=shop, cart=found, code=code),
+            )
+        )
 
 
 class CartDetailsView(PublicView):
@@ -345,13 +362,15 @@ class CartDetailsView(PublicView):
         request=DetailsInput, responses=CartOutput, summary="Contact, delivery method and address"
     )
     def put(self, request: Request, shop_slug: str, cart: str) -> Response:
-        shop = _shop(shop_slug)
         data = _valid(DetailsInput, request)
         data["delivery_method"] = str(data["delivery_method"])
-        with tenant_context(shop, all_or_nothing=True):
-            found = services.cart_set_details(company=shop, cart=_cart(shop, cart), data=data)
-            figures = services.cart_figures(company=shop, cart=found)
-        return Response(cart_output(figures))
+        return Response(
+            _cart_step(
+                shop_slug,
+                cart,
+                lambda shop, found: services.cart_set_details(company=shop, cart=found, data=data),
+            )
+        )
 
 
 @no_request_transaction
@@ -468,15 +487,11 @@ class OrderShipView(APIView):
         data = _valid(ShipInput, request)
         with tenant_context(company):
             location = inventory_selectors.location_get(company=company, public_id=data["location"])
-        quantities = None
-        if data.get("lines"):
-            by_sku = {
-                line.sku: line.pk for line in selectors.order_lines(company=company, order=found)
-            }
-            unknown = sorted(set(data["lines"]) - set(by_sku))
-            if unknown:
-                raise DomainError(f"Not in this order: {', '.join(unknown)}.", code="unknown_sku")
-            quantities = {by_sku[sku]: units for sku, units in data["lines"].items()}
+        quantities = (
+            services.line_quantities(company=company, order=found, units_by_sku=data["lines"])
+            if data.get("lines")
+            else None
+        )
         shipment = services.order_ship(
             company=company,
             order=found,

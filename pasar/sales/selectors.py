@@ -85,8 +85,9 @@ def pay_methods(*, company: Company) -> list[str]:
 
 
 def customer_orders(*, company: Company, customer: Customer) -> list[Order]:
+    """A shopper's latest orders, for their account page."""
     with tenant_context(company):
-        return list(Order.objects.filter(customer=customer).order_by("-placed_at")[:50])
+        return list(customer_order_history(company=company, customer=customer)[:50])
 
 
 # -- the back office -------------------------------------------------------------------------------

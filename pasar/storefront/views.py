@@ -577,24 +577,12 @@ def checkout(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse
     if found is None or sales_selectors.cart_item_count(company=shop, cart=found) == 0:
         return redirect(shop_url(request, "cart"))
     errors: dict[str, str] = {}
-    data: dict[str, Any] = {**found.shipping_address, "email": found.email, "phone": found.phone}
-    data["name"] = found.shipping_address.get("recipient", "")
-    data["delivery_method"] = str(found.delivery_method.public_id) if found.delivery_method else ""
     customer = _customer(request, shop)
-    addresses = sales_selectors.addresses(company=shop, customer=customer) if customer else []
-    if customer and not found.email:
-        data["email"] = customer.email
-        if addresses:
-            first = addresses[0]
-            data.update(
-                name=first.recipient,
-                phone=first.phone,
-                block=first.block,
-                street=first.street,
-                unit=first.unit,
-                building=first.building,
-                postal_code=first.postal_code,
-            )
+    data = sales_services.checkout_details(
+        cart=found,
+        customer=customer,
+        addresses=sales_selectors.addresses(company=shop, customer=customer) if customer else [],
+    )
     status = 200
     if request.method == "POST":
         data = request.POST.dict()

@@ -113,6 +113,13 @@ def test_staff_list_and_ship_orders_by_role(
     )
     assert refused.status_code == 403
     warehouse = authenticated_client(member(store.company, Role.WAREHOUSE), store.company)
+    unknown = warehouse.post(
+        f"/api/v1/orders/{order.public_id}/ship/",
+        {"location": str(store.warehouse.public_id), "lines": {"TEH-100": 1}},
+        format="json",
+    )
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["code"] == "unknown_sku"
     shipped = warehouse.post(
         f"/api/v1/orders/{order.public_id}/ship/",
         {
@@ -133,3 +140,20 @@ def test_another_companys_staff_see_none_of_the_orders(
     outsider = authenticated_client(member(other_company, Role.OWNER), other_company)
     assert outsider.get("/api/v1/orders/").json()["data"] == []
     assert outsider.get(f"/api/v1/orders/{order.public_id}/").status_code == 404
+
+
+def test_a_code_applied_through_the_api_is_in_the_answer(store: Store) -> None:
+    services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={"name": "Launch", "code": "LAUNCH", "kind": "percentage", "value": "10"},
+    )
+    api = APIClient()
+    shop = f"/api/v1/shops/{store.company.shop_slug}"
+    cart = api.post(f"{shop}/carts/").json()["data"]["id"]
+    api.post(f"{shop}/carts/{cart}/lines/", {"sku": "KOPI-250", "quantity": 1}, format="json")
+    applied = api.post(f"{shop}/carts/{cart}/codes/", {"code": "launch"}, format="json")
+    assert applied.status_code == 200
+    answer = applied.json()["data"]
+    assert answer["codes"] == ["LAUNCH"]
+    assert answer["discount"] == "1.89"

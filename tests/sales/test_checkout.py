@@ -17,7 +17,7 @@ from pasar.payments import services as payment_services
 from pasar.payments.models import Payment
 from pasar.sales import services
 from pasar.sales.models import Cart, CartStatus, Order, OrderHistory, OrderLine, OrderStatus
-from tests.sales.conftest import Store, payment_of, reload
+from tests.sales.conftest import ADDRESS, Store, payment_of, reload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -295,3 +295,35 @@ def test_the_priced_cart_reads_each_variant_whole(
     with tenant_context(store.company):
         line = OrderLine.objects.get(order=order)
     assert line.name == f"{store.kopi.product.name} (250 g / whole bean)"
+
+
+def test_checkout_starts_from_the_cart_else_the_account_and_its_default_address(
+    store: Store, filled_cart: Callable[..., Cart]
+) -> None:
+    from pasar.sales.selectors import addresses
+    from pasar.tenancy import services as tenancy_services
+
+    shopper = tenancy_services.shopper_register(
+        company=store.company, email="grace@example.com", password="teh-tarik-kaya-toast"
+    )
+    customer = services.customer_for_shopper(company=store.company, shopper=shopper)
+    services.address_add(
+        company=store.company,
+        customer=customer,
+        data={**ADDRESS, "recipient": "Grace Tan", "postal_code": "238801"},
+        default=True,
+    )
+    saved = addresses(company=store.company, customer=customer)
+    with tenant_context(store.company):
+        fresh = Cart.objects.create(
+            company=store.company, created_at=timezone.now(), updated_at=timezone.now()
+        )
+    start = services.checkout_details(cart=fresh, customer=customer, addresses=saved)
+    assert (start["email"], start["name"], start["postal_code"]) == (
+        "grace@example.com",
+        "Grace Tan",
+        "238801",
+    )
+    given = filled_cart((store.kopi, 1))  # the cart's own details come first
+    kept = services.checkout_details(cart=given, customer=customer, addresses=saved)
+    assert (kept["email"], kept["postal_code"]) == ("siti@example.com", "560123")

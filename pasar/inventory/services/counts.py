@@ -18,6 +18,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory.errors import InsufficientStock, InvalidStockRequest
 from pasar.inventory.models import (
     COUNT_PREFIX,
@@ -34,7 +35,6 @@ from pasar.inventory.services.documents import (
     _invalid,
     _lock_levels_at,
     _set_status,
-    _variants_by_sku,
 )
 from pasar.inventory.services.levels import (
     Clock,
@@ -69,7 +69,10 @@ def count_start(
             variants = list(Variant.objects.filter(pk__in=expected).order_by("sku"))
         else:
             wanted = {_clean_sku(sku, f"skus.{index}") for index, sku in enumerate(skus)}
-            variants = sorted(_variants_by_sku(wanted).values(), key=lambda v: v.sku)
+            variants = sorted(
+                inventory_selectors.variants_by_sku(company=company, skus=wanted).values(),
+                key=lambda v: v.sku,
+            )
             expected = dict(
                 StockLevel.objects.filter(location=location, variant__in=variants).values_list(
                     "variant_id", "on_hand"

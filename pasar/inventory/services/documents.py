@@ -12,7 +12,7 @@ from typing import Any
 from pasar.catalog.models import Variant
 from pasar.core import audit
 from pasar.core.errors import DomainError
-from pasar.inventory.errors import InvalidStockRequest, UnknownSku
+from pasar.inventory.errors import InvalidStockRequest
 from pasar.inventory.models import (
     Location,
     StockCount,
@@ -67,19 +67,6 @@ def _document_lines(lines: Sequence[tuple[str, int]], *, what: str) -> dict[str,
             quantity, f"lines.{index}.quantity"
         )
     return quantities
-
-
-def _variants_by_sku(skus: Iterable[str]) -> dict[str, Variant]:
-    """The current company's variants with these SKUs; UnknownSku names any that is missing."""
-    skus = set(skus)
-    variants = {variant.sku: variant for variant in Variant.objects.filter(sku__in=skus)}
-    unknown = sorted(skus - set(variants))
-    if unknown:
-        raise UnknownSku(
-            "No product has the SKU " + ", ".join(unknown) + ".",
-            details=[{"sku": sku, "code": "unknown_sku"} for sku in unknown],
-        )
-    return variants
 
 
 def _lock_levels_at(

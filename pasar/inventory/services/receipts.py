@@ -20,6 +20,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory.errors import InsufficientStock, InvalidStockRequest
 from pasar.inventory.models import (
     RECEIPT_PREFIX,
@@ -34,7 +35,6 @@ from pasar.inventory.services.documents import (
     _clean_sku,
     _invalid,
     _lock_levels_at,
-    _variants_by_sku,
 )
 from pasar.inventory.services.levels import (
     Clock,
@@ -121,7 +121,9 @@ def purchase_receipt_create(
     _ensure_owned(location, company, "location")
     with tenant_context(company, user=_actor_id(actor)):
         now = clock()
-        variants = _variants_by_sku(sku for sku, _, _ in cleaned)
+        variants = inventory_selectors.variants_by_sku(
+            company=company, skus=(sku for sku, _, _ in cleaned)
+        )
         # The number's counter row is locked until commit, so two receipts of one document
         # entered at once queue here and the second sees the first.
         number = next_number(company=company, prefix=RECEIPT_PREFIX)

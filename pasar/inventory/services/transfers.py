@@ -19,6 +19,7 @@ from pasar.core.tenant import (
     tenant_context,
 )
 from pasar.inventory import events
+from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory.errors import InsufficientStock, InvalidStockRequest
 from pasar.inventory.models import (
     TRANSFER_PREFIX,
@@ -35,7 +36,6 @@ from pasar.inventory.services.documents import (
     _invalid,
     _lock_levels_at,
     _set_status,
-    _variants_by_sku,
 )
 from pasar.inventory.services.levels import (
     Clock,
@@ -74,7 +74,7 @@ def transfer_create(
     _ensure_owned(source, company, "location")
     _ensure_owned(destination, company, "location")
     with tenant_context(company, user=_actor_id(actor)):
-        variants = _variants_by_sku(quantities)
+        variants = inventory_selectors.variants_by_sku(company=company, skus=quantities)
         transfer = Transfer.objects.create(
             company=company,
             number=next_number(company=company, prefix=TRANSFER_PREFIX),

@@ -23,6 +23,7 @@ from pasar.sales.services.carts import (
     cart_remove_code,
     cart_set_details,
     cart_set_quantity,
+    checkout_details,
     consumer_price,
     gst_rate,
     web_channel,
@@ -43,6 +44,7 @@ from pasar.sales.services.customers import (
 )
 from pasar.sales.services.orders import (
     OrderActionRefused,
+    line_quantities,
     order_cancel,
     order_complete,
     order_mark_delivered,
@@ -94,9 +96,11 @@ __all__ = [
     "cart_remove_code",
     "cart_set_details",
     "cart_set_quantity",
+    "checkout_details",
     "consumer_price",
     "customer_for_shopper",
     "gst_rate",
+    "line_quantities",
     "marketing_consent_set",
     "order_cancel",
     "order_complete",

@@ -7,7 +7,7 @@ shopper sees is the figure the order stores.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,6 +28,7 @@ from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory import services as inventory_services
 from pasar.inventory.models import Channel, ChannelKind
 from pasar.sales.models import (
+    Address,
     Cart,
     CartLine,
     CartStatus,
@@ -463,6 +464,7 @@ def cart_apply_code(*, company: Company, cart: Cart, code: str) -> str:
             raise CartError(figures.outcome.refused[typed], code="code_not_applicable")
         locked.updated_at = timezone.now()
         locked.save(update_fields=["codes", "updated_at"])
+    cart.codes = locked.codes  # the caller prices the cart as it is now
     return typed
 
 
@@ -472,6 +474,7 @@ def cart_remove_code(*, company: Company, cart: Cart, code: str) -> None:
         locked = _locked(cart)
         locked.codes = [kept for kept in locked.codes if kept != typed]
         locked.save(update_fields=["codes"])
+    cart.codes = locked.codes  # the caller prices the cart as it is now
 
 
 def cart_merge(*, company: Company, guest_cart: Cart, customer: Customer) -> Cart:
@@ -515,6 +518,30 @@ def cart_merge(*, company: Company, guest_cart: Cart, customer: Customer) -> Car
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
     return " ".join(str(data.get(name) or "").split())[:limit]
+
+
+def checkout_details(
+    *, cart: Cart, customer: Customer | None, addresses: Sequence[Address] = ()
+) -> dict[str, Any]:
+    """What the checkout form starts with: what the cart holds already, else, for a signed-in
+    shopper, their email and their default (or newest) saved address."""
+    data: dict[str, Any] = {**cart.shipping_address, "email": cart.email, "phone": cart.phone}
+    data["name"] = cart.shipping_address.get("recipient", "")
+    data["delivery_method"] = str(cart.delivery_method.public_id) if cart.delivery_method else ""
+    if customer is not None and not cart.email:
+        data["email"] = customer.email
+        if addresses:
+            first = addresses[0]
+            data.update(
+                name=first.recipient,
+                phone=first.phone,
+                block=first.block,
+                street=first.street,
+                unit=first.unit,
+                building=first.building,
+                postal_code=first.postal_code,
+            )
+    return data
 
 
 def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -> Cart:
@@ -565,14 +592,15 @@ def cart_set_details(*, company: Company, cart: Cart, data: Mapping[str, Any]) -
             "yes",
         }
         locked.updated_at = timezone.now()
-        locked.save(
-            update_fields=[
-                "email",
-                "phone",
-                "shipping_address",
-                "delivery_method",
-                "marketing_consent",
-                "updated_at",
-            ]
-        )
+        changed = [
+            "email",
+            "phone",
+            "shipping_address",
+            "delivery_method",
+            "marketing_consent",
+            "updated_at",
+        ]
+        locked.save(update_fields=changed)
+    for name in changed:  # the caller prices the cart as it is now
+        setattr(cart, name, getattr(locked, name))
     return locked

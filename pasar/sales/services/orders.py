@@ -377,6 +377,19 @@ def order_start_processing(
     return locked
 
 
+def line_quantities(
+    *, company: Company, order: Order, units_by_sku: Mapping[str, int]
+) -> dict[int, int]:
+    """Units to ship named by SKU, as order_ship takes them (by order line); an SKU the order
+    does not have is refused, naming it."""
+    with tenant_context(company):
+        by_sku = dict(OrderLine.objects.filter(order=order).values_list("sku", "pk"))
+    unknown = sorted(set(units_by_sku) - set(by_sku))
+    if unknown:
+        raise DomainError(f"Not in this order: {', '.join(unknown)}.", code="unknown_sku")
+    return {by_sku[sku]: units for sku, units in units_by_sku.items()}
+
+
 def order_ship(
     *,
     company: Company,

@@ -18,12 +18,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from pasar.catalog.models import Category, Product, Variant
+from pasar.catalog.models import Category, Product
 from pasar.core.audit import audit_record
 from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.money import CENT, parse_money
 from pasar.core.tenant import tenant_context
+from pasar.inventory import selectors as inventory_selectors
 from pasar.sales.models import (
     Order,
     Promotion,
@@ -319,18 +320,13 @@ PROMOTION_FIELDS = (
 def products_by_sku(*, company: Company, skus: str) -> list[Product]:
     """The products a list of SKUs names (comma- or space-separated; any SKU of a product
     chooses the whole product). An SKU the shop does not have is refused, naming it."""
-    wanted = list(dict.fromkeys(s for s in re.split(r"[\s,]+", skus or "") if s))
+    wanted = [sku for sku in re.split(r"[\s,]+", skus or "") if sku]
     if not wanted:
         return []
     with tenant_context(company):
-        found = dict(Variant.objects.filter(sku__in=wanted).values_list("sku", "product_id"))
-        unknown = [sku for sku in wanted if sku not in found]
-        if unknown:
-            message = f"No product has the SKU {', '.join(unknown[:5])}."
-            raise InvalidPromotion(
-                message, details=[{"field": "skus", "code": "invalid", "message": message}]
-            )
-        return list(Product.objects.filter(pk__in=set(found.values())).order_by("name"))
+        variants = inventory_selectors.variants_by_sku(company=company, skus=wanted)
+        chosen = {variant.product_id for variant in variants.values()}
+        return list(Product.objects.filter(pk__in=chosen).order_by("name"))
 
 
 def promotion_save(

@@ -116,16 +116,14 @@ def _refund_due(lines: Mapping[int, Any], wanted: Mapping[int, int]) -> Decimal:
     for pk, units in wanted.items():
         line = lines[pk]
         if units + line.quantity_returned == line.quantity:
-            already = (line.net * line.quantity_returned / line.quantity).quantize(
-                CENT, rounding=ROUND_HALF_UP
-            )
-            due += line.net - already
+            due += line.net - _share(line.net, line.quantity_returned, line.quantity)
         else:
-            due += (line.net * units / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+            due += _share(line.net, units, line.quantity)
     return due
 
 
 def _share(net: Decimal, units: int, of: int) -> Decimal:
+    """`units` of `of`'s share of a line's net price, to the cent."""
     return (net * units / of).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
