@@ -30,7 +30,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
@@ -41,6 +40,7 @@ from pasar.catalog.models import Category
 from pasar.core.errors import DomainError
 from pasar.core.money import AmountError, parse_money
 from pasar.core.observability import client_ip
+from pasar.core.security import next_url
 from pasar.core.tenant import tenant_context
 from pasar.payments.models import OFFER_STATUSES
 from pasar.sales import selectors as sales_selectors
@@ -554,7 +554,7 @@ def cart(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
             messages.error(request, _error_message(error))
             status = error.status
         else:
-            return redirect(request.POST.get("next") or shop_url(request, "cart"))
+            return redirect(next_url(request) or shop_url(request, "cart"))
     found = current_cart(request, shop)
     figures = sales_services.cart_figures(company=shop, cart=found) if found else None
     return render(
@@ -774,7 +774,7 @@ def sign_in(request: HttpRequest, shop_slug: str | None = None) -> HttpResponse:
             status = error.status
         else:
             _sign_in_as(request, shop, shopper)
-            return redirect(_next(request) or shop_url(request, "account"))
+            return redirect(next_url(request) or shop_url(request, "account"))
     return render(
         request,
         "storefront/account/sign_in.html",
@@ -794,15 +794,6 @@ def _sign_in_as(request: HttpRequest, shop: Company, shopper: Shopper) -> None:
     if guest_cart is not None and guest_cart.customer_id is None:
         sales_services.cart_merge(company=shop, guest_cart=guest_cart, customer=customer)
     request.session.pop(_key(shop, "cart"), None)
-
-
-def _next(request: HttpRequest) -> str:
-    """Where to go after signing in: a page of this site only, never another one."""
-    wanted = request.POST.get("next", "")
-    safe = url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return wanted if safe else ""
 
 
 @require_http_methods(["GET", "POST"])

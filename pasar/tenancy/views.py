@@ -15,12 +15,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
 from pasar.core.observability import client_ip
-from pasar.core.security import lockout_response
+from pasar.core.security import lockout_response, next_url
 from pasar.tenancy import selectors, services
 from pasar.tenancy.forms import (
     CompanyOnboardingForm,
@@ -35,16 +35,6 @@ from pasar.tenancy.models import Company, Role
 WRONG_CREDENTIALS = "That email and password do not match an account. Check both and try again."
 
 
-def _next_url(request: HttpRequest) -> str:
-    """Where to go after signing in or up: a page of this site named by ?next=, or ''."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return ""
-
-
 def _act_for(request: HttpRequest, company: Company) -> None:
     """Make this company the one the next pages act for."""
     request.session[SESSION_COMPANY_KEY] = str(company.public_id)
@@ -52,9 +42,9 @@ def _act_for(request: HttpRequest, company: Company) -> None:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    next_url = _next_url(request)
+    after = next_url(request)
     if request.user.is_authenticated:
-        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return redirect(after or settings.LOGIN_REDIRECT_URL)
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,15 +57,15 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_service_error(error)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect(next_url or "tenancy:onboarding_company")
-    return render(request, "tenancy/signup.html", {"form": form, "next": next_url})
+            return redirect(after or "tenancy:onboarding_company")
+    return render(request, "tenancy/signup.html", {"form": form, "next": after})
 
 
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    next_url = _next_url(request)
+    after = next_url(request)
     if request.user.is_authenticated and request.method == "GET":
-        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+        return redirect(after or settings.LOGIN_REDIRECT_URL)
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
@@ -90,8 +80,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
             form.add_error(None, WRONG_CREDENTIALS)
         else:
             login(request, user)
-            return redirect(next_url or settings.LOGIN_REDIRECT_URL)
-    return render(request, "tenancy/login.html", {"form": form, "next": next_url})
+            return redirect(after or settings.LOGIN_REDIRECT_URL)
+    return render(request, "tenancy/login.html", {"form": form, "next": after})
 
 
 @require_POST
@@ -213,4 +203,4 @@ def verify_email(request: HttpRequest, token: str) -> HttpResponse:
 def verify_email_resend(request: HttpRequest) -> HttpResponse:
     services.email_verification_send(user=request.user)  # type: ignore[arg-type]
     messages.success(request, f"We sent a new confirmation link to {request.user.email}.")  # type: ignore[union-attr]
-    return redirect(_next_url(request) or settings.LOGIN_REDIRECT_URL)
+    return redirect(next_url(request) or settings.LOGIN_REDIRECT_URL)

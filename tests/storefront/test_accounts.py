@@ -94,3 +94,12 @@ def test_signing_in_never_leads_to_another_site(store: Store, siti: str) -> None
         {"email": siti, "password": PASSWORD, "next": f"{base(store)}checkout/"},
     )
     assert onward["Location"] == f"{base(store)}checkout/"
+
+
+def test_adding_to_the_cart_never_leads_to_another_site(store: Store) -> None:
+    away = Client().post(
+        f"{base(store)}cart/",
+        {"action": "add", "variant": str(store.kopi.public_id), "next": "//evil.example/"},
+    )
+    assert away.status_code == 302
+    assert away["Location"] == f"{base(store)}cart/"
