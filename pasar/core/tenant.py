@@ -114,6 +114,39 @@ def _entered(state: TenantState, *, all_or_nothing: bool = False) -> Iterator[No
             _apply(previous)
 
 
+def tenant_rows(
+    company: models.Model | int, sql: str, params: list[Any] | tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """The rows of one read-only statement (positional parameters) in the company's context.
+
+    Outside any transaction it is one round trip: the context is entered by the same message
+    as the statement, and PostgreSQL runs a message's statements as one transaction (where
+    `tenant_context` sends BEGIN, the context, the statement and COMMIT). Inside the company's
+    open context (whoever acts in it) it is the statement alone.
+    """
+    company_id = id_of(company)
+    if connection.in_atomic_block:
+        state = _state.get()
+        if state.company_id == company_id and not state.bypass and not state.pending:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return cursor.fetchall()
+        with tenant_context(company_id), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    connection.ensure_connection()
+    enter_sql, enter_params = rls.enter_statement(
+        company_id=company_id,
+        user_id=None,
+        platform=False,
+        backend_pid=connection.connection.info.backend_pid,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"{enter_sql}; {sql}", [*enter_params, *params])
+        cursor.nextset()
+        return cursor.fetchall()
+
+
 def id_of(obj: models.Model | int) -> int:
     """The id of a row given as the row or as its id (services take either for a company)."""
     return obj if isinstance(obj, int) else int(obj.pk)

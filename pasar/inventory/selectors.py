@@ -100,16 +100,19 @@ def stock_levels(
 # Read for every cart and product page: as written, it costs a fraction of building it with the
 # ORM. The units a level holds for expired pending reservations count as available, as in
 # `_expired_holds`; a variant's buffer on the channel replaces the channel's default.
+# A level's units plus those of its holds that expired unswept: an open allocation past its
+# `holds_until` (its pending reservation's expiry; NULL once paid). Such holds are looked for
+# only on a level whose `next_expiry` has passed (never later than its first hold's end).
 CHANNEL_SELLABLE_SQL = """
 SELECT wanted.id,
        coalesce((
-           SELECT sum(level.on_hand - level.reserved + coalesce((
-               SELECT sum(held.quantity)::bigint
-               FROM inventory_reservationallocation AS held
-               JOIN inventory_reservation AS reservation ON reservation.id = held.reservation_id
-               WHERE held.company_id = %(company)s AND held.level_id = level.id
-                 AND held.state = %(open)s AND reservation.status = %(pending)s
-                 AND reservation.expires_at <= %(at)s), 0))
+           SELECT sum(level.on_hand - level.reserved + CASE
+               WHEN level.next_expiry <= %(at)s THEN coalesce((
+                   SELECT sum(held.quantity)::bigint
+                   FROM inventory_reservationallocation AS held
+                   WHERE held.level_id = level.id AND held.state = %(open)s
+                     AND held.holds_until <= %(at)s), 0)
+               ELSE 0 END)
            FROM inventory_stocklevel AS level
            JOIN inventory_location AS location ON location.id = level.location_id
            WHERE level.company_id = %(company)s AND level.variant_id = wanted.id
@@ -139,7 +142,6 @@ def channel_sellable(
         "channel": channel.pk,
         "variants": variant_ids,
         "open": AllocationState.OPEN,
-        "pending": ReservationStatus.PENDING,
         "at": at or timezone.now(),
     }
     with tenant_context(company), connection.cursor() as cursor:

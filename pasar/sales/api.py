@@ -384,13 +384,9 @@ class CheckoutView(PublicView):
     def post(self, request: Request, shop_slug: str, cart: str) -> Response:
         shop = _shop(shop_slug)
         data = _valid(PlaceInput, request)
-        found = services.cart_find(company=shop, public_id=cart, ordered_too=True)
-        if found is None:
-            raise NotFound("That cart was not found.", code="cart_not_found")
-        # A cart already ordered gives its order back: the same request sent again.
-        order = services.order_place(
+        order = services.order_place_for_cart_id(
             company=shop,
-            cart=found,
+            cart_id=cart,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             expected_total=data.get("expected_total"),
         )

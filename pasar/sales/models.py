@@ -8,7 +8,7 @@ order's money is recomputed once it is placed. Its status moves only through
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -19,6 +19,9 @@ from pasar.core import numbering
 from pasar.core.money import money_field
 from pasar.core.singapore import POSTAL_CODE_PATTERN
 from pasar.core.tenant import PublicIdMixin, TenantModel
+
+if TYPE_CHECKING:
+    from pasar.payments.models import Payment
 
 ORDER_PREFIX = numbering.register("SO", "sales order")
 SHIPMENT_PREFIX = numbering.register("SHP", "shipment")
@@ -364,6 +367,10 @@ class IllegalTransition(Exception):
 
 class Order(PublicIdMixin, TenantModel):
     """A placed order and every figure of its price, as the pricing service gave them."""
+
+    # Not stored: the payment that placing this instance opened, so that starting it at a
+    # gateway right after needs no second read (payments keep their own tables).
+    opened_payment: Payment | None = None
 
     number = models.CharField(max_length=20)
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default="pending_payment")

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
-from pasar.core.tenant import is_public_id, tenant_context
+from pasar.core.tenant import is_public_id, tenant_context, tenant_rows
 from pasar.payments import selectors as payment_selectors
 from pasar.payments import services as payment_services
 from pasar.payments.models import Payment
@@ -26,19 +26,34 @@ from pasar.sales.models import (
 )
 from pasar.tenancy.models import Company
 
+# The units in an open cart, chosen by its owner (`{owner}`); written out by hand, as every
+# page a shopper with a session sees reads it.
+_OPEN_CART_UNITS_SQL = """
+SELECT coalesce(sum(line.quantity), 0)::bigint
+FROM sales_cartline AS line
+JOIN sales_cart AS cart ON cart.id = line.cart_id AND cart.company_id = line.company_id
+WHERE line.company_id = %s AND cart.status = %s AND {owner}
+"""
+_BY_SHOPPER = _OPEN_CART_UNITS_SQL.format(
+    owner="cart.customer_id = (SELECT id FROM sales_customer WHERE company_id = line.company_id"
+    " AND shopper_id = %s)"
+)
+_BY_GUEST_CART = _OPEN_CART_UNITS_SQL.format(
+    owner="cart.public_id = %s AND cart.customer_id IS NULL"
+)
+
 
 def open_cart_units(*, company: Company, shopper_id: Any = None, cart_public_id: Any = None) -> int:
-    """The units in the open cart a shop header counts, in one statement: a signed-in
+    """The units in the open cart a shop header counts, in one round trip: a signed-in
     shopper's own cart, else the guest cart a session names."""
-    lines = CartLine.objects.filter(cart__status=CartStatus.OPEN)
     if shopper_id:
-        lines = lines.filter(cart__customer__shopper_id=shopper_id)
+        sql, owner = _BY_SHOPPER, int(shopper_id)
     elif is_public_id(cart_public_id):
-        lines = lines.filter(cart__public_id=cart_public_id, cart__customer__isnull=True)
+        sql, owner = _BY_GUEST_CART, cart_public_id
     else:
         return 0
-    with tenant_context(company):
-        return lines.aggregate(units=Sum("quantity"))["units"] or 0
+    ((units,),) = tenant_rows(company, sql, [company.pk, CartStatus.OPEN, owner])
+    return int(units)
 
 
 def cart_item_count(*, company: Company, cart: Cart) -> int:

@@ -128,15 +128,13 @@ def shop_categories(request: HttpRequest, shop: Company) -> list[Category]:
 
 
 def _shopper_parts(request: HttpRequest, shop: Company) -> dict[str, Any]:
-    """What the header shows of this shopper: whether they are signed in, their cart's size
-    (read together, in one transaction)."""
-    with tenant_context(shop, all_or_nothing=True):
-        shopper = signed_in(request, shop)
-        units = sales_selectors.open_cart_units(
-            company=shop,
-            shopper_id=shopper.pk if shopper else None,
-            cart_public_id=request.session.get(_key(shop, "cart")),
-        )
+    """What the header shows of this shopper: whether they are signed in, their cart's size."""
+    shopper = signed_in(request, shop)
+    units = sales_selectors.open_cart_units(
+        company=shop,
+        shopper_id=shopper.pk if shopper else None,
+        cart_public_id=request.session.get(_key(shop, "cart")),
+    )
     return {"shopper": shopper, "cart_count": units, "home_url": shop_url(request, "home")}
 
 

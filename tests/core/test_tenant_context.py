@@ -1,7 +1,8 @@
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from pasar.core.tenant import TenantNotSet, tenant_context, user_context
+from pasar.core.tenant import TenantNotSet, tenant_context, tenant_rows, user_context
 from pasar.tenancy.models import Membership
 from tests.factories import MembershipFactory
 
@@ -115,3 +116,35 @@ def test_the_all_or_nothing_rule_ends_with_its_company(company, other_company) -
             pass
 
     assert _statements(block).count("SAVEPOINT") == 1 + 2 + 2
+
+
+def _visible_memberships() -> set[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT company_id FROM tenancy_membership")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tenant_rows_enters_the_company_with_the_statement_in_one_round_trip(
+    company, other_company
+) -> None:
+    mine = MembershipFactory(company=company)
+    MembershipFactory(company=other_company)
+    with CaptureQueriesContext(connection) as sent:
+        found = tenant_rows(company, "SELECT id FROM tenancy_membership WHERE id > %s", [0])
+    assert found == [(mine.pk,)]
+    assert len(sent.captured_queries) == 1
+    # The context ended with the message: the next statement acts for nobody.
+    assert _visible_memberships() == set()
+
+
+@pytest.mark.django_db
+def test_tenant_rows_inside_a_context_reads_the_named_company_and_gives_the_context_back(
+    company, other_company
+) -> None:
+    MembershipFactory(company=company)
+    theirs = MembershipFactory(company=other_company)
+    with tenant_context(company):
+        found = tenant_rows(other_company, "SELECT id FROM tenancy_membership")
+        assert _visible_memberships() == {company.pk}
+    assert found == [(theirs.pk,)]

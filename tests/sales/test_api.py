@@ -52,6 +52,8 @@ def test_an_app_checks_out_through_the_api(store: Store, to_app: dict[str, httpx
         HTTP_IDEMPOTENCY_KEY="app-order-1",
     )
     assert again.json()["data"]["order"]["number"] == body["order"]["number"]
+    without_key = api.post(f"{shop}/carts/{cart['id']}/checkout/", {}, format="json")
+    assert without_key.json()["data"]["order"]["number"] == body["order"]["number"]
 
     with tenant_context(store.company):
         attempt = PaymentAttempt.objects.get()
@@ -90,6 +92,10 @@ def test_bad_input_is_a_clear_4xx_and_changes_nothing(store: Store) -> None:
     assert empty.status_code == 400
     assert empty.json()["error"]["code"] == "cart_empty"
     assert api.get(f"{shop}/carts/00000000-0000-0000-0000-000000000000/").status_code == 404
+    for unknown in ("00000000-0000-0000-0000-000000000000", "not-a-cart"):
+        placed = api.post(f"{shop}/carts/{unknown}/checkout/", {}, format="json")
+        assert placed.status_code == 404
+        assert placed.json()["error"]["code"] == "cart_not_found"
     assert api.post("/api/v1/shops/no-such-shop/carts/").status_code == 404
     with tenant_context(store.company):
         assert not Order.objects.exists()

@@ -7,6 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from pasar.core.models import DocumentSequence
@@ -17,6 +19,7 @@ from pasar.payments import services as payment_services
 from pasar.payments.models import Payment
 from pasar.sales import services
 from pasar.sales.models import Cart, CartStatus, Order, OrderHistory, OrderLine, OrderStatus
+from pasar.tenancy.models import Company
 from tests.sales.conftest import ADDRESS, Store, payment_of, reload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -327,3 +330,14 @@ def test_checkout_starts_from_the_cart_else_the_account_and_its_default_address(
     given = filled_cart((store.kopi, 1))  # the cart's own details come first
     kept = services.checkout_details(cart=given, customer=customer, addresses=saved)
     assert (kept["email"], kept["postal_code"]) == ("siti@example.com", "560123")
+
+
+def test_the_web_channel_is_read_once_for_a_company_instance(store: Store) -> None:
+    company = Company.objects.get(pk=store.company.pk)  # a request's own instance
+    channel = services.web_channel(company)
+    with CaptureQueriesContext(connection) as sent:
+        assert services.web_channel(company) == channel
+    assert sent.captured_queries == []
+    with CaptureQueriesContext(connection) as sent:
+        assert services.web_channel(Company.objects.get(pk=company.pk)) == channel
+    assert sent.captured_queries

@@ -33,6 +33,7 @@ from pasar.sales.services.checkout import (
     PriceChanged,
     order_payment_start,
     order_place,
+    order_place_for_cart_id,
 )
 from pasar.sales.services.customers import (
     PRIVACY_NOTICE_VERSION,
@@ -109,6 +110,7 @@ __all__ = [
     "order_payment_lapsed",
     "order_payment_start",
     "order_place",
+    "order_place_for_cart_id",
     "order_refund",
     "order_refund_recorded",
     "order_reserve_again",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
@@ -72,8 +72,23 @@ def consumer_price(price_: Decimal, includes_gst: bool, rate: Decimal) -> Decima
     return (price_ * (1 + rate)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+# Where `web_channel` keeps the channel it read on the company instance it was given: a
+# request reads its shop once and prices a cart up to three times with it.
+_CHANNEL_KEPT = "_web_channel"
+
+
 def web_channel(company: Company) -> Channel:
-    """The company's web shop channel, opened the first time it sells online."""
+    """The company's web shop channel, opened the first time it sells online; read once for
+    each company instance (a request's own)."""
+    kept = getattr(company, _CHANNEL_KEPT, None)
+    if kept is not None:
+        return cast(Channel, kept)
+    channel = _web_channel(company)
+    setattr(company, _CHANNEL_KEPT, channel)
+    return channel
+
+
+def _web_channel(company: Company) -> Channel:
     with tenant_context(company):
         channel = inventory_selectors.channel_by_kind(company=company, kind=ChannelKind.WEB)
     if channel is None:

@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from pasar.core import numbering
-from pasar.core.errors import Conflict, DomainError
+from pasar.core.errors import Conflict, DomainError, NotFound
 from pasar.core.events import publish
 from pasar.core.money import parse_money
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.inventory import services as inventory_services
 from pasar.payments import selectors as payment_selectors
 from pasar.payments import services as payment_services
@@ -96,13 +97,13 @@ def _refuse_unready(figures: CartFigures, expected_total: Decimal | None) -> Non
         )
 
 
-def _key(cart: Cart, idempotency_key: str) -> str:
+def _key(cart_public_id: Any, idempotency_key: str) -> str:
     key = (idempotency_key or "").strip()
     if len(key) > MAX_KEY or not key.isascii() or not key.isprintable():
         raise CartError(
             f"An idempotency key has at most {MAX_KEY} plain characters.", code="invalid_key"
         )
-    return key or f"cart:{cart.public_id}"
+    return key or f"cart:{cart_public_id}"
 
 
 def order_place(
@@ -119,7 +120,45 @@ def order_place(
     Refused, with nothing changed, when the cart is empty or incomplete, short of stock,
     when prices changed since the shopper saw them or the total is not `expected_total`.
     """
-    key = _key(cart, idempotency_key)
+    return _order_place(
+        company, Q(pk=cart.pk), cart.public_id, idempotency_key, expected_total, shopper, clock
+    )
+
+
+def order_place_for_cart_id(
+    *,
+    company: Company,
+    cart_id: Any,
+    idempotency_key: str = "",
+    expected_total: Any = None,
+    clock: Any = timezone.now,
+) -> Order:
+    """`order_place` for a guest's cart named by its id (the shop API), found in the same
+    transaction; a cart already ordered gives its order back (the same request sent again)."""
+    if not is_public_id(cart_id):
+        raise NotFound("That cart was not found.", code="cart_not_found")
+    guest_cart = Q(status=CartStatus.OPEN, customer__isnull=True) | Q(status=CartStatus.ORDERED)
+    return _order_place(
+        company,
+        guest_cart & Q(public_id=cart_id),
+        cart_id,
+        idempotency_key,
+        expected_total,
+        None,
+        clock,
+    )
+
+
+def _order_place(
+    company: Company,
+    which: Q,
+    cart_public_id: Any,
+    idempotency_key: str,
+    expected_total: Any,
+    shopper: Shopper | None,
+    clock: Any,
+) -> Order:
+    key = _key(cart_public_id, idempotency_key)
     expected = None if expected_total in (None, "") else parse_money(expected_total)
     now = clock()
     try:
@@ -130,8 +169,11 @@ def order_place(
             locked = (
                 Cart.objects.select_for_update(of=("self",))
                 .select_related("delivery_method")
-                .get(pk=cart.pk)
+                .filter(which)
+                .first()
             )
+            if locked is None:
+                raise NotFound("That cart was not found.", code="cart_not_found")
             if locked.order_id is not None:
                 return Order.objects.get(pk=locked.order_id)
             if locked.status != CartStatus.OPEN:
@@ -248,6 +290,7 @@ def _place(
     cart.customer = customer
     cart.save(update_fields=["status", "order", "customer"])
     publish(events.ORDER_PLACED, placed_payload(order, lines))
+    order.opened_payment = payment
     if payment is None:
         order_paid_in_full(order, now=now, note="Nothing to pay: the offers covered it all.")
     return order
@@ -270,8 +313,10 @@ def order_payment_start(
     """Open the order's payment at a gateway (outside any transaction: it calls one)."""
     if order.payment_id is None:
         raise Conflict("This order has nothing to pay.", code="nothing_to_pay")
-    with tenant_context(company):
-        payment = payment_selectors.payment(company=company, public_id=order.payment_id)
+    payment = order.opened_payment
+    if payment is None:
+        with tenant_context(company):
+            payment = payment_selectors.payment(company=company, public_id=order.payment_id)
     if payment is None:
         raise Conflict("This order's payment was not found.", code="payment_not_found")
     payment.company = company  # its own: saves reading the company again
