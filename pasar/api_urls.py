@@ -8,4 +8,5 @@ urlpatterns = [
     path("inventory/", include("pasar.inventory.api_urls")),
     path("", include("pasar.payments.api_urls")),
     path("", include("pasar.sales.api_urls")),
+    path("gst/", include("pasar.gst.api_urls")),
 ]

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "pasar.inventory",
     "pasar.payments",
     "pasar.sales",
+    "pasar.ledger",
+    "pasar.gst",
     "pasar.storefront",
     "pasar.backoffice",
 ]

@@ -2,14 +2,15 @@
 # `make bench`: GET /api/v1/me (JWT, tenant context, RLS) against /healthz on gunicorn, at 1 and
 # 50 concurrent clients; then the stock benchmark on the same gunicorn: a flash sale of
 # reservations, their SQL ceiling and product search; then the payments benchmark in-process:
-# signed webhook handling and PayNow QR generation. Figures go to bench/results/ (see
+# signed webhook handling and PayNow QR generation; then the GST F5 over 1,000,000 journal
+# lines against a plain GROUP BY. Figures go to bench/results/ (see
 # bench/README.md).
 #
 # Uses a database of its own beside DATABASE_URL's (or the embedded PostgreSQL's), named
 # <name>_bench and recreated on every run. Tunable from the environment:
 #   BENCH_WORKER_CLASS (gthread), BENCH_WORKERS (one per core: 2 on the reference machine),
 #   BENCH_THREADS (4), BENCH_DURATION (10 s measured), BENCH_WARMUP (2 s), BENCH_CONCURRENCY (1,50),
-#   BENCH_PHASES (foundation,stock,sustained,shop,payments: name some to run only those)
+#   BENCH_PHASES (foundation,stock,sustained,shop,payments,ledger: name some to run only those)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ python=.venv/bin/python
 worker_class=${BENCH_WORKER_CLASS:-gthread}
 workers=${BENCH_WORKERS:-$(nproc)}
 threads=${BENCH_THREADS:-4}
-phases=,${BENCH_PHASES:-foundation,stock,sustained,shop,payments},
+phases=,${BENCH_PHASES:-foundation,stock,sustained,shop,payments,ledger},
 
 DATABASE_URL=$($python scripts/dev_database.py)
 DATABASE_URL=$(DATABASE_URL=$DATABASE_URL $python -m bench.database)
@@ -119,5 +120,10 @@ if [[ $phases == *,payments,* ]]; then
   echo
   echo "Payments: signed webhooks (first and duplicate deliveries), PayNow QR generation ..."
   $python -m bench.payments --results-dir bench/results || status=$?
+fi
+if [[ $phases == *,ledger,* ]]; then
+  echo
+  echo "Ledger: the GST F5 over a quarter of 1,000,000 journal lines, against a plain GROUP BY ..."
+  $python -m bench.ledger --results-dir bench/results || status=$?
 fi
 exit $status

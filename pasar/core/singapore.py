@@ -118,3 +118,17 @@ def gst_rate_on(day: date) -> Decimal:
             break
         rate = rate_then
     return rate
+
+
+# The GST tax codes a journal line may carry: the PINT-SG supply categories and the purchase
+# codes Singapore's accounting software shares (../shared/reference/gst.md, section 3). The
+# GST context maps each to its F5 boxes.
+SUPPLY_TAX_CODES = frozenset(
+    {"SR", "ZR", "ES33", "ESN33", "DS", "OS", "SRCA-S", "SRCA-C", "SRRC", "SROVR-RS"}
+    | {"SROVR-LVG", "SRLVG"}
+)
+PURCHASE_TAX_CODES = frozenset(
+    {"TX", "ZP", "IM", "IGDS", "ME", "TX-E33", "TX-N33", "TX-RE", "TXCA", "TXRC-TS"}
+    | {"TXRC-ESS", "TXRC-N33", "TXRC-RE", "IM-ESS", "IM-N33", "IM-RE", "BL", "NR", "EP", "OP"}
+)
+GST_TAX_CODES = SUPPLY_TAX_CODES | PURCHASE_TAX_CODES

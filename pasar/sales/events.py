@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 from uuid import UUID
@@ -30,6 +31,10 @@ class OrderPlaced(OrderState):
     lines: list[dict[str, Any]]
 
 
+class OrderPaid(OrderPlaced):
+    paid_at: datetime  # when the payment was captured: the sale's time of supply
+
+
 class OrderShipped(OrderState):
     shipment: UUID
     shipment_number: str
@@ -44,7 +49,12 @@ class OrderRefunded(OrderState):
 ORDER_PLACED = declare(
     "order.placed", OrderPlaced, description="An order was placed, with every figure it stores."
 )
-ORDER_PAID = declare("order.paid", OrderState, description="Its payment was captured.")
+ORDER_PAID = declare(
+    "order.paid",
+    OrderPaid,
+    description="Its payment was captured: every figure of the order, and when it was paid.",
+    version=2,
+)
 ORDER_CANCELLED = declare("order.cancelled", OrderState, description="The order was cancelled.")
 ORDER_SHIPPED = declare(
     "order.shipped", OrderShipped, description="Units left a location (one shipment)."

@@ -65,6 +65,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "return.manage": MANAGERS | {SALES, WAREHOUSE},
     "customer.view": MANAGERS | {SALES, FINANCE},
     "promotion.manage": MANAGERS | {SALES},
+    "ledger.view": MANAGERS | {FINANCE},
+    "ledger.post": frozenset({OWNER, FINANCE}),
+    "gst.view": MANAGERS | {FINANCE},
+    "gst.file": frozenset({OWNER, FINANCE}),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -14,8 +16,10 @@ from stdnum.sg import uen as stdnum_uen
 from pasar.catalog.models import Product, ProductStatus, TaxCode, Variant
 from pasar.catalog.rules import gtin_check_digit
 from pasar.core.tenant import platform_access, tenant_context
+from pasar.gst.services import f5_compute
 from pasar.inventory.models import Location, MovementKind, StockMovement, Transfer
 from pasar.inventory.selectors import low_stock_list, stock_drift
+from pasar.ledger.models import JournalEntry, JournalLine
 from pasar.payments.models import Payment, PaymentStatus, ReviewReason, WebhookLog
 from pasar.sales.models import Customer, Order, OrderStatus, Promotion
 from pasar.tenancy.models import Company, Invitation, Membership, User
@@ -237,3 +241,25 @@ def test_it_refuses_to_run_in_production(settings) -> None:
     assert snapshot() == before
     with platform_access(reason="test: no demo superuser"):
         assert not User.objects.filter(email="platform@pasar.example").exists()
+
+
+def test_the_demo_orders_paid_are_in_the_books_and_the_f5_adds_them_up() -> None:
+    seed()
+    company = Company.objects.get(shop_slug="kopi-kakis")
+    with tenant_context(company):
+        paid = Order.objects.filter(paid_at__isnull=False, total__gt=0)
+        sales = JournalEntry.objects.filter(source="sale")
+        assert set(sales.values_list("reference", flat=True)) == set(
+            paid.values_list("number", flat=True)
+        )
+        first = sales.order_by("date").first()
+        output_tax = JournalLine.objects.filter(
+            account__role="gst_output", date__lt=timezone.localdate()
+        )
+        expected = sum((line.tax for line in output_tax), Decimal(0))
+    assert first is not None
+    found = f5_compute(
+        company=company, start=first.date, end=timezone.localdate() - timedelta(days=1)
+    )
+    assert found.box(6) == expected > 0
+    assert found.box(4) == found.box(1) + found.box(2) + found.box(3)

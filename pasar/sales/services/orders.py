@@ -174,7 +174,9 @@ def order_paid_in_full(
         )
         history(order, "stock_problem", note=lost.message, now=now, event=event)
     order.save(update_fields=["status", "paid_at", "stock_problem", "updated_at"])
-    publish(events.ORDER_PAID, _state(order))
+    # Every figure again, with the time the money came: the books post the sale from it.
+    paid = {**placed_payload(order, list(order.lines.all())), "paid_at": now}
+    publish(events.ORDER_PAID, paid)
     _mail(order, "order_paid")
 
 
@@ -196,7 +198,7 @@ def _order_for_event(event: OutboxEvent, action: str) -> Order | None:
     reference = str(event.payload.get("reference", ""))
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("company", "reservation")
+        .select_related("company", "reservation", "customer")
         .filter(number=reference)
         .first()
     )

@@ -1,0 +1,121 @@
+"""The GST return over the API: the F5 boxes for a period, and the journal lines behind a box."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pasar.core.api import StrictSerializer
+from pasar.gst import services
+from pasar.ledger import selectors as ledger_selectors
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import RoleAllows, acting_company
+
+PERIOD = [
+    OpenApiParameter("start", type=str, required=True, description="First day, YYYY-MM-DD."),
+    OpenApiParameter("end", type=str, required=True, description="Last day, YYYY-MM-DD."),
+]
+
+
+class PeriodInput(StrictSerializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+
+
+class BoxLinesInput(PeriodInput):
+    box = serializers.IntegerField(min_value=1, max_value=21)
+    page = serializers.IntegerField(min_value=1, required=False)
+    per_page = serializers.IntegerField(min_value=1, required=False)
+
+
+class F5Output(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    state = serializers.CharField()
+    boxes = serializers.DictField(child=serializers.CharField())
+
+
+class TaxLineOutput(serializers.Serializer):
+    entry = serializers.CharField(source="entry.number")
+    date = serializers.DateField()
+    description = serializers.CharField(source="entry.description")
+    reference = serializers.CharField(source="entry.reference")
+    account = serializers.CharField(source="account.code")
+    tax_code = serializers.CharField()
+    value = serializers.DecimalField(source="tax_base", max_digits=12, decimal_places=2)
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> Any:
+    serializer = serializer_class(data=request.query_params.dict())
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class F5View(APIView):
+    permission_classes = (RoleAllows.to("gst.view"),)
+
+    @extend_schema(parameters=PERIOD, responses=F5Output, summary="The GST F5 boxes of a period")
+    def get(self, request: Request) -> Response:
+        period = _valid(PeriodInput, request)
+        company = acting_company(request)
+        found = services.f5_compute(company=company, start=period["start"], end=period["end"])
+        state = services.f5_state(company=company, start=found.start, end=found.end)
+        return Response(
+            F5Output(
+                {"start": found.start, "end": found.end, "state": state, "boxes": found.as_data()}
+            ).data
+        )
+
+
+class F5BoxLinesView(ListAPIView):
+    """The journal lines whose values or GST make up one box."""
+
+    permission_classes = (RoleAllows.to("gst.view"),)
+    serializer_class = TaxLineOutput
+
+    def get_queryset(self) -> Any:
+        asked = _valid(BoxLinesInput, self.request)
+        company = acting_company(self.request)
+        services.f5_compute(company=company, start=asked["start"], end=asked["end"])
+        return ledger_selectors.tax_lines(
+            company=company,
+            start=asked["start"],
+            end=asked["end"],
+            codes=services.box_codes(asked["box"]),
+        )
+
+    @extend_schema(
+        parameters=[*PERIOD, OpenApiParameter("box", type=int, required=True)],
+        summary="The journal lines behind one F5 box",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class F5FileView(APIView):
+    permission_classes = (RoleAllows.to("gst.file"),)
+
+    @extend_schema(
+        request=PeriodInput,
+        responses={201: F5Output},
+        summary="Mark a period's F5 filed: its boxes are kept and the period is locked",
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PeriodInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        period = serializer.validated_data
+        filed = services.f5_file(
+            company=acting_company(request),
+            start=period["start"],
+            end=period["end"],
+            actor=cast(User, request.user),  # the permission admits signed-in staff only
+        )
+        body = {"start": filed.start, "end": filed.end, "state": "filed", "boxes": filed.boxes}
+        return Response(F5Output(body).data, status=201)

@@ -1,0 +1,227 @@
+"""The GST F5 return computed from the books, and the rules of time of supply.
+
+Each box is a sum of journal lines by tax code (codes.py), never a rate applied to a value:
+the GST of each document was rounded on the document (../shared/reference/gst.md, sections 4
+and 6). Box 4 = 1 + 2 + 3, Box 8 = 6 - 7, Box 18 = Box 8, Box 20 = 18 + 19.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+
+from pasar.core.audit import audit_record
+from pasar.core.errors import Conflict, DomainError
+from pasar.core.singapore import GST_RATES, gst_rate_on
+from pasar.core.tenant import tenant_context
+from pasar.gst.codes import BOXES
+from pasar.gst.models import GstReturn
+from pasar.ledger import selectors as ledger_selectors
+from pasar.ledger import services as ledger_services
+from pasar.tenancy.models import Company, User
+
+ZERO = Decimal("0.00")
+BOX_NUMBERS = range(1, 22)
+VALUE_BOXES = frozenset({1, 2, 3, 4, 5, 9, 13, 14, 15, 16, 17, 21})
+
+
+class InvalidPeriod(DomainError):
+    code = "invalid_period"
+
+
+def supply_date(*, invoiced_on: date | None, paid_on: date | None) -> date:
+    """A supply's time of supply since 2011: the earlier of the invoice and the payment
+    (gst.md, section 2); it chooses the rate and the return the supply belongs to."""
+    known = [day for day in (invoiced_on, paid_on) if day is not None]
+    if not known:
+        raise ValueError("A supply needs an invoice date or a payment date.")
+    return min(known)
+
+
+@dataclass(frozen=True)
+class F5Return:
+    start: date
+    end: date
+    boxes: dict[int, Decimal]
+    by_code: dict[str, tuple[Decimal, Decimal]]  # the sums behind the boxes
+
+    def box(self, number: int) -> Decimal:
+        return self.boxes[number]
+
+    def as_data(self) -> dict[str, str]:
+        return {f"box{number}": f"{self.boxes[number]:.2f}" for number in BOX_NUMBERS}
+
+    def iras_payload(self, *, tax_ref: str) -> dict[str, Any]:
+        """The return in the field names of IRAS's submitF5F8ReturnCorpPass (gst.md, section
+        8): value boxes in whole dollars (rounded half-up), tax boxes to the cent."""
+
+        def whole(number: int) -> int:
+            return int(self.boxes[number].quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+
+        def cents(number: int) -> float:
+            return float(self.boxes[number])
+
+        return {
+            "filingInfo": {
+                "taxRefNo": tax_ref,
+                "formType": "F5",
+                "dtPeriodStart": self.start.isoformat(),
+                "dtPeriodEnd": self.end.isoformat(),
+            },
+            "supplies": {
+                "totStdSupply": whole(1),
+                "totZeroSupply": whole(2),
+                "totExemptSupply": whole(3),
+            },
+            "purchases": {"totTaxPurchase": whole(5)},
+            "taxes": {"outputTaxDue": cents(6), "inputTaxRefund": cents(7)},
+            "schemes": {
+                "totValueScheme": whole(9),
+                "touristRefundChk": self.boxes[10] != 0,
+                "touristRefundAmt": cents(10),
+                "badDebtChk": self.boxes[11] != 0,
+                "badDebtReliefClaimAmt": cents(11),
+                "preRegistrationChk": self.boxes[12] != 0,
+                "preRegistrationClaimAmt": cents(12),
+            },
+            "revenue": {"revenue": whole(13)},
+            "RevChargeLVG": {"RCLVGChk": self.boxes[14] != 0, "totImpServLVGAmt": whole(14)},
+            "ElectronicMktplaceOprRedlvr": {
+                "OVRRSChk": self.boxes[15] != 0,
+                "totRemServAmt": whole(15),
+                "RedlvrMktOprLVGChk": self.boxes[16] != 0,
+                "totRedlvrMktOprLVGAmt": whole(16),
+            },
+            "SupplierOfImpLVG": {"OwnImpLVGChk": self.boxes[17] != 0, "totOwnImpLVGAmt": whole(17)},
+            "igdScheme": {"defImpPayableAmt": cents(19), "defTotalGoodsImp": whole(21)},
+        }
+
+
+def boxes_from(by_code: dict[str, tuple[Decimal, Decimal]], revenue: Decimal) -> dict[int, Decimal]:
+    """Every box from the sums by tax code (value, GST) and the period's revenue."""
+    boxes = dict.fromkeys(BOX_NUMBERS, ZERO)
+    for code, (value, tax) in by_code.items():
+        mapping = BOXES.get(code)
+        if mapping is None:
+            raise DomainError(f"{code} is not a GST tax code.", code="unknown_tax_code")
+        for number in mapping.value_boxes:
+            boxes[number] += value
+        if mapping.tax_box is not None:
+            boxes[mapping.tax_box] += tax
+    boxes[4] = boxes[1] + boxes[2] + boxes[3]
+    boxes[8] = boxes[6] - boxes[7]
+    boxes[13] = revenue
+    boxes[18] = boxes[8]
+    boxes[20] = boxes[18] + boxes[19]
+    return boxes
+
+
+def f5_compute(*, company: Company, start: date, end: date, today: date | None = None) -> F5Return:
+    """The F5 for the dates from `start` to `end` (a period of the company's cycle that has
+    ended), from the journal lines dated in it."""
+    today = today or timezone.localdate()
+    if start > end:
+        raise InvalidPeriod("The period must start before it ends.")
+    if end >= today:
+        raise InvalidPeriod(
+            f"The period ends on {end:%d %b %Y}: a return is made once its period has ended."
+        )
+    if not company.gst_registered:
+        raise DomainError(
+            "This company is not registered for GST: it files no GST return.",
+            code="not_gst_registered",
+            status=409,
+        )
+    by_code = ledger_selectors.tax_totals(company=company, start=start, end=end)
+    revenue = ledger_selectors.income_total(company=company, start=start, end=end)
+    return F5Return(start=start, end=end, boxes=boxes_from(by_code, revenue), by_code=by_code)
+
+
+def box_codes(number: int) -> list[str]:
+    """The tax codes whose lines make up a box (for the drill-down)."""
+    return sorted(
+        code
+        for code, mapping in BOXES.items()
+        if number in mapping.value_boxes or mapping.tax_box == number
+    )
+
+
+def f5_state(*, company: Company, start: date, end: date) -> str:
+    """ "filed" once a return was filed for the period, else "open"."""
+    with tenant_context(company):
+        filed = GstReturn.objects.filter(start=start, end=end).exists()
+    return "filed" if filed else "open"
+
+
+def f5_file(*, company: Company, start: date, end: date, actor: User | None = None) -> GstReturn:
+    """Mark the period's F5 filed: its boxes are kept as they are now and the period is
+    locked in the books, so a later adjustment is posted in the next open period."""
+    found = f5_compute(company=company, start=start, end=end)
+    with tenant_context(company, all_or_nothing=True):
+        if GstReturn.objects.filter(start__lte=end, end__gte=start).exists():
+            raise Conflict("A return was already filed for these dates.", code="already_filed")
+        filed = GstReturn.objects.create(
+            company=company,
+            start=start,
+            end=end,
+            boxes=found.as_data(),
+            filed_at=timezone.now(),
+            filed_by=actor,
+        )
+        ledger_services.period_lock(
+            company=company,
+            start=start,
+            end=end,
+            reason=f"GST F5 filed for {start} to {end}",
+            actor=actor,
+        )
+        audit_record(action="gst.f5_filed", obj=filed, actor=actor)
+    return filed
+
+
+def rate_for_supply(
+    *,
+    invoiced_on: date | None,
+    paid_on: date | None,
+    delivered_on: date | None = None,
+    elect_old_rate: bool = False,
+) -> Decimal:
+    """The standard rate of a supply invoiced, paid and delivered in full on these dates,
+    across a rate change (gst.md, section 2, the rules IRAS gave for 1 Jan 2023 and 2024):
+
+    - everything before the change: the old rate; everything on or after it: the new one;
+    - invoiced before the change: the old rate if it was paid or delivered before it, else
+      the new rate;
+    - invoiced on or after it: the old rate if paid in full before it; delivered (not paid)
+      before it: the old rate only if the supplier elects it;
+    - paid before the change with no invoice yet: the old rate on what was paid.
+    """
+    known = [day for day in (invoiced_on, paid_on, delivered_on) if day is not None]
+    if not known:
+        raise ValueError("A supply needs an invoice, payment or delivery date.")
+    first, last = min(known), max(known)
+    old, new = gst_rate_on(first), gst_rate_on(last)
+    if old == new:
+        return new
+    change = next(start for start, rate in GST_RATES if first < start <= last)
+    before = {
+        name: day is not None and day < change
+        for name, day in (
+            ("invoice", invoiced_on),
+            ("payment", paid_on),
+            ("delivery", delivered_on),
+        )
+    }
+    if invoiced_on is None:
+        return old if before["payment"] else new
+    if before["invoice"]:
+        return old if before["payment"] or before["delivery"] else new
+    if before["payment"]:
+        return old
+    if before["delivery"] and elect_old_rate:
+        return old
+    return new
