@@ -19,8 +19,9 @@ Called by scripts/bench.sh with gunicorn running:
 5. The ceiling: pgbench, on the same server in the same run, running the writes a checkout
    makes as the app role under row-level security: the stock lock and hold, the reservation
    and its allocation, the order number, the payment, the order and its line, the history
-   and the outbox events; then the capture (webhook log, capture, payment) and the order
-   marked paid with its hold committed (var/bench/checkout.pgbench).
+   and the outbox events; then the capture (webhook log, capture, payment), the order
+   marked paid with its hold committed, and the sale posted to the books with its GST
+   (var/bench/checkout.pgbench).
 6. Page weight: the JavaScript and CSS a product page loads, gzip-compressed.
 
 Afterwards the outbox is drained, and every paid order must have its stock committed, no level
@@ -99,6 +100,7 @@ def build_shop() -> dict[str, Any]:
         StockLevel,
         StockMovement,
     )
+    from pasar.ledger.services import chart_install
     from pasar.payments import services as payment_services
     from pasar.payments.credentials import unseal
     from pasar.payments.models import GatewayAccount
@@ -176,6 +178,7 @@ def build_shop() -> dict[str, Any]:
         )
         channel_id = Channel.objects.get(kind=ChannelKind.WEB).pk
     payment_services.sandbox_enable(company=company)
+    books = {account.role: account.pk for account in chart_install(company=company)}
     with tenant_context(company):
         account = GatewayAccount.objects.get(gateway="sandbox")
     checkout_levels = [level.pk for level in levels[:CHECKOUT_SKUS]]
@@ -193,6 +196,7 @@ def build_shop() -> dict[str, Any]:
         "secret": unseal(account.credentials_encrypted)["signing_secret"],
         "customer_id": customer.pk,
         "channel_id": channel_id,
+        "accounts": books,
     }
 
 
@@ -472,6 +476,10 @@ def ceiling_script(shop: dict[str, Any]) -> str:
         company=shop["company"].pk,
         channel=shop["channel_id"],
         customer=shop["customer_id"],
+        clearing=shop["accounts"]["payment_clearing"],
+        sales=shop["accounts"]["sales"],
+        shipping=shop["accounts"]["shipping_income"],
+        gst_output=shop["accounts"]["gst_output"],
     )
 
 

@@ -11,7 +11,6 @@ as the handler's own work. docs/events.md explains how a context publishes and s
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import os
 import threading
@@ -23,7 +22,7 @@ from typing import Any
 
 import structlog
 from django.conf import settings
-from django.db import IntegrityError, close_old_connections, connection, models, transaction
+from django.db import close_old_connections, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import autodiscover_modules
@@ -265,26 +264,33 @@ def _relay(event: OutboxEvent) -> bool:
     return False
 
 
-def _deliver(event: OutboxEvent, subscription: Subscription) -> Exception | None:
-    """One handler in one savepoint with its delivery record: both commit, or neither.
+# The delivery record, unless the handler has one already (another relay, or a replay, had
+# the event): one statement where a savepoint around an insert would take three.
+RECORD_DELIVERY_SQL = """
+INSERT INTO core_eventdelivery (event_id, handler, delivered_at) VALUES (%s, %s, %s)
+ON CONFLICT (event_id, handler) DO NOTHING RETURNING id
+"""
 
-    A handler fails as a whole (its savepoint is rolled back), so its company's block is all
-    or nothing: the contexts it opens take no savepoints of their own (see tenant_context).
+
+def _deliver(event: OutboxEvent, subscription: Subscription) -> Exception | None:
+    """One handler and its delivery record in one savepoint: both commit, or neither.
+
+    Called under system_access (the relay, a replay): entering the event's company opens the
+    savepoint, and the handler's block is all or nothing, so the contexts it opens take no
+    savepoints of their own (see tenant_context).
     """
     scope = (
         tenant_context(event.company_id, all_or_nothing=True)
         if event.company_id is not None
-        else contextlib.nullcontext()
+        else transaction.atomic()
     )
     try:
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    EventDelivery.objects.create(event=event, handler=subscription.name)
-            except IntegrityError:
-                return None  # unique per event and handler: another relay has delivered it
-            with scope:
-                subscription.handler(event)
+        with scope:
+            with connection.cursor() as cursor:
+                cursor.execute(RECORD_DELIVERY_SQL, [event.pk, subscription.name, timezone.now()])
+                if cursor.fetchone() is None:
+                    return None  # unique per event and handler: it was delivered already
+            subscription.handler(event)
     except Exception as error:  # one handler's failure must not stop the relay
         logger.warning(
             "outbox.handler_failed",
