@@ -83,7 +83,7 @@ class F5BoxLinesView(ListAPIView):
     def get_queryset(self) -> Any:
         asked = _valid(BoxLinesInput, self.request)
         company = acting_company(self.request)
-        services.f5_compute(company=company, start=asked["start"], end=asked["end"])
+        services.f5_period_check(company=company, start=asked["start"], end=asked["end"])
         return ledger_selectors.tax_lines(
             company=company,
             start=asked["start"],

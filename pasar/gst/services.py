@@ -123,6 +123,15 @@ def boxes_from(by_code: dict[str, tuple[Decimal, Decimal]], revenue: Decimal) ->
 def f5_compute(*, company: Company, start: date, end: date, today: date | None = None) -> F5Return:
     """The F5 for the dates from `start` to `end` (a period of the company's cycle that has
     ended), from the journal lines dated in it."""
+    f5_period_check(company=company, start=start, end=end, today=today)
+    by_code = ledger_selectors.tax_totals(company=company, start=start, end=end)
+    revenue = ledger_selectors.income_total(company=company, start=start, end=end)
+    return F5Return(start=start, end=end, boxes=boxes_from(by_code, revenue), by_code=by_code)
+
+
+def f5_period_check(*, company: Company, start: date, end: date, today: date | None = None) -> None:
+    """Refuse a period no return can be made for: reversed, not yet ended, or a company not
+    registered for GST."""
     today = today or timezone.localdate()
     if start > end:
         raise InvalidPeriod("The period must start before it ends.")
@@ -136,9 +145,6 @@ def f5_compute(*, company: Company, start: date, end: date, today: date | None =
             code="not_gst_registered",
             status=409,
         )
-    by_code = ledger_selectors.tax_totals(company=company, start=start, end=end)
-    revenue = ledger_selectors.income_total(company=company, start=start, end=end)
-    return F5Return(start=start, end=end, boxes=boxes_from(by_code, revenue), by_code=by_code)
 
 
 def box_codes(number: int) -> list[str]:

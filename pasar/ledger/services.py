@@ -13,7 +13,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from pasar.core import numbering
@@ -102,11 +101,6 @@ def _check(lines: Sequence[Line]) -> None:
             f"Debits (S${debits:,.2f}) and credits (S${credits:,.2f}) must be equal.",
             details=[{"debits": str(debits), "credits": str(credits)}],
         )
-
-
-def lock_covering(*, company: Company | int, day: date) -> PeriodLock | None:
-    with tenant_context(company):
-        return PeriodLock.objects.filter(start__lte=day, end__gte=day).first()
 
 
 def entry_post(
@@ -211,7 +205,7 @@ def period_lock(
     """Lock the dates from `start` to `end`: nothing more is posted on them."""
     if start > end:
         raise DomainError("A period starts before it ends.", code="invalid_period")
-    with tenant_context(company, all_or_nothing=True), transaction.atomic():
+    with tenant_context(company, all_or_nothing=True):
         lock = PeriodLock.objects.create(
             company_id=id_of(company),
             start=start,

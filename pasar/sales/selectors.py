@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from pasar.catalog.models import Variant
 from pasar.core.tenant import is_public_id, tenant_context, tenant_rows
 from pasar.payments import selectors as payment_selectors
 from pasar.payments import services as payment_services
@@ -198,6 +199,21 @@ def customer_get(*, company: Company, public_id: Any) -> Customer | None:
 def customer_order_history(*, company: Company, customer: Customer) -> QuerySet[Order]:
     """Every order of a customer, newest first, for the office (in the tenant context)."""
     return Order.objects.filter(customer=customer).order_by("-placed_at", "-pk")
+
+
+def promotion_chosen(*, company: Company, promotion: Promotion) -> tuple[list[str], list[str]]:
+    """What a promotion applies to, as its form shows it: the categories' public ids, and one
+    SKU for each chosen product (any of its SKUs chooses it whole)."""
+    with tenant_context(company):
+        categories = [str(c) for c in promotion.categories.values_list("public_id", flat=True)]
+        first_sku: dict[int, str] = {}
+        for product_id, sku in (
+            Variant.objects.filter(product__in=promotion.products.all())
+            .order_by("product_id", "position", "pk")
+            .values_list("product_id", "sku")
+        ):
+            first_sku.setdefault(product_id, sku)
+    return categories, sorted(first_sku.values())
 
 
 def promotion_list(*, company: Company) -> QuerySet[Promotion]:

@@ -18,9 +18,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pasar.catalog.models import Category, Variant
+from pasar.catalog.models import Category
 from pasar.core.errors import DomainError, Forbidden
-from pasar.core.tenant import is_public_id, tenant_context
+from pasar.core.tenant import tenant_context
 from pasar.core.transactions import no_request_transaction
 from pasar.inventory import selectors as inventory_selectors
 from pasar.sales import selectors, services
@@ -320,16 +320,6 @@ def customer_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     )
 
 
-def _when(text: str) -> datetime | None:
-    if not text:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as error:
-        raise DomainError("Enter dates as YYYY-MM-DD HH:MM.", code="invalid_date") from error
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
-
-
 def _promotion_saved(
     request: HttpRequest, *, promotion: Promotion | None = None
 ) -> tuple[Promotion | None, int]:
@@ -337,31 +327,20 @@ def _promotion_saved(
     None and the status to answer with the form again (the message says why)."""
     company = acting_company(request)
     data = request.POST.dict()
-    chosen = [c for c in request.POST.getlist("categories") if is_public_id(c)]
     try:
-        with tenant_context(company):
-            categories = list(Category.objects.filter(public_id__in=chosen))
         saved = services.promotion_save(
             products=services.products_by_sku(company=company, skus=data.get("skus", "")),
-            categories=categories,
+            categories=services.categories_by_public_id(
+                company=company, public_ids=request.POST.getlist("categories")
+            ),
             company=company,
             actor=_actor(request),
             promotion=promotion,
-            data={
-                **data,
-                "starts_at": _when(data.get("starts_at", "")),
-                "ends_at": _when(data.get("ends_at", "")),
-                "usage_limit": int(data["usage_limit"]) if data.get("usage_limit") else None,
-                "per_customer_limit": int(data["per_customer_limit"])
-                if data.get("per_customer_limit")
-                else None,
-                "stackable": data.get("stackable") == "1",
-                "is_active": promotion.is_active if promotion else True,
-            },
+            data=data,
         )
-    except (DomainError, ValueError) as error:
-        messages.error(request, getattr(error, "message", "Limits are whole numbers."))
-        return None, getattr(error, "status", 400)
+    except DomainError as error:
+        messages.error(request, error.message)
+        return None, error.status
     messages.success(request, f"{saved.name} is saved.")
     return saved, 200
 
@@ -428,17 +407,7 @@ def promotion_edit(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """Change a promotion: what it gives, on what, its conditions and limits."""
     company = acting_company(request)
     promotion = _promotion(company, public_id)
-    with tenant_context(company):
-        chosen = [str(c) for c in promotion.categories.values_list("public_id", flat=True)]
-        # One SKU shows each chosen product (any of its SKUs chooses it whole).
-        first_sku: dict[int, str] = {}
-        for product_id, sku in (
-            Variant.objects.filter(product__in=promotion.products.all())
-            .order_by("product_id", "position", "pk")
-            .values_list("product_id", "sku")
-        ):
-            first_sku.setdefault(product_id, sku)
-        skus = sorted(first_sku.values())
+    chosen, skus = selectors.promotion_chosen(company=company, promotion=promotion)
     status = 200
     data: dict[str, Any]
     if request.method == "POST":

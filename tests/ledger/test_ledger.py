@@ -13,9 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pasar.core.errors import DomainError
-from pasar.core.tenant import tenant_context
+from pasar.core.events import relay_pending
+from pasar.core.models import OutboxEvent
+from pasar.core.tenant import system_access, tenant_context
 from pasar.ledger import chart, services
 from pasar.ledger.models import Account, JournalEntry, JournalLine
+from pasar.ledger.postings import sale_post
 from pasar.ledger.services import Line
 from pasar.sales import services as sales_services
 from pasar.sales.models import Cart, Order
@@ -262,11 +265,6 @@ def test_a_paid_order_is_posted_once_as_a_sale_with_its_gst(
     assert lines[chart.SALES].credit + lines[chart.SHIPPING_INCOME].credit == Decimal("38.35")
     assert lines[chart.GST_OUTPUT].credit == lines[chart.GST_OUTPUT].tax == Decimal("3.45")
     assert lines[chart.SALES].tax_base == lines[chart.SALES].credit
-    from pasar.core.events import relay_pending
-    from pasar.core.models import OutboxEvent
-    from pasar.core.tenant import system_access
-    from pasar.ledger.postings import sale_post
-
     with system_access(reason="test: deliver again"):
         paid = OutboxEvent.objects.get(topic="order.paid")
     assert sale_post(event=paid) == entry  # the same event again posts nothing new

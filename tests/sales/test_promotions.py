@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pasar.core.tenant import tenant_context
 from pasar.sales import services
 from pasar.sales.models import Cart, Promotion, PromotionKind, PromotionScope
 from pasar.sales.pricing import LineInput, price
@@ -211,7 +212,6 @@ def test_a_code_with_a_limit_of_three_is_used_three_times_by_eight_shoppers_at_o
     refused = [o for o in outcomes if isinstance(o, Exception)]
     assert len(placed) == 3
     assert all(isinstance(error, services.PromotionUnavailable) for error in refused)
-    from pasar.core.tenant import tenant_context
 
     with tenant_context(store.company):
         promotion = Promotion.objects.get(code="FIRST3")
@@ -224,7 +224,6 @@ def test_a_category_offer_covers_the_categories_below_it(
     store: Store, filled_cart: Callable[..., Cart]
 ) -> None:
     from pasar.catalog.models import Category
-    from pasar.core.tenant import tenant_context
 
     with tenant_context(store.company):
         coffee = Category.objects.create(company=store.company, name="Coffee", slug="coffee")
@@ -252,3 +251,54 @@ def test_a_category_offer_covers_the_categories_below_it(
     figures = services.cart_figures(company=store.company, cart=cart)
     discounts = {line.variant.sku: line.discount for line in figures.lines}
     assert discounts == {"KOPI-250": Decimal("5.00"), "TEH-100": Decimal("0")}
+
+
+@pytest.mark.django_db
+def test_a_form_s_dates_and_limits_are_read_by_the_service_and_bad_ones_named(
+    store: Store,
+) -> None:
+    saved = services.promotion_save(
+        company=store.company,
+        actor=None,
+        data={
+            "name": "Weekend",
+            "kind": "percentage",
+            "value": "10",
+            "starts_at": "2026-12-12T09:00",
+            "ends_at": "2026-12-13T21:00",
+            "usage_limit": "50",
+            "per_customer_limit": "",
+        },
+    )
+    assert saved.starts_at == datetime(2026, 12, 12, 1, 0, tzinfo=UTC)  # 09:00 in Singapore
+    assert (saved.usage_limit, saved.per_customer_limit) == (50, None)
+    switched_off = services.promotion_set_active(
+        company=store.company, promotion=saved, active=False, actor=None
+    )
+    services.promotion_save(
+        company=store.company,
+        actor=None,
+        promotion=saved,  # as read before it was switched off
+        data={"name": "Weekend", "kind": "percentage", "value": "15"},
+    )
+    with tenant_context(store.company):
+        switched_off.refresh_from_db()
+    assert (switched_off.is_active, switched_off.value) == (False, Decimal("15.00"))
+    with pytest.raises(services.InvalidPromotion) as refused:
+        services.promotion_save(
+            company=store.company,
+            actor=None,
+            data={
+                "name": "Bad",
+                "kind": "fixed",
+                "value": "2",
+                "starts_at": "next Friday",
+                "usage_limit": "many",
+                "per_customer_limit": "0",
+            },
+        )
+    assert [d["field"] for d in refused.value.details] == [
+        "starts_at",
+        "usage_limit",
+        "per_customer_limit",
+    ]

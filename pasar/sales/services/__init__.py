@@ -60,6 +60,7 @@ from pasar.sales.services.orders import (
 from pasar.sales.services.promotions import (
     InvalidPromotion,
     PromotionUnavailable,
+    categories_by_public_id,
     products_by_sku,
     promotion_save,
     promotion_set_active,
@@ -97,6 +98,7 @@ __all__ = [
     "cart_remove_code",
     "cart_set_details",
     "cart_set_quantity",
+    "categories_by_public_id",
     "checkout_details",
     "consumer_price",
     "customer_for_shopper",

@@ -14,7 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from pasar.catalog.models import Product, ProductStatus, TaxCode, Variant, VariantStatus
@@ -293,20 +292,17 @@ def cart_find(
     company: Company,
     public_id: Any = None,
     customer: Customer | None = None,
-    ordered_too: bool = False,
 ) -> Cart | None:
     """The open cart a session names (an account's open cart is found by its customer only),
-    or the customer's open cart; with `ordered_too`, also a cart by its id that became an
-    order (placing it again gives that order back)."""
+    or the customer's open cart."""
     with tenant_context(company):
         query = Cart.objects.select_related("delivery_method")
         if customer is not None:
             return query.filter(customer=customer, status=CartStatus.OPEN).first()
         if is_public_id(public_id):
-            matches = Q(status=CartStatus.OPEN, customer__isnull=True)
-            if ordered_too:
-                matches |= Q(status=CartStatus.ORDERED)
-            return query.filter(matches, public_id=public_id).first()
+            return query.filter(
+                status=CartStatus.OPEN, customer__isnull=True, public_id=public_id
+            ).first()
     return None
 
 

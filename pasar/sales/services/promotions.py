@@ -8,7 +8,7 @@ counts the uses under a lock (`redeem`), so a limit of 100 is never passed by th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -23,7 +23,7 @@ from pasar.core.audit import audit_record
 from pasar.core.db import rows
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.money import CENT, parse_money
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import is_public_id, tenant_context
 from pasar.inventory import selectors as inventory_selectors
 from pasar.sales.models import (
     Order,
@@ -329,6 +329,36 @@ def products_by_sku(*, company: Company, skus: str) -> list[Product]:
         return list(Product.objects.filter(pk__in=chosen).order_by("name"))
 
 
+def categories_by_public_id(*, company: Company, public_ids: Iterable[str]) -> list[Category]:
+    """The company's categories a form chose (ids that are not the company's are dropped)."""
+    chosen = [public_id for public_id in public_ids if is_public_id(public_id)]
+    if not chosen:
+        return []
+    with tenant_context(company):
+        return list(Category.objects.filter(public_id__in=chosen))
+
+
+DATE_FORMAT_MESSAGE = "Enter dates as YYYY-MM-DD HH:MM."
+
+
+def _moment(value: Any) -> datetime | None:
+    """A start or end as given: a time, or a form's "YYYY-MM-DDTHH:MM" in Singapore time."""
+    if not value or isinstance(value, datetime):
+        return value or None
+    parsed = datetime.fromisoformat(str(value))  # ValueError: the caller names the field
+    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
+
+
+def _limit(value: Any) -> int | None:
+    """A usage limit as given: a whole number above zero, or nothing for no limit."""
+    if value in (None, ""):
+        return None
+    number = int(str(value).strip())  # ValueError: the caller names the field
+    if number < 1:
+        raise ValueError(number)
+    return number
+
+
 def promotion_save(
     *,
     company: Company,
@@ -368,7 +398,20 @@ def promotion_save(
         problem("value", "A percentage is above 0 and at most 100.")
     if kind == PromotionKind.FIXED and value <= 0:
         problem("value", "Take off an amount above zero.")
-    starts_at, ends_at = data.get("starts_at"), data.get("ends_at")
+
+    def read(field_name: str, reader: Callable[[Any], Any], message: str) -> Any:
+        try:
+            return reader(data.get(field_name))
+        except ValueError:
+            problem(field_name, message)
+            return None
+
+    starts_at = read("starts_at", _moment, DATE_FORMAT_MESSAGE)
+    ends_at = read("ends_at", _moment, DATE_FORMAT_MESSAGE)
+    limits = {
+        name_: read(name_, _limit, "Limits are whole numbers above zero.")
+        for name_ in ("usage_limit", "per_customer_limit")
+    }
     if starts_at and ends_at and ends_at <= starts_at:
         problem("ends_at", "The end comes after the start.")
     if scope == PromotionScope.PRODUCTS and not products:
@@ -384,25 +427,27 @@ def promotion_save(
         "value": value if kind != PromotionKind.FREE_SHIPPING else ZERO,
         "scope": scope,
         "min_spend": min_spend,
-        "starts_at": starts_at or None,
-        "ends_at": ends_at or None,
-        "usage_limit": data.get("usage_limit") or None,
-        "per_customer_limit": data.get("per_customer_limit") or None,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        **limits,
         "stackable": bool(data.get("stackable", False)),
-        "is_active": bool(data.get("is_active", True)),
     }
     with tenant_context(company, user=actor):
         try:
             with transaction.atomic():
+                if "is_active" in data or promotion is None:
+                    values["is_active"] = bool(data.get("is_active", True))
                 if promotion is None:
                     promotion = Promotion.objects.create(
                         company=company, created_at=timezone.now(), **values
                     )
                     action = "promotion.created"
                 else:
+                    # Only the form's fields: the use counts (kept by redemptions) and, unless
+                    # given, whether it is switched on stay as stored.
                     for name_, value_ in values.items():
                         setattr(promotion, name_, value_)
-                    promotion.save()
+                    promotion.save(update_fields=list(values))
                     action = "promotion.changed"
         except IntegrityError as error:
             raise Conflict(
