@@ -21,6 +21,7 @@ $(STAMP): pyproject.toml uv.lock scripts/find_python.sh
 	@touch $@
 
 demo: install
+	@scripts/system_deps.sh demo
 	@scripts/demo.sh
 
 test: install

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Checks the Debian packages a task needs; installs the missing ones when run as root.
-#   scripts/system_deps.sh test   -> what `make test` needs (Chromium for the browser tests, zbar to read QR codes back)
+#   scripts/system_deps.sh test   -> what `make test` needs (Chromium for the browser tests, zbar to read QR codes back, and the demo's)
+#   scripts/system_deps.sh demo   -> what `make demo` needs (Pango, HarfBuzz and fonts: WeasyPrint's PDFs)
 #   scripts/system_deps.sh bench  -> what `make bench` needs (pgbench, PostgreSQL's own load generator, for the ceiling)
 set -euo pipefail
 
+# WeasyPrint renders invoices and reports with Pango and HarfBuzz, in DejaVu fonts.
+pdf=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+
 case "${1:-test}" in
-  test) packages=(chromium libzbar0) ;;
+  test) packages=(chromium libzbar0 "${pdf[@]}") ;;
+  demo) packages=("${pdf[@]}") ;;
   bench) packages=(postgresql-client) ;;
   *) echo "unknown set: $1" >&2; exit 2 ;;
 esac

@@ -30,3 +30,19 @@ class GstReturn(PublicIdMixin, TenantModel):
             models.UniqueConstraint(fields=["company", "start"], name="gst_return_one_per_period"),
             models.CheckConstraint(condition=Q(start__lte=F("end")), name="gst_return_ordered"),
         ]
+
+
+class GstReminder(TenantModel):
+    """A reminder sent to finance that a period's return falls due: once per period."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due = models.DateField()
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "period_start"], name="gst_reminder_once_per_period"
+            ),
+        ]

@@ -23,6 +23,8 @@ PAYMENT_CLEARING = "payment_clearing"
 GATEWAY_CLEARING = "gateway_clearing"
 RECEIVABLES = "receivables"
 INVENTORY = "inventory"
+INVENTORY_IN_TRANSIT = "inventory_in_transit"
+GOODS_RECEIVED = "goods_received"  # received from suppliers, their bills not yet entered
 GST_INPUT = "gst_input"
 PAYABLES = "payables"
 GST_OUTPUT = "gst_output"
@@ -43,9 +45,13 @@ SME_CHART: tuple[TemplateAccount, ...] = (
     TemplateAccount("1020", "Card gateway clearing", AccountKind.ASSET, GATEWAY_CLEARING),
     TemplateAccount("1100", "Trade receivables", AccountKind.ASSET, RECEIVABLES),
     TemplateAccount("1200", "Inventory", AccountKind.ASSET, INVENTORY),
+    TemplateAccount("1210", "Inventory in transit", AccountKind.ASSET, INVENTORY_IN_TRANSIT),
     TemplateAccount("1300", "GST input tax", AccountKind.ASSET, GST_INPUT),
     TemplateAccount("1500", "Prepayments and deposits", AccountKind.ASSET),
     TemplateAccount("2000", "Trade payables", AccountKind.LIABILITY, PAYABLES),
+    TemplateAccount(
+        "2050", "Goods received not invoiced", AccountKind.LIABILITY, GOODS_RECEIVED
+    ),
     TemplateAccount("2100", "GST output tax", AccountKind.LIABILITY, GST_OUTPUT),
     TemplateAccount("2200", "Refunds due to customers", AccountKind.LIABILITY, CUSTOMER_REFUNDS),
     TemplateAccount("2300", "Accrued expenses", AccountKind.LIABILITY),

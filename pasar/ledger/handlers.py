@@ -8,3 +8,13 @@ from pasar.ledger import postings
 @subscribe("order.paid")
 def post_paid_sale(event: OutboxEvent) -> None:
     postings.sale_post(event=event)
+
+
+@subscribe("payment.refunded")
+def post_refund(event: OutboxEvent) -> None:
+    postings.refund_post(event=event)
+
+
+@subscribe("stock.changed")
+def post_stock_movement(event: OutboxEvent) -> None:
+    postings.stock_post(event=event)

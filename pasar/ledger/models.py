@@ -20,6 +20,10 @@ from pasar.core.money import money_field
 from pasar.core.tenant import PublicIdMixin, TenantModel
 
 ENTRY_PREFIX = numbering.register("JE", "journal entry")
+INVOICE_PREFIX = numbering.register("INV", "tax invoice")
+RECEIPT_PREFIX = numbering.register("RCT", "receipt")
+CREDIT_NOTE_PREFIX = numbering.register("CN", "credit note")
+BILL_PREFIX = numbering.register("BILL", "supplier bill")
 
 
 class AccountKind(models.TextChoices):
@@ -118,6 +122,10 @@ class JournalLine(TenantModel):
     tax_base = money_field(default=0)
     tax = money_field(default=0)
     description = models.CharField(max_length=200, blank=True, default="")
+    # Where it happened, for reports by channel or location: the sales channel's code, the
+    # stock location's public id.
+    channel = models.CharField(max_length=20, blank=True, db_default="")
+    location = models.CharField(max_length=40, blank=True, db_default="")
 
     class Meta:
         ordering: ClassVar[list[str]] = ["id"]
@@ -156,3 +164,158 @@ class PeriodLock(PublicIdMixin, TenantModel):
         constraints: ClassVar[list[Any]] = [
             models.CheckConstraint(condition=Q(start__lte=models.F("end")), name="lock_ordered"),
         ]
+
+
+class DocumentKind(models.TextChoices):
+    TAX_INVOICE = "tax_invoice", "Tax invoice"
+    SIMPLIFIED_TAX_INVOICE = "simplified_tax_invoice", "Simplified tax invoice"
+    RECEIPT = "receipt", "Receipt"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class Document(PublicIdMixin, TenantModel):
+    """A tax invoice, simplified tax invoice, receipt or credit note as issued: every figure
+    and name it shows is kept as it was on the day (a reprint shows the same document, marked
+    as a copy). Numbers are gapless per series: INV for tax invoices of both kinds, RCT for
+    receipts, CN for credit notes.
+
+    `lines` holds what the document lists: description, tax_code, quantity, unit_price,
+    amount (without GST) and gst, as decimal strings.
+    """
+
+    kind = models.CharField(max_length=30, choices=DocumentKind.choices)
+    number = models.CharField(max_length=20)
+    issued_on = models.DateField()
+    order = models.UUIDField(null=True, blank=True)  # the sales order it was issued for
+    order_number = models.CharField(max_length=20, blank=True, default="")
+    supplier = models.JSONField()  # name, uen, gst_number, address lines, as on the day
+    customer_name = models.CharField(max_length=120, blank=True, default="")
+    customer_email = models.EmailField(blank=True, default="")
+    customer_address = models.JSONField(default=list, blank=True)  # lines of text
+    currency = models.CharField(max_length=3, default="SGD")
+    gst_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    prices_include_gst = models.BooleanField(default=True)
+    lines = models.JSONField()
+    subtotal = money_field()  # without GST
+    gst = money_field()
+    total = money_field()  # with GST
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    reason = models.CharField(max_length=200, blank=True, default="")
+    event_id = models.UUIDField(null=True, blank=True)
+    # Times printed or emailed: the first is the original, every later one is marked COPY.
+    outputs = models.PositiveIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-issued_on", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "number"], name="document_number_unique"),
+            models.UniqueConstraint(
+                fields=["company", "event_id", "kind"],
+                condition=Q(event_id__isnull=False),
+                name="document_one_per_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[kind.value for kind in DocumentKind]),
+                name="document_kind_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(subtotal__gte=0, gst__gte=0, total__gte=0),
+                name="document_amounts_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="credit_note", corrects__isnull=False, reason__gt="")
+                | (~Q(kind="credit_note") & Q(corrects__isnull=True)),
+                name="credit_note_corrects_with_reason",
+            ),
+        ]
+        indexes: ClassVar[list[Any]] = [
+            models.Index(fields=["company", "order_number"], name="document_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def title(self) -> str:
+        """The words the document is headed with (IRAS: "tax invoice" in a prominent place)."""
+        return str(self.get_kind_display())
+
+
+class SupplierBill(PublicIdMixin, TenantModel):
+    """A supplier's invoice as finance entered it, with its lines' tax codes: posted to the
+    books when entered (expense or goods received, GST input tax, payables) and paid off by
+    `BillPayment`s."""
+
+    number = models.CharField(max_length=20)  # ours, BILL-000001
+    supplier_name = models.CharField(max_length=120)
+    supplier_gst_number = models.CharField(max_length=20, blank=True, default="")
+    supplier_reference = models.CharField(max_length=60)  # the supplier's invoice number
+    bill_date = models.DateField()
+    due_date = models.DateField()
+    description = models.CharField(max_length=200, blank=True, default="")
+    subtotal = money_field()
+    gst = money_field()
+    total = money_field()
+    paid = money_field(default=0)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="bill")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-bill_date", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(fields=["company", "number"], name="bill_number_unique"),
+            models.UniqueConstraint(
+                fields=["company", "supplier_name", "supplier_reference"],
+                name="bill_supplier_reference_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(paid__gte=0, paid__lte=models.F("total")), name="bill_paid_in_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=models.F("bill_date")), name="bill_due_after_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.supplier_name} {self.supplier_reference}"
+
+    @property
+    def outstanding(self) -> Any:
+        return self.total - self.paid
+
+
+class SupplierBillLine(TenantModel):
+    bill = models.ForeignKey(SupplierBill, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=200)
+    amount = money_field()  # without GST
+    tax_code = models.CharField(max_length=10)
+    gst = money_field(default=0)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+
+
+class BillPayment(PublicIdMixin, TenantModel):
+    bill = models.ForeignKey(SupplierBill, on_delete=models.PROTECT, related_name="payments")
+    paid_on = models.DateField()
+    amount = money_field()
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["paid_on", "id"]
+        constraints: ClassVar[list[Any]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bill_payment_positive"),
+        ]
+

@@ -5,19 +5,25 @@ company that turns them on later; each posting is keyed on its event and posted 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
+
 from pasar.core.models import OutboxEvent
 from pasar.core.money import parse_money
+from pasar.core.tenant import tenant_context
 from pasar.ledger import chart
-from pasar.ledger.models import JournalEntry
-from pasar.ledger.services import ZERO, Line, entry_post
+from pasar.ledger.models import Document, DocumentKind, JournalEntry
+from pasar.ledger.services import ZERO, Line, credit_note_issue, entry_post, sale_document_issue
+from pasar.tenancy.models import Company
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
 STANDARD_RATED = "SR"
+CENT = Decimal("0.01")
 
 
 def _money(value: Any) -> Decimal:
@@ -56,20 +62,218 @@ def sale_lines(payload: dict[str, Any]) -> list[Line]:
     return [line for line in lines if line.debit > 0 or line.credit > 0]
 
 
+def _day(stamp: datetime) -> date:
+    """The Singapore date of a moment: the day its posting belongs to."""
+    return stamp.astimezone(SINGAPORE).date()
+
+
+def _company(event: OutboxEvent) -> Company:
+    assert event.company_id is not None  # the ledger subscribes to company events only
+    return Company.objects.get(pk=event.company_id)
+
+
 def sale_post(*, event: OutboxEvent) -> JournalEntry | None:
-    """order.paid: the sale is in the books on the day the money came (its time of supply:
-    paid at checkout, before any invoice). An order that cost nothing posts nothing."""
+    """order.paid: the sale's document is issued and the sale is in the books on the day the
+    money came (its time of supply: paid at checkout, before any invoice). The entry names
+    the document. An order that cost nothing posts nothing."""
     payload = event.payload
     if _money(payload.get("total")) <= 0:
         return None
-    paid_at = datetime.fromisoformat(payload["paid_at"]).astimezone(SINGAPORE)
+    company = _company(event)
+    day = _day(datetime.fromisoformat(payload["paid_at"]))
+    channel = str(payload.get("channel", ""))
+    with tenant_context(company, all_or_nothing=True):
+        document = sale_document_issue(
+            company=company, payload=payload, day=day, event_id=event.public_id
+        )
+        entry = entry_post(
+            company=company,
+            day=day,
+            description=f"Sale {payload['number']} ({document.get_kind_display().lower()})",
+            source="sale",
+            reference=document.number,
+            lines=[replace(line, channel=channel) for line in sale_lines(payload)],
+            event_id=event.public_id,
+        )
+    if document.customer_email and document.outputs == 0:
+        _email_after_commit(company, document)
+    return entry
+
+
+def _email_after_commit(company: Company, document: Document) -> None:
+    from pasar.ledger.tasks import document_email  # tasks import the services
+
+    transaction.on_commit(
+        lambda: document_email.delay(company.pk, str(document.public_id)), robust=True
+    )
+
+
+def refund_lines(note: Document, refunded: Decimal) -> list[Line]:
+    """A credit note's entry: sales, delivery and output tax debited back by tax code (their
+    values and GST as negative sums, so the return nets them), the money out of clearing."""
+    lines = []
+    for item in note.lines:
+        amount = _money(item["amount"])
+        if amount > 0:
+            lines.append(
+                Line(
+                    account=chart.SHIPPING_INCOME if item.get("shipping") else chart.SALES,
+                    debit=amount,
+                    tax_code=item["tax_code"],
+                    tax_base=-amount,
+                    description=item["description"],
+                )
+            )
+    if note.gst > 0:
+        lines.append(
+            Line(account=chart.GST_OUTPUT, debit=note.gst, tax_code=STANDARD_RATED, tax=-note.gst)
+        )
+    beyond = refunded - note.total
+    if beyond > 0:  # more went back than the document had left: no GST to take back on it
+        lines.append(Line(account=chart.SALES, debit=beyond, description="Refunded above the sale"))
+    lines.append(Line(account=chart.PAYMENT_CLEARING, credit=refunded))
+    return lines
+
+
+def _refund_without_gst(
+    company: Company, *, day: date, why: str, reference: str, refunded: Decimal, event: OutboxEvent
+) -> JournalEntry:
+    return entry_post(
+        company=company,
+        day=day,
+        description=f"Refund for {why}",
+        source="refund",
+        reference=reference,
+        lines=[
+            Line(account=chart.SALES, debit=refunded),
+            Line(account=chart.PAYMENT_CLEARING, credit=refunded),
+        ],
+        event_id=event.public_id,
+    )
+
+
+def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
+    """payment.refunded: a credit note off the sale's document for the refund's own amount
+    (never the payment's running total) and its entry, once per refund. A payment with no
+    document left to credit (not a sale of the shop, paid before the books were on, or
+    credited in full already) has its refund posted against sales without GST."""
+    payload = event.payload
+    refunded = _money(payload.get("refund_amount"))
+    if refunded <= 0:
+        return None
+    company = _company(event)
+    day = _day(event.created_at)
+    reference = str(payload.get("reference", ""))
+    with tenant_context(company, all_or_nothing=True):
+        earlier = JournalEntry.objects.filter(event_id=event.public_id, source="refund").first()
+        if earlier is not None:
+            return earlier
+        document = (
+            Document.objects.filter(order_number=reference)
+            .exclude(kind=DocumentKind.CREDIT_NOTE)
+            .order_by("id")
+            .first()
+        )
+        if document is None:
+            return _refund_without_gst(
+                company,
+                day=day,
+                why=f"{reference} (no sale document)",
+                reference=reference,
+                refunded=refunded,
+                event=event,
+            )
+        left = document.total - sum((note.total for note in document.credit_notes.all()), ZERO)
+        if left <= 0:
+            return _refund_without_gst(
+                company,
+                day=day,
+                why=f"{reference} ({document.number} credited in full already)",
+                reference=document.number,
+                refunded=refunded,
+                event=event,
+            )
+        note = credit_note_issue(
+            company=company,
+            document=document,
+            amount=min(refunded, left),
+            reason=f"Refund of S${refunded:,.2f} for order {reference}",
+            day=day,
+            event_id=event.public_id,
+        )
+        entry = entry_post(
+            company=company,
+            day=day,
+            description=f"Refund for {reference}: credit note {note.number}",
+            source="refund",
+            reference=note.number,
+            lines=refund_lines(note, refunded),
+            event_id=event.public_id,
+        )
+    if note.customer_email:
+        _email_after_commit(company, note)
+    return entry
+
+
+# What a stock movement posts: (account debited, account credited) for units coming in; the
+# other way round for units going out. Transfers pass through inventory in transit, so the
+# dispatch and the arrival each balance on their own.
+STOCK_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "receipt": (chart.INVENTORY, chart.GOODS_RECEIVED),
+    "receipt_void": (chart.INVENTORY, chart.GOODS_RECEIVED),
+    "sale": (chart.INVENTORY, chart.COGS),
+    "return": (chart.INVENTORY, chart.COGS),
+    "adjustment": (chart.INVENTORY, chart.STOCK_ADJUSTMENTS),
+    "count_correction": (chart.INVENTORY, chart.STOCK_ADJUSTMENTS),
+    "transfer_out": (chart.INVENTORY, chart.INVENTORY_IN_TRANSIT),
+    "transfer_in": (chart.INVENTORY, chart.INVENTORY_IN_TRANSIT),
+}
+
+
+def stock_lines(payload: dict[str, Any]) -> list[Line]:
+    """A movement's lines at its unit cost (the moving average, or the receipt's cost): units
+    in debit inventory, units out credit it. Units written off by an adjustment go to
+    write-offs; a count's differences and other adjustments to stock adjustments."""
+    quantity = int(payload["quantity"])
+    value = (abs(quantity) * _money_cost(payload.get("unit_cost"))).quantize(
+        CENT, rounding="ROUND_HALF_UP"
+    )
+    if value == 0 or payload["kind"] not in STOCK_ACCOUNTS:
+        return []
+    stock, other = STOCK_ACCOUNTS[payload["kind"]]
+    if payload["kind"] == "adjustment" and quantity < 0:
+        other = chart.WRITE_OFFS
+    location = str(payload.get("location", ""))
+    description = f"{quantity:+d} x {payload.get('sku', '')} at {payload.get('unit_cost')}"
+    if quantity > 0:
+        return [
+            Line(account=stock, debit=value, location=location, description=description),
+            Line(account=other, credit=value, location=location),
+        ]
+    return [
+        Line(account=other, debit=value, location=location, description=description),
+        Line(account=stock, credit=value, location=location),
+    ]
+
+
+def _money_cost(value: Any) -> Decimal:
+    return Decimal(str(value if value not in (None, "") else "0"))
+
+
+def stock_post(*, event: OutboxEvent) -> JournalEntry | None:
+    """stock.changed: the movement's value moves between inventory and cost of sales, goods
+    received, write-offs or adjustments, on the day it happened, once per movement."""
+    lines = stock_lines(event.payload)
+    if not lines:
+        return None
+    payload = event.payload
     assert event.company_id is not None
     return entry_post(
         company=event.company_id,
-        day=paid_at.date(),
-        description=f"Sale {payload['number']}",
-        source="sale",
-        reference=payload["number"],
-        lines=sale_lines(payload),
+        day=_day(event.created_at),
+        description=f"Stock {payload['kind'].replace('_', ' ')}: {payload.get('sku', '')}",
+        source="stock",
+        reference=f"{payload.get('source_type', '')} {payload.get('source_id', '')}".strip(),
+        lines=lines,
         event_id=event.public_id,
     )

@@ -31,8 +31,15 @@ class OrderPlaced(OrderState):
     lines: list[dict[str, Any]]
 
 
+class BillTo(TypedDict):
+    name: str
+    email: str
+    address: list[str]  # lines of text, as a document prints them
+
+
 class OrderPaid(OrderPlaced):
     paid_at: datetime  # when the payment was captured: the sale's time of supply
+    bill_to: BillTo  # who the sale's invoice or receipt is made out to
 
 
 class OrderShipped(OrderState):
@@ -52,8 +59,9 @@ ORDER_PLACED = declare(
 ORDER_PAID = declare(
     "order.paid",
     OrderPaid,
-    description="Its payment was captured: every figure of the order, and when it was paid.",
-    version=2,
+    description="Its payment was captured: every figure of the order, when it was paid and "
+    "who its invoice is made out to (`bill_to`).",
+    version=3,
 )
 ORDER_CANCELLED = declare("order.cancelled", OrderState, description="The order was cancelled.")
 ORDER_SHIPPED = declare(

@@ -17,7 +17,7 @@ from pasar.core.events import relay_pending
 from pasar.core.models import OutboxEvent
 from pasar.core.tenant import system_access, tenant_context
 from pasar.ledger import chart, services
-from pasar.ledger.models import Account, JournalEntry, JournalLine
+from pasar.ledger.models import Account, Document, DocumentKind, JournalEntry, JournalLine
 from pasar.ledger.postings import sale_post
 from pasar.ledger.services import Line
 from pasar.sales import services as sales_services
@@ -260,7 +260,14 @@ def test_a_paid_order_is_posted_once_as_a_sale_with_its_gst(
         entry = JournalEntry.objects.get(source="sale")
         lines = {line.account.role: line for line in entry.lines.select_related("account")}
     # Two at S$18.90 plus S$4.00 delivery, 9% GST inside: 41.80 = 38.35 + 3.45.
-    assert entry.reference == order.number
+        document = Document.objects.get(order_number=order.number)
+    assert entry.reference == document.number == "INV-000001"
+    assert document.kind == DocumentKind.SIMPLIFIED_TAX_INVOICE
+    assert (document.subtotal, document.gst, document.total) == (
+        Decimal("38.35"),
+        Decimal("3.45"),
+        Decimal("41.80"),
+    )
     assert lines[chart.PAYMENT_CLEARING].debit == Decimal("41.80")
     assert lines[chart.SALES].credit + lines[chart.SHIPPING_INCOME].credit == Decimal("38.35")
     assert lines[chart.GST_OUTPUT].credit == lines[chart.GST_OUTPUT].tax == Decimal("3.45")

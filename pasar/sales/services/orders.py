@@ -22,6 +22,7 @@ from pasar.core.events import publish
 from pasar.core.mail import mail_after_commit
 from pasar.core.models import OutboxEvent
 from pasar.core.money import parse_money
+from pasar.core.singapore import SingaporeAddress
 from pasar.core.tenant import tenant_context
 from pasar.inventory import selectors as inventory_selectors
 from pasar.inventory import services as inventory_services
@@ -113,6 +114,21 @@ def placed_payload(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
     }
 
 
+ADDRESS_FIELDS = ("block", "street", "unit", "building", "postal_code")
+
+
+def bill_to(order: Order) -> dict[str, Any]:
+    """Who the order's invoice or receipt is made out to: the name and address it was
+    delivered to (a pickup order: the name only)."""
+    address = order.shipping_address or {}
+    lines = (
+        SingaporeAddress(**{field: str(address.get(field, "")) for field in ADDRESS_FIELDS}).lines()
+        if address.get("postal_code")
+        else []
+    )
+    return {"name": order.delivery_name, "email": order.email, "address": lines}
+
+
 def _move(
     order: Order,
     status: str,
@@ -175,7 +191,11 @@ def order_paid_in_full(
         history(order, "stock_problem", note=lost.message, now=now, event=event)
     order.save(update_fields=["status", "paid_at", "stock_problem", "updated_at"])
     # Every figure again, with the time the money came: the books post the sale from it.
-    paid = {**placed_payload(order, list(order.lines.all())), "paid_at": now}
+    paid = {
+        **placed_payload(order, list(order.lines.all())),
+        "paid_at": now,
+        "bill_to": bill_to(order),
+    }
     publish(events.ORDER_PAID, paid)
     _mail(order, "order_paid")
 

@@ -46,6 +46,8 @@ class Line:
     tax_base: Decimal = ZERO
     tax: Decimal = ZERO
     description: str = ""
+    channel: str = ""
+    location: str = ""
 
 
 def chart_install(*, company: Company | int) -> list[Account]:
@@ -160,6 +162,8 @@ def entry_post(
                 tax_base=line.tax_base,
                 tax=line.tax,
                 description=line.description[:200],
+                channel=line.channel[:20],
+                location=line.location[:40],
             )
             for line, account in zip(lines, resolved, strict=True)
         )
@@ -184,6 +188,8 @@ def entry_reverse(
                 tax_base=-line.tax_base,
                 tax=-line.tax,
                 description=line.description,
+                channel=line.channel,
+                location=line.location,
             )
             for line in entry.lines.select_related("account")
         ]
@@ -216,3 +222,67 @@ def period_lock(
         )
         audit_record(action="ledger.period_locked", obj=lock, actor=actor)
     return lock
+
+
+@dataclass(frozen=True)
+class ManualLine:
+    """A line of a journal typed by finance: the account by its code."""
+
+    account_code: str
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+    tax_code: str = ""
+    tax_base: Decimal = ZERO
+    tax: Decimal = ZERO
+    description: str = ""
+
+
+def journal_post_manual(
+    *,
+    company: Company | int,
+    day: date,
+    description: str,
+    lines: Sequence[ManualLine],
+    actor: User,
+    reference: str = "",
+    today: date | None = None,
+) -> JournalEntry:
+    """A journal finance typed (accruals, corrections, opening balances): balanced, in an
+    open period, not dated in the future, each account found by its code; audited."""
+    today = today or timezone.localdate()
+    if day > today:
+        raise DomainError(
+            f"A journal is dated today or earlier, not {day:%d %b %Y}.", code="future_date"
+        )
+    if not description.strip():
+        raise DomainError("Say what the journal is for.", code="description_required")
+    with tenant_context(company, all_or_nothing=True):
+        codes = {line.account_code for line in lines}
+        found = {account.code: account for account in Account.objects.filter(code__in=codes)}
+        unknown = sorted(codes - set(found))
+        if unknown:
+            raise DomainError(
+                f"No account has the code {', '.join(unknown)}.",
+                code="unknown_account",
+                details=[{"field": "account", "code": code} for code in unknown],
+            )
+        return entry_post(
+            company=company,
+            day=day,
+            description=description.strip(),
+            source="manual",
+            reference=reference,
+            lines=[
+                Line(
+                    account=found[line.account_code],
+                    debit=line.debit,
+                    credit=line.credit,
+                    tax_code=line.tax_code,
+                    tax_base=line.tax_base,
+                    tax=line.tax,
+                    description=line.description,
+                )
+                for line in lines
+            ],
+            actor=actor,
+        )

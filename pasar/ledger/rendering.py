@@ -1,0 +1,154 @@
+"""Documents and reports as files: a tax document's PDF (WeasyPrint), a report as CSV, XLSX
+or PDF. Rendering only: what a document or report says is decided by the services and
+selectors."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from pasar.ledger.models import Document, DocumentKind
+
+SUPPLY_TYPES = {
+    "SR": "Standard-rated",
+    "ZR": "Zero-rated",
+    "ES33": "Exempt",
+    "ESN33": "Exempt",
+    "OS": "Out of scope",
+}
+
+
+def _amount(value: Any) -> str:
+    return f"{Decimal(str(value)):,.2f}"
+
+
+def pdf_from_html(html: str) -> bytes:
+    from weasyprint import HTML  # loads Pango: only where a PDF is made
+
+    return bytes(HTML(string=html).write_pdf())
+
+
+def document_html(document: Document, *, copy: bool) -> str:
+    registered = bool(document.supplier.get("gst_number"))
+    lines = [
+        {
+            **line,
+            "supply": SUPPLY_TYPES.get(line.get("tax_code", ""), line.get("tax_code", "")),
+            "amount": _amount(line["amount"]),
+            "gst": _amount(line["gst"]),
+        }
+        for line in document.lines
+    ]
+    # A tax invoice with zero-rated or exempt lines states their gross amounts apart (IRAS).
+    gross: dict[str, Decimal] = {}
+    if document.kind == DocumentKind.TAX_INVOICE:
+        for line in document.lines:
+            kind = SUPPLY_TYPES.get(line.get("tax_code", ""))
+            if kind in ("Zero-rated", "Exempt"):
+                gross[kind] = gross.get(kind, Decimal(0)) + Decimal(line["amount"])
+    return render_to_string(
+        "ledger/pdf/document.html",
+        {
+            "document": document,
+            "copy": copy,
+            "registered": registered,
+            "lines": lines,
+            "currency": "S$" if document.currency == "SGD" else document.currency,
+            "rate_percent": f"{(document.gst_rate * 100).normalize():f}",
+            "figures": {
+                name: _amount(getattr(document, name)) for name in ("subtotal", "gst", "total")
+            },
+            "gross_by_kind": [(kind, _amount(value)) for kind, value in gross.items()],
+            "show_customer": document.kind in (DocumentKind.TAX_INVOICE, DocumentKind.CREDIT_NOTE),
+        },
+    )
+
+
+def document_pdf(document: Document, *, copy: bool) -> bytes:
+    """The document as a PDF; a copy (any output after the first) is marked COPY."""
+    return pdf_from_html(document_html(document, copy=copy))
+
+
+@dataclass
+class Report:
+    """A report as a table: what every export and screen shows. `rows` hold plain values
+    (text, Decimal, int, dates); `emphasis` marks rows shown in bold (headings, totals)."""
+
+    title: str
+    subtitle: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    emphasis: set[int] = field(default_factory=set)
+    chart: list[tuple[str, Decimal]] = field(default_factory=list)  # label, value
+    data: dict[str, Any] = field(default_factory=dict)  # the figures for the API
+
+    def add(self, *cells: Any, bold: bool = False) -> None:
+        if bold:
+            self.emphasis.add(len(self.rows))
+        self.rows.append(list(cells))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return "" if value is None else str(value)
+
+
+def report_csv(report: Report) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(report.columns)
+    for row in report.rows:
+        writer.writerow([_cell(value) for value in row])
+    return buffer.getvalue().encode("utf-8-sig")  # the BOM tells Excel it is UTF-8
+
+
+def report_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = report.title[:31]
+    sheet.append([report.title])
+    sheet["A1"].font = Font(bold=True, size=13)
+    sheet.append([report.subtitle])
+    sheet.append([])
+    sheet.append(report.columns)
+    for cell in sheet[4]:
+        cell.font = Font(bold=True)
+    for index, row in enumerate(report.rows):
+        sheet.append(row)
+        excel_row = sheet.max_row
+        for cell in sheet[excel_row]:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00;[Red]-#,##0.00"
+            if index in report.emphasis:
+                cell.font = Font(bold=True)
+    for letter, width in zip("ABCDEFGHIJ", (14, 40, 16, 16, 16, 16, 16, 16, 16, 16), strict=False):
+        sheet.column_dimensions[letter].width = width
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def report_pdf(report: Report) -> bytes:
+    rows = [
+        {"cells": [_display(value) for value in row], "bold": index in report.emphasis}
+        for index, row in enumerate(report.rows)
+    ]
+    return pdf_from_html(
+        render_to_string("ledger/pdf/report.html", {"report": report, "rows": rows})
+    )
+
+
+def _display(value: Any) -> dict[str, Any]:
+    if isinstance(value, Decimal):
+        return {"text": f"{value:,.2f}", "number": True}
+    return {"text": _cell(value), "number": isinstance(value, int)}

@@ -1,0 +1,54 @@
+"""Writes of the books, one module per capability; callers write
+`from pasar.ledger import services` and `services.entry_post(...)`.
+
+- `journals`: the chart installed, entries posted and reversed, manual journals, period locks
+- `accounts`: the chart as a company edits it
+- `documents`: tax invoices, simplified tax invoices, receipts and credit notes
+- `bills`: supplier bills and their payments
+"""
+
+from pasar.ledger.services.accounts import account_create, account_delete, account_update
+from pasar.ledger.services.bills import BillLineInput, bill_enter, bill_pay
+from pasar.ledger.services.documents import (
+    CreditTooLarge,
+    credit_note_issue,
+    document_output,
+    document_send,
+    sale_document_issue,
+)
+from pasar.ledger.services.journals import (
+    ZERO,
+    Line,
+    ManualLine,
+    PeriodLocked,
+    UnbalancedEntry,
+    chart_install,
+    entry_post,
+    entry_reverse,
+    journal_post_manual,
+    period_lock,
+)
+
+__all__ = [
+    "ZERO",
+    "BillLineInput",
+    "CreditTooLarge",
+    "Line",
+    "ManualLine",
+    "PeriodLocked",
+    "UnbalancedEntry",
+    "account_create",
+    "account_delete",
+    "account_update",
+    "bill_enter",
+    "bill_pay",
+    "chart_install",
+    "credit_note_issue",
+    "document_output",
+    "document_send",
+    "entry_post",
+    "entry_reverse",
+    "journal_post_manual",
+    "period_lock",
+    "sale_document_issue",
+]

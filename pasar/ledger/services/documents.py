@@ -1,0 +1,336 @@
+"""Tax documents: the invoice or receipt a sale is issued, the credit notes that correct it.
+
+Which document a sale gets (../shared/reference/gst.md, section 5, written up in docs/gst.md):
+- a company not registered for GST issues a receipt, which says no GST was charged;
+- a registered company issues a simplified tax invoice when the total with GST is at most
+  S$1,000 and every line is standard-rated (Reg 13), else a full tax invoice (Reg 11).
+
+Numbers are gapless per series (INV, RCT, CN: `numbering.next_number` in the document's own
+transaction). An issued document never changes (the database refuses it); a credit note never
+takes its document's credits above the document's total (the database refuses that too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from pasar.core import numbering
+from pasar.core.audit import audit_record
+from pasar.core.errors import Conflict, DomainError
+from pasar.core.money import parse_money
+from pasar.core.tenant import id_of, tenant_context
+from pasar.ledger import rendering
+from pasar.ledger.models import (
+    CREDIT_NOTE_PREFIX,
+    INVOICE_PREFIX,
+    RECEIPT_PREFIX,
+    Document,
+    DocumentKind,
+)
+from pasar.tenancy.models import Company, User
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+SIMPLIFIED_LIMIT = Decimal("1000.00")  # total with GST, Reg 13
+STANDARD_RATED = "SR"
+SHIPPING_LINE = "Delivery"
+
+SERIES = {
+    DocumentKind.TAX_INVOICE: INVOICE_PREFIX,
+    DocumentKind.SIMPLIFIED_TAX_INVOICE: INVOICE_PREFIX,
+    DocumentKind.RECEIPT: RECEIPT_PREFIX,
+    DocumentKind.CREDIT_NOTE: CREDIT_NOTE_PREFIX,
+}
+
+
+class CreditTooLarge(DomainError):
+    code = "credit_above_document"
+
+
+def _money(value: Any) -> Decimal:
+    return parse_money(value if value not in (None, "") else "0", what="A document figure")
+
+
+def _text(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def supplier_block(company: Company) -> dict[str, Any]:
+    """The supplier as a document shows it, kept on the document as it was that day."""
+    return {
+        "name": company.legal_name,
+        "uen": company.uen,
+        "gst_number": company.gst_number if company.gst_registered else "",
+        "address": [
+            line
+            for line in (
+                company.address_line1,
+                company.address_line2,
+                f"Singapore {company.postal_code}" if company.postal_code else "",
+            )
+            if line
+        ],
+    }
+
+
+def sale_document_kind(*, registered: bool, total: Decimal, codes: set[str]) -> str:
+    if not registered:
+        return DocumentKind.RECEIPT
+    if total <= SIMPLIFIED_LIMIT and codes <= {STANDARD_RATED}:
+        return DocumentKind.SIMPLIFIED_TAX_INVOICE
+    return DocumentKind.TAX_INVOICE
+
+
+def sale_document_lines(payload: dict[str, Any]) -> list[dict[str, str]]:
+    """The document's lines from a paid order's figures: each line's amount without GST and
+    its GST, then delivery as a line of its own."""
+    registered = _money(payload.get("gst_rate")) > 0
+    includes = bool(payload.get("prices_include_gst"))
+    lines = []
+    for line in payload["lines"]:
+        net, gst = _money(line["net"]), _money(line.get("gst"))
+        lines.append(
+            {
+                "description": f"{line['name']} ({line['sku']})",
+                "tax_code": line["tax_code"] if registered else "",
+                "quantity": str(line["quantity"]),
+                "unit_price": _text(_money(line["unit_price"])),
+                "discount": _text(_money(line.get("discount"))),
+                "amount": _text(net - gst if includes else net),
+                "gst": _text(gst),
+            }
+        )
+    shipping, shipping_gst = _money(payload.get("shipping")), _money(payload.get("shipping_gst"))
+    if shipping > 0:
+        lines.append(
+            {
+                "description": SHIPPING_LINE,
+                "tax_code": STANDARD_RATED if registered else "",
+                "quantity": "1",
+                "unit_price": _text(shipping),
+                "discount": "0.00",
+                "amount": _text(shipping - shipping_gst if includes else shipping),
+                "gst": _text(shipping_gst),
+                "shipping": "1",
+            }
+        )
+    return lines
+
+
+def sale_document_issue(
+    *, company: Company, payload: dict[str, Any], day: date, event_id: Any
+) -> Document:
+    """The document for a paid order (once per event: the same event finds it again). In the
+    caller's transaction and the company's context."""
+    earlier = Document.objects.filter(event_id=event_id).exclude(kind=DocumentKind.CREDIT_NOTE)
+    found = earlier.first()
+    if found is not None:
+        return found
+    total, gst = _money(payload["total"]), _money(payload.get("gst"))
+    lines = sale_document_lines(payload)
+    registered = _money(payload.get("gst_rate")) > 0
+    kind = sale_document_kind(
+        registered=registered, total=total, codes={line["tax_code"] for line in lines}
+    )
+    bill_to = payload.get("bill_to") or {}
+    return Document.objects.create(
+        company_id=company.pk,
+        kind=kind,
+        number=numbering.next_number(company=company, prefix=SERIES[DocumentKind(kind)]),
+        issued_on=day,
+        order=payload.get("order"),
+        order_number=payload.get("number", ""),
+        supplier=supplier_block(company),
+        customer_name=str(bill_to.get("name", ""))[:120],
+        customer_email=str(bill_to.get("email", ""))[:254],
+        customer_address=list(bill_to.get("address", [])),
+        gst_rate=_money(payload.get("gst_rate")) if registered else Decimal(0),
+        prices_include_gst=bool(payload.get("prices_include_gst")),
+        lines=lines,
+        subtotal=total - gst,
+        gst=gst,
+        total=total,
+        event_id=event_id,
+        created_at=timezone.now(),
+    )
+
+
+def _share(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """`amount` split over `weights` in whole cents, in proportion, the cents left over given
+    to the largest remainders: the parts always add up to `amount` exactly."""
+    whole = sum(weights, ZERO)
+    if whole == 0:
+        return [amount] + [ZERO] * (len(weights) - 1) if weights else []
+    cents = int(amount / CENT)
+    exact = [Decimal(cents) * weight / whole for weight in weights]
+    parts = [int(value) for value in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
+    for i in by_remainder[: cents - sum(parts)]:
+        parts[i] += 1
+    return [Decimal(part) * CENT for part in parts]
+
+
+@dataclass(frozen=True)
+class Credited:
+    """What earlier credit notes took from a document."""
+
+    total: Decimal
+    gst: Decimal
+
+
+def credited_so_far(document: Document) -> Credited:
+    notes = list(document.credit_notes.values_list("total", "gst"))
+    return Credited(
+        total=sum((total for total, _ in notes), ZERO), gst=sum((gst for _, gst in notes), ZERO)
+    )
+
+
+def credit_note_lines(
+    document: Document, amount: Decimal, credited: Credited
+) -> tuple[list[dict[str, str]], Decimal]:
+    """The credit note's lines for `amount` (with GST) off `document`, and their GST.
+
+    The GST part is the document's GST in proportion, rounded half-up; the note that credits
+    what is left of the document takes exactly the GST left, so that a document credited in
+    full has every cent of its GST reversed. The rest is spread over the document's lines in
+    proportion to their amounts.
+    """
+    left = document.total - credited.total
+    if amount == left:
+        gst = document.gst - credited.gst
+    else:
+        gst = (amount * document.gst / document.total).quantize(CENT, rounding=ROUND_HALF_UP)
+    originals = document.lines
+    amounts = _share(amount - gst, [_money(line["amount"]) for line in originals])
+    taxes = _share(gst, [_money(line["gst"]) for line in originals])
+    lines = []
+    for original, part, tax in zip(originals, amounts, taxes, strict=True):
+        if part == 0 and tax == 0:
+            continue
+        line = {
+            "description": original["description"],
+            "tax_code": original["tax_code"],
+            "quantity": "",
+            "unit_price": "",
+            "discount": "0.00",
+            "amount": _text(part),
+            "gst": _text(tax),
+        }
+        if original.get("shipping"):
+            line["shipping"] = "1"
+        lines.append(line)
+    return lines, gst
+
+
+def credit_note_issue(
+    *,
+    company: Company,
+    document: Document,
+    amount: Decimal,
+    reason: str,
+    day: date,
+    event_id: Any = None,
+    actor: User | None = None,
+) -> Document:
+    """A credit note for `amount` (with GST) off `document`. Refused above what is left of the
+    document after its earlier credit notes. In the caller's transaction and context; the
+    document is locked so two notes cannot both take its last dollars."""
+    if amount <= 0:
+        raise DomainError("A credit note is for more than nothing.", code="invalid_amount")
+    if not reason.strip():
+        raise DomainError("A credit note says why it was issued.", code="reason_required")
+    if document.kind == DocumentKind.CREDIT_NOTE:
+        raise Conflict("A credit note corrects an invoice or receipt, not another credit note.")
+    if event_id is not None:
+        earlier = Document.objects.filter(event_id=event_id, kind=DocumentKind.CREDIT_NOTE).first()
+        if earlier is not None:
+            return earlier
+    Document.objects.select_for_update().filter(pk=document.pk).first()
+    credited = credited_so_far(document)
+    left = document.total - credited.total
+    if amount > left:
+        raise CreditTooLarge(
+            f"{document.number} has S${left:,.2f} left to credit; S${amount:,.2f} is more.",
+            details=[{"field": "amount", "left": _text(left)}],
+        )
+    lines, gst = credit_note_lines(document, amount, credited)
+    note = Document.objects.create(
+        company_id=id_of(company),
+        kind=DocumentKind.CREDIT_NOTE,
+        number=numbering.next_number(company=company, prefix=CREDIT_NOTE_PREFIX),
+        issued_on=day,
+        order=document.order,
+        order_number=document.order_number,
+        supplier=supplier_block(company),
+        customer_name=document.customer_name,
+        customer_email=document.customer_email,
+        customer_address=document.customer_address,
+        currency=document.currency,
+        gst_rate=document.gst_rate,
+        prices_include_gst=document.prices_include_gst,
+        lines=lines,
+        subtotal=amount - gst,
+        gst=gst,
+        total=amount,
+        corrects=document,
+        reason=reason.strip()[:200],
+        event_id=event_id,
+        created_at=timezone.now(),
+    )
+    if actor is not None:
+        audit_record(action="ledger.credit_note_issued", obj=note, actor=actor)
+    return note
+
+
+def document_output(*, company: Company | int, document: Document, emailed: bool = False) -> bool:
+    """Count one more output of the document (printed, downloaded or emailed); True when this
+    one is the original, False for a copy (its PDF is marked COPY)."""
+    with tenant_context(company, all_or_nothing=True):
+        earlier = (
+            Document.objects.select_for_update()
+            .filter(pk=document.pk)
+            .values_list("outputs", flat=True)
+            .get()
+        )
+        changes: dict[str, Any] = {"outputs": earlier + 1}
+        if emailed:
+            changes["emailed_at"] = timezone.now()
+        Document.objects.filter(pk=document.pk).update(**changes)
+    document.outputs = earlier + 1
+    return earlier == 0
+
+
+def document_send(*, company: Company | int, document_id: Any) -> Document:
+    """Email a document to its customer with its PDF (the original, if nothing was output
+    before; else a copy). The PDF is made and the mail sent outside any transaction; the
+    output is counted once the mail has gone."""
+    with tenant_context(company):
+        document = Document.objects.select_related("corrects").get(public_id=document_id)
+    if not document.customer_email:
+        raise DomainError(f"{document.number} has no email address to send it to.")
+    first = document.outputs == 0
+    pdf = rendering.document_pdf(document, copy=not first)
+    context = {
+        "title": document.title,
+        "number": document.number,
+        "shop": document.supplier.get("name", ""),
+        "total": f"{document.total:,.2f}",
+        "order": document.order_number,
+    }
+    message = EmailMultiAlternatives(
+        subject=" ".join(render_to_string("ledger/mail/document_subject.txt", context).split()),
+        body=render_to_string("ledger/mail/document.txt", context),
+        to=[document.customer_email],
+    )
+    message.attach(f"{document.number}.pdf", pdf, "application/pdf")
+    message.send()
+    document_output(company=company, document=document, emailed=True)
+    return document
