@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("pasar.payments.api_urls")),
     path("", include("pasar.sales.api_urls")),
     path("gst/", include("pasar.gst.api_urls")),
+    path("ledger/", include("pasar.ledger.api_urls")),
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -216,6 +217,10 @@ CELERY_BEAT_SCHEDULE = {
     "expire-overdue-payments": {
         "task": "pasar.payments.tasks.expire_overdue_payments",
         "schedule": 30.0,
+    },
+    "gst-return-reminders": {
+        "task": "pasar.gst.tasks.send_f5_reminders",
+        "schedule": crontab(hour=9, minute=0),  # CELERY_TIMEZONE: Singapore time
     },
 }
 

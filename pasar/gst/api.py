@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
@@ -13,7 +17,11 @@ from rest_framework.views import APIView
 
 from pasar.core.api import StrictSerializer
 from pasar.gst import services
+from pasar.gst.rendering import f5_pdf
+from pasar.gst.reports import gst_detail
 from pasar.ledger import selectors as ledger_selectors
+from pasar.ledger.rendering import EXPORTS, report_file
+from pasar.ledger.reports import Period, as_data
 from pasar.tenancy.models import User
 from pasar.tenancy.permissions import RoleAllows, acting_company
 
@@ -119,3 +127,85 @@ class F5FileView(APIView):
         )
         body = {"start": filed.start, "end": filed.end, "state": "filed", "boxes": filed.boxes}
         return Response(F5Output(body).data, status=201)
+
+
+class F5ExportInput(PeriodInput):
+    as_ = serializers.ChoiceField(choices=["pdf", "json"], default="pdf")
+
+    def to_internal_value(self, data: Any) -> Any:
+        # "as" is a Python keyword: the query parameter is read into `as_`.
+        data = dict(data)
+        if "as" in data:
+            data["as_"] = data.pop("as")
+        return super().to_internal_value(data)
+
+
+class F5PeriodsView(APIView):
+    permission_classes = (RoleAllows.to("gst.view"),)
+
+    @extend_schema(summary="The company's last four accounting periods, their due dates and state")
+    def get(self, request: Request) -> Response:
+        company = acting_company(request)
+        periods = services.periods_ended(company=company, today=timezone.localdate())
+        return Response(
+            [
+                {
+                    "start": start,
+                    "end": end,
+                    "due": services.due_date(end),
+                    "state": services.f5_state(company=company, start=start, end=end),
+                }
+                for start, end in periods
+            ]
+        )
+
+
+class F5ExportView(APIView):
+    """The return as a PDF for the files, or as JSON in the field names of IRAS's GST return
+    API (submitF5F8ReturnCorpPass), ready for a later submission."""
+
+    permission_classes = (RoleAllows.to("gst.view"),)
+
+    @extend_schema(
+        parameters=[*PERIOD, OpenApiParameter("as", str, enum=["pdf", "json"])],
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY, (200, "application/json"): dict},
+        summary="The F5 as a PDF, or as IRAS's GST return API payload",
+    )
+    def get(self, request: Request) -> HttpResponse | Response:
+        asked = _valid(F5ExportInput, request)
+        company = acting_company(request)
+        found = services.f5_compute(company=company, start=asked["start"], end=asked["end"])
+        state = services.f5_state(company=company, start=found.start, end=found.end)
+        name = f"gst-f5-{found.start.isoformat()}-{found.end.isoformat()}"
+        if asked["as_"] == "json":
+            body = json.dumps(found.iras_payload(tax_ref=company.gst_number), indent=2)
+            response = HttpResponse(body, content_type="application/json")
+            response["Content-Disposition"] = f'attachment; filename="{name}.json"'
+            return response
+        response = HttpResponse(
+            f5_pdf(company=company, found=found, state=state), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+        return response
+
+
+class DetailInput(PeriodInput):
+    export = serializers.ChoiceField(choices=sorted(EXPORTS), required=False)
+
+
+class GstDetailView(APIView):
+    permission_classes = (RoleAllows.to("gst.view"),)
+
+    @extend_schema(
+        parameters=[*PERIOD, OpenApiParameter("export", str, enum=sorted(EXPORTS))],
+        summary="The period's values and GST by tax code, with the F5 boxes each feeds",
+    )
+    def get(self, request: Request) -> HttpResponse | Response:
+        asked = _valid(DetailInput, request)
+        if asked["start"] > asked["end"]:
+            raise services.InvalidPeriod("The period must start before it ends.")
+        report = gst_detail(acting_company(request), Period(start=asked["start"], end=asked["end"]))
+        if asked.get("export"):
+            name = f"gst-detail-{asked['start'].isoformat()}-{asked['end'].isoformat()}"
+            return report_file(report, asked["export"], name)
+        return Response(as_data(report))

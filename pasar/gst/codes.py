@@ -54,3 +54,29 @@ BOXES: dict[str, CodeBoxes] = {
 
 if set(BOXES) != GST_TAX_CODES:  # pragma: no cover - a programming error, caught at import
     raise RuntimeError("Every GST tax code needs its F5 boxes, and no other code has any.")
+
+
+# What each box of the F5 says (gst.md, section 4), for the return's PDF and pages.
+BOX_LABELS: dict[int, str] = {
+    1: "Total value of standard-rated supplies",
+    2: "Total value of zero-rated supplies",
+    3: "Total value of exempt supplies",
+    4: "Total value of (1) + (2) + (3)",
+    5: "Total value of taxable purchases",
+    6: "Output tax due",
+    7: "Less: input tax and refunds claimed",
+    8: "Equals: net GST to be paid to / claimed from IRAS",
+    9: "Total value of goods imported under import GST suspension schemes",
+    10: "GST refunded to tourists claimed",
+    11: "Bad debt relief and reverse charge refund claims",
+    12: "Pre-registration claims",
+    13: "Revenue for the accounting period",
+    14: "Imported services and low-value goods under reverse charge",
+    15: "Remote services supplied as an electronic marketplace",
+    16: "Imported low-value goods as a redeliverer or electronic marketplace",
+    17: "Own supplies of imported low-value goods",
+    18: "Net GST per box 8",
+    19: "Add: deferred import GST payable",
+    20: "Equals: total tax to be paid to / claimed from IRAS",
+    21: "Total value of goods imported under IGDS",
+}

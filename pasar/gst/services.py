@@ -7,8 +7,9 @@ and 6). Box 4 = 1 + 2 + 3, Box 8 = 6 - 7, Box 18 = Box 8, Box 20 = 18 + 19.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -16,13 +17,14 @@ from django.utils import timezone
 
 from pasar.core.audit import audit_record
 from pasar.core.errors import Conflict, DomainError
+from pasar.core.mail import mail_after_commit
 from pasar.core.singapore import GST_RATES, gst_rate_on
-from pasar.core.tenant import tenant_context
+from pasar.core.tenant import system_access, tenant_context
 from pasar.gst.codes import BOXES
-from pasar.gst.models import GstReturn
+from pasar.gst.models import GstReminder, GstReturn
 from pasar.ledger import selectors as ledger_selectors
 from pasar.ledger import services as ledger_services
-from pasar.tenancy.models import Company, User
+from pasar.tenancy.models import Company, GstPeriod, Membership, Role, User
 
 ZERO = Decimal("0.00")
 BOX_NUMBERS = range(1, 22)
@@ -147,6 +149,43 @@ def f5_period_check(*, company: Company, start: date, end: date, today: date | N
         )
 
 
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _months_later(day: date, months: int) -> tuple[int, int]:
+    index = day.year * 12 + day.month - 1 + months
+    return index // 12, index % 12 + 1
+
+
+def period_of(*, company: Company, day: date) -> tuple[date, date]:
+    """The accounting period of the company's GST cycle that holds `day`: a quarter
+    starting in `gst_period_start_month` (cycles A, B, C) or a calendar month."""
+    if company.gst_period == GstPeriod.MONTHLY:
+        return day.replace(day=1), _month_end(day.year, day.month)
+    back = (day.month - company.gst_period_start_month) % 3
+    year, month = _months_later(day.replace(day=1), -back)
+    last_year, last_month = _months_later(date(year, month, 1), 2)
+    return date(year, month, 1), _month_end(last_year, last_month)
+
+
+def periods_ended(*, company: Company, today: date, count: int = 4) -> list[tuple[date, date]]:
+    """The company's last `count` periods that have ended by `today`, newest first."""
+    periods = []
+    start, _ = period_of(company=company, day=today)
+    for _ in range(count):
+        start, end = period_of(company=company, day=start - timedelta(days=1))
+        periods.append((start, end))
+    return periods
+
+
+def due_date(end: date) -> date:
+    """When a period's return and its GST are due: one month after it ends (the last day
+    of the next month; gst.md, section 7)."""
+    year, month = _months_later(end.replace(day=1), 1)
+    return _month_end(year, month)
+
+
 def box_codes(number: int) -> list[str]:
     """The tax codes whose lines make up a box (for the drill-down)."""
     return sorted(
@@ -165,7 +204,14 @@ def f5_state(*, company: Company, start: date, end: date) -> str:
 
 def f5_file(*, company: Company, start: date, end: date, actor: User | None = None) -> GstReturn:
     """Mark the period's F5 filed: its boxes are kept as they are now and the period is
-    locked in the books, so a later adjustment is posted in the next open period."""
+    locked in the books, so a later adjustment is posted in the next open period. A return
+    is filed for one period of the company's cycle, never for any other dates."""
+    expected = period_of(company=company, day=start)
+    if (start, end) != expected:
+        raise InvalidPeriod(
+            f"A return is filed for one accounting period: {expected[0]:%d %b %Y} to "
+            f"{expected[1]:%d %b %Y} is the one holding {start:%d %b %Y}."
+        )
     found = f5_compute(company=company, start=start, end=end)
     with tenant_context(company, all_or_nothing=True):
         if GstReturn.objects.filter(start__lte=end, end__gte=start).exists():
@@ -231,3 +277,50 @@ def rate_for_supply(
     if before["delivery"] and elect_old_rate:
         return old
     return new
+
+
+REMIND_DAYS_BEFORE = 14
+
+
+def reminders_send(*, today: date | None = None) -> int:
+    """Remind each GST-registered company's owner and finance people, once, when the return
+    of its last ended period falls due within REMIND_DAYS_BEFORE days and is not filed yet.
+    Returns how many companies were reminded."""
+    today = today or timezone.localdate()
+    with system_access(reason="find the GST returns falling due"):
+        companies = list(Company.objects.filter(gst_registered=True).order_by("pk"))
+    reminded = 0
+    for company in companies:
+        ((start, end),) = periods_ended(company=company, today=today, count=1)
+        due = due_date(end)
+        if not (due - timedelta(days=REMIND_DAYS_BEFORE) <= today <= due):
+            continue
+        with tenant_context(company, all_or_nothing=True):
+            if GstReturn.objects.filter(start=start).exists():
+                continue
+            _, created = GstReminder.objects.get_or_create(
+                company=company,
+                period_start=start,
+                defaults={"period_end": end, "due": due, "sent_at": timezone.now()},
+            )
+            if not created:
+                continue
+            found = f5_compute(company=company, start=start, end=end, today=today)
+            people = Membership.objects.filter(
+                company=company, role__in=(Role.OWNER, Role.FINANCE)
+            ).select_related("user")
+            for membership in people:
+                mail_after_commit(
+                    to=membership.user.email,
+                    template="gst/mail/f5_due",
+                    context={
+                        "company": company.legal_name,
+                        "period": f"{start:%d %b %Y} to {end:%d %b %Y}",
+                        "due": f"{due:%d %b %Y}",
+                        "net": f"{found.box(8):,.2f}",
+                        "output": f"{found.box(6):,.2f}",
+                        "input": f"{found.box(7):,.2f}",
+                    },
+                )
+        reminded += 1
+    return reminded

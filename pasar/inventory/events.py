@@ -23,6 +23,7 @@ class StockChanged(TypedDict):
     unit_cost: Decimal
     source_type: str
     source_id: str
+    moved_at: datetime  # when it happened: the day its value is posted
 
 
 class StockRanLow(TypedDict):
@@ -84,7 +85,8 @@ STOCK_CHANGED = declare(
     StockChanged,
     description="A stock movement: `quantity` units in (+) or out (-) at a location, at "
     "`unit_cost` (the receipt's cost, else the moving average), from the document "
-    "`source_type`/`source_id` names.",
+    "`source_type`/`source_id` names, at `moved_at`.",
+    version=2,
 )
 STOCK_RAN_LOW = declare(
     "stock.ran_low",

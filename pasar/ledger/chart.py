@@ -49,9 +49,7 @@ SME_CHART: tuple[TemplateAccount, ...] = (
     TemplateAccount("1300", "GST input tax", AccountKind.ASSET, GST_INPUT),
     TemplateAccount("1500", "Prepayments and deposits", AccountKind.ASSET),
     TemplateAccount("2000", "Trade payables", AccountKind.LIABILITY, PAYABLES),
-    TemplateAccount(
-        "2050", "Goods received not invoiced", AccountKind.LIABILITY, GOODS_RECEIVED
-    ),
+    TemplateAccount("2050", "Goods received not invoiced", AccountKind.LIABILITY, GOODS_RECEIVED),
     TemplateAccount("2100", "GST output tax", AccountKind.LIABILITY, GST_OUTPUT),
     TemplateAccount("2200", "Refunds due to customers", AccountKind.LIABILITY, CUSTOMER_REFUNDS),
     TemplateAccount("2300", "Accrued expenses", AccountKind.LIABILITY),

@@ -318,4 +318,3 @@ class BillPayment(PublicIdMixin, TenantModel):
         constraints: ClassVar[list[Any]] = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="bill_payment_positive"),
         ]
-

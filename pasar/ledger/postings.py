@@ -11,14 +11,20 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
 from pasar.core.models import OutboxEvent
 from pasar.core.money import parse_money
 from pasar.core.tenant import tenant_context
 from pasar.ledger import chart
 from pasar.ledger.models import Document, DocumentKind, JournalEntry
-from pasar.ledger.services import ZERO, Line, credit_note_issue, entry_post, sale_document_issue
+from pasar.ledger.services import (
+    ZERO,
+    Line,
+    credit_note_entry_lines,
+    credit_note_issue,
+    document_email_after_commit,
+    entry_post,
+    sale_document_issue,
+)
 from pasar.tenancy.models import Company
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
@@ -67,6 +73,13 @@ def _day(stamp: datetime) -> date:
     return stamp.astimezone(SINGAPORE).date()
 
 
+def _when(payload: dict[str, Any], field: str, event: OutboxEvent) -> datetime:
+    """When the business event happened, as its payload says; events published before
+    their payload said so fall back to when they were recorded."""
+    stamp = payload.get(field)
+    return datetime.fromisoformat(stamp) if stamp else event.created_at
+
+
 def _company(event: OutboxEvent) -> Company:
     assert event.company_id is not None  # the ledger subscribes to company events only
     return Company.objects.get(pk=event.company_id)
@@ -96,43 +109,8 @@ def sale_post(*, event: OutboxEvent) -> JournalEntry | None:
             event_id=event.public_id,
         )
     if document.customer_email and document.outputs == 0:
-        _email_after_commit(company, document)
+        document_email_after_commit(company, document)
     return entry
-
-
-def _email_after_commit(company: Company, document: Document) -> None:
-    from pasar.ledger.tasks import document_email  # tasks import the services
-
-    transaction.on_commit(
-        lambda: document_email.delay(company.pk, str(document.public_id)), robust=True
-    )
-
-
-def refund_lines(note: Document, refunded: Decimal) -> list[Line]:
-    """A credit note's entry: sales, delivery and output tax debited back by tax code (their
-    values and GST as negative sums, so the return nets them), the money out of clearing."""
-    lines = []
-    for item in note.lines:
-        amount = _money(item["amount"])
-        if amount > 0:
-            lines.append(
-                Line(
-                    account=chart.SHIPPING_INCOME if item.get("shipping") else chart.SALES,
-                    debit=amount,
-                    tax_code=item["tax_code"],
-                    tax_base=-amount,
-                    description=item["description"],
-                )
-            )
-    if note.gst > 0:
-        lines.append(
-            Line(account=chart.GST_OUTPUT, debit=note.gst, tax_code=STANDARD_RATED, tax=-note.gst)
-        )
-    beyond = refunded - note.total
-    if beyond > 0:  # more went back than the document had left: no GST to take back on it
-        lines.append(Line(account=chart.SALES, debit=beyond, description="Refunded above the sale"))
-    lines.append(Line(account=chart.PAYMENT_CLEARING, credit=refunded))
-    return lines
 
 
 def _refund_without_gst(
@@ -162,7 +140,7 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
     if refunded <= 0:
         return None
     company = _company(event)
-    day = _day(event.created_at)
+    day = _day(_when(payload, "refunded_at", event))
     reference = str(payload.get("reference", ""))
     with tenant_context(company, all_or_nothing=True):
         earlier = JournalEntry.objects.filter(event_id=event.public_id, source="refund").first()
@@ -207,11 +185,11 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
             description=f"Refund for {reference}: credit note {note.number}",
             source="refund",
             reference=note.number,
-            lines=refund_lines(note, refunded),
+            lines=credit_note_entry_lines(note, paid_from=chart.PAYMENT_CLEARING, paid=refunded),
             event_id=event.public_id,
         )
     if note.customer_email:
-        _email_after_commit(company, note)
+        document_email_after_commit(company, note)
     return entry
 
 
@@ -270,7 +248,7 @@ def stock_post(*, event: OutboxEvent) -> JournalEntry | None:
     assert event.company_id is not None
     return entry_post(
         company=event.company_id,
-        day=_day(event.created_at),
+        day=_day(_when(payload, "moved_at", event)),
         description=f"Stock {payload['kind'].replace('_', ' ')}: {payload.get('sku', '')}",
         source="stock",
         reference=f"{payload.get('source_type', '')} {payload.get('source_id', '')}".strip(),

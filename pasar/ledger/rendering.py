@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpResponse
 from django.template.loader import render_to_string
 
 from pasar.ledger.models import Document, DocumentKind
@@ -152,3 +154,22 @@ def _display(value: Any) -> dict[str, Any]:
     if isinstance(value, Decimal):
         return {"text": f"{value:,.2f}", "number": True}
     return {"text": _cell(value), "number": isinstance(value, int)}
+
+
+EXPORTS: dict[str, tuple[str, str, Callable[[Report], bytes]]] = {
+    "csv": ("text/csv; charset=utf-8", "csv", report_csv),
+    "xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
+        report_xlsx,
+    ),
+    "pdf": ("application/pdf", "pdf", report_pdf),
+}
+
+
+def report_file(report: Report, export: str, name: str) -> HttpResponse:
+    """The report as a download: `export` is csv, xlsx or pdf."""
+    content_type, extension, render = EXPORTS[export]
+    response = HttpResponse(render(report), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{extension}"'
+    return response

@@ -42,6 +42,7 @@ class PaymentRefunded(PaymentState):
     refund: UUID
     refund_amount: Decimal
     gateway: str
+    refunded_at: datetime  # when the money went back: the credit note's date
 
 
 class PaymentRefundFailed(PaymentState):
@@ -80,7 +81,10 @@ PAYMENT_REVIEW_NEEDED = declare(
     description="A capture was kept for review: late, paid twice or the wrong amount.",
 )
 PAYMENT_REFUNDED = declare(
-    "payment.refunded", PaymentRefunded, description="A refund succeeded (`refund_amount`)."
+    "payment.refunded",
+    PaymentRefunded,
+    description="A refund succeeded (`refund_amount`, at `refunded_at`).",
+    version=2,
 )
 PAYMENT_REFUND_FAILED = declare(
     "payment.refund_failed", PaymentRefundFailed, description="A refund was refused or failed."

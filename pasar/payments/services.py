@@ -1103,6 +1103,7 @@ def _refund_succeeded(payment: Payment, refund: Refund, now: datetime) -> None:
             refund=refund.public_id,
             refund_amount=refund.amount,
             gateway=refund.capture.gateway,
+            refunded_at=now,
         ),
     )
 

@@ -19,7 +19,7 @@ from pasar.core.tenant import platform_access, tenant_context
 from pasar.gst.services import f5_compute
 from pasar.inventory.models import Location, MovementKind, StockMovement, Transfer
 from pasar.inventory.selectors import low_stock_list, stock_drift
-from pasar.ledger.models import JournalEntry, JournalLine
+from pasar.ledger.models import Document, JournalEntry, JournalLine
 from pasar.payments.models import Payment, PaymentStatus, ReviewReason, WebhookLog
 from pasar.sales.models import Customer, Order, OrderStatus, Promotion
 from pasar.tenancy.models import Company, Invitation, Membership, User
@@ -249,8 +249,13 @@ def test_the_demo_orders_paid_are_in_the_books_and_the_f5_adds_them_up() -> None
     with tenant_context(company):
         paid = Order.objects.filter(paid_at__isnull=False, total__gt=0)
         sales = JournalEntry.objects.filter(source="sale")
-        assert set(sales.values_list("reference", flat=True)) == set(
+        documents = Document.objects.filter(corrects__isnull=True)
+        assert set(documents.values_list("order_number", flat=True)) == set(
             paid.values_list("number", flat=True)
+        )
+        # Each sale's entry names its document.
+        assert set(sales.values_list("reference", flat=True)) == set(
+            documents.values_list("number", flat=True)
         )
         first = sales.order_by("date").first()
         output_tax = JournalLine.objects.filter(

@@ -74,9 +74,11 @@ def test_a_small_sale_gets_a_simplified_tax_invoice_emailed_with_its_pdf(
     assert document.customer_email == sent[0].to[0]
     with tenant_context(store.company):
         document.refresh_from_db()
-    assert document.outputs == 1 and document.emailed_at is not None
+    assert document.outputs == 1
+    assert document.emailed_at is not None
     html = rendering.document_html(document, copy=False)
-    assert "SIMPLIFIED TAX INVOICE" in html and "Price payable includes GST" in html
+    assert "SIMPLIFIED TAX INVOICE" in html
+    assert "Price payable includes GST" in html
     assert "M90312345A" in html
 
 
@@ -119,7 +121,8 @@ def test_a_company_not_registered_for_gst_issues_receipts_that_say_so(
     store.company.gst_number = ""
     store.company.save()
     document = _document(store.company, _paid(store, filled_cart, pay_order, (store.teh, 1)))
-    assert document.kind == DocumentKind.RECEIPT and document.number == "RCT-000001"
+    assert document.kind == DocumentKind.RECEIPT
+    assert document.number == "RCT-000001"
     assert document.gst == 0
     assert "not registered for GST" in rendering.document_html(document, copy=False)
 
@@ -142,7 +145,8 @@ def test_refunds_issue_credit_notes_that_reverse_the_gst_exactly(
     with tenant_context(store.company):
         (note,) = Document.objects.filter(kind=DocumentKind.CREDIT_NOTE)
         entry = JournalEntry.objects.get(source="refund")
-    assert note.corrects_id == invoice.pk and note.number == "CN-000001"
+    assert note.corrects_id == invoice.pk
+    assert note.number == "CN-000001"
     assert note.total == Decimal("10.00")
     # GST in proportion: 10.00 x 3.45 / 41.80 = 0.825... -> 0.83.
     assert note.gst == Decimal("0.83")
@@ -163,7 +167,8 @@ def test_refunds_issue_credit_notes_that_reverse_the_gst_exactly(
     paid_on = order.paid_at.date()
     today = date(paid_on.year + 1, 1, 1)
     f5 = f5_compute(company=store.company, start=paid_on, end=paid_on, today=today)
-    assert f5.box(6) == 0 and f5.box(1) == 0
+    assert f5.box(6) == 0
+    assert f5.box(1) == 0
 
 
 def test_a_credit_note_above_what_is_left_of_its_invoice_is_refused(
@@ -205,14 +210,19 @@ def test_the_database_keeps_issued_documents_and_their_credit_limit(
         " 'CN-X', issued_on, supplier, '', '', '[]', 'SGD', gst_rate, true, '[]', total,"
         " 0, total + 1, id, 'x', 0, now(), '' FROM ledger_document WHERE id = %s",
     ):
-        with pytest.raises(DatabaseError), transaction.atomic():
-            with tenant_context(store.company), connection.cursor() as cursor:
-                cursor.execute(statement, [invoice.pk])
+        with (
+            pytest.raises(DatabaseError),
+            transaction.atomic(),
+            tenant_context(store.company),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, [invoice.pk])
     with tenant_context(store.company):
         # Printing it again is the one change allowed.
         assert services.document_output(company=store.company, document=invoice) is False
         kept = Document.objects.get(pk=invoice.pk)
-    assert kept.total == invoice.total and kept.outputs == 2
+    assert kept.total == invoice.total
+    assert kept.outputs == 2
 
 
 @given(
@@ -252,6 +262,7 @@ def test_credit_notes_never_exceed_their_invoice_and_a_full_credit_returns_all_i
         assert sum(Decimal(line["amount"]) + Decimal(line["gst"]) for line in lines) == amount
         assert Decimal(0) <= note_gst <= amount
         total, gst = total + amount, gst + note_gst
-        assert total <= invoice.total and gst <= invoice.gst
+        assert total <= invoice.total
+        assert gst <= invoice.gst
     if total == invoice.total:
         assert gst == invoice.gst

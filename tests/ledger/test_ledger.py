@@ -259,7 +259,7 @@ def test_a_paid_order_is_posted_once_as_a_sale_with_its_gst(
     with tenant_context(store.company):
         entry = JournalEntry.objects.get(source="sale")
         lines = {line.account.role: line for line in entry.lines.select_related("account")}
-    # Two at S$18.90 plus S$4.00 delivery, 9% GST inside: 41.80 = 38.35 + 3.45.
+        # Two at S$18.90 plus S$4.00 delivery, 9% GST inside: 41.80 = 38.35 + 3.45.
         document = Document.objects.get(order_number=order.number)
     assert entry.reference == document.number == "INV-000001"
     assert document.kind == DocumentKind.SIMPLIFIED_TAX_INVOICE

@@ -5,25 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('gst', '0001_initial'),
-        ('tenancy', '0005_company_shop_domain'),
+        ("gst", "0001_initial"),
+        ("tenancy", "0005_company_shop_domain"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GstReminder',
+            name="GstReminder",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('due', models.DateField()),
-                ('sent_at', models.DateTimeField()),
-                ('company', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tenancy.company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("due", models.DateField()),
+                ("sent_at", models.DateTimeField()),
+                (
+                    "company",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="tenancy.company",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('company', 'period_start'), name='gst_reminder_once_per_period')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("company", "period_start"), name="gst_reminder_once_per_period"
+                    )
+                ],
             },
         ),
     ]

@@ -317,6 +317,7 @@ def _record_movement(
             "unit_cost": movement.unit_cost,
             "source_type": movement.source_type,
             "source_id": movement.source_id,
+            "moved_at": now,
         },
     )
     before = level.on_hand - quantity

@@ -11,7 +11,10 @@ from pasar.ledger.services.accounts import account_create, account_delete, accou
 from pasar.ledger.services.bills import BillLineInput, bill_enter, bill_pay
 from pasar.ledger.services.documents import (
     CreditTooLarge,
+    credit_note_correct,
+    credit_note_entry_lines,
     credit_note_issue,
+    document_email_after_commit,
     document_output,
     document_send,
     sale_document_issue,
@@ -43,7 +46,10 @@ __all__ = [
     "bill_enter",
     "bill_pay",
     "chart_install",
+    "credit_note_correct",
+    "credit_note_entry_lines",
     "credit_note_issue",
+    "document_email_after_commit",
     "document_output",
     "document_send",
     "entry_post",

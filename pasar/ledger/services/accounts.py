@@ -83,4 +83,6 @@ def account_delete(*, company: Company | int, account: Account, actor: User) -> 
         try:
             account.delete()
         except ProtectedError as error:  # a bill line names it
-            raise Conflict(f"{account} is in use: archive it instead.", code="account_in_use") from error
+            raise Conflict(
+                f"{account} is in use: archive it instead.", code="account_in_use"
+            ) from error

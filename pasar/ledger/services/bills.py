@@ -61,7 +61,12 @@ def line_gst(*, amount: Decimal, tax_code: str, bill_date: date, registered: boo
 
 
 def _check_bill(
-    *, supplier_name: str, bill_date: date, due_date: date, lines: Sequence[BillLineInput], today: date
+    *,
+    supplier_name: str,
+    bill_date: date,
+    due_date: date,
+    lines: Sequence[BillLineInput],
+    today: date,
 ) -> None:
     if not supplier_name.strip():
         raise DomainError("Name the supplier.", code="supplier_required")
@@ -75,19 +80,19 @@ def _check_bill(
         raise DomainError("A bill falls due on or after its date.", code="invalid_due_date")
     if not lines:
         raise DomainError("A bill has at least one line.", code="lines_required")
-    for number, line in enumerate(lines, start=1):
+    for position, line in enumerate(lines, start=1):
         if line.amount <= 0:
             raise DomainError(
-                f"Line {number}: the amount is above zero.",
+                f"Line {position}: the amount is above zero.",
                 code="invalid_amount",
-                details=[{"line": number, "field": "amount"}],
+                details=[{"line": position, "field": "amount"}],
             )
         if line.tax_code not in BILL_CODES:
             raise DomainError(
-                f"Line {number}: {line.tax_code or 'no code'} is not a purchase tax code a bill "
-                f"may use ({', '.join(sorted(BILL_CODES))}).",
+                f"Line {position}: {line.tax_code or 'no code'} is not a purchase tax code a "
+                f"bill may use ({', '.join(sorted(BILL_CODES))}).",
                 code="unknown_tax_code",
-                details=[{"line": number, "field": "tax_code"}],
+                details=[{"line": position, "field": "tax_code"}],
             )
 
 
@@ -117,17 +122,17 @@ def bill_enter(
     with tenant_context(company, all_or_nothing=True):
         codes = {line.account_code for line in lines}
         accounts = {account.code: account for account in Account.objects.filter(code__in=codes)}
-        for number, line in enumerate(lines, start=1):
+        for position, line in enumerate(lines, start=1):
             account = accounts.get(line.account_code)
             if account is None or not (
                 account.kind in (AccountKind.EXPENSE, AccountKind.ASSET)
                 or account.role == chart.GOODS_RECEIVED
             ):
                 raise DomainError(
-                    f"Line {number}: {line.account_code} is not an expense, asset or goods "
+                    f"Line {position}: {line.account_code} is not an expense, asset or goods "
                     "received account.",
                     code="unknown_account",
-                    details=[{"line": number, "field": "account"}],
+                    details=[{"line": position, "field": "account"}],
                 )
         if SupplierBill.objects.filter(
             supplier_name=supplier_name.strip(), supplier_reference=supplier_reference.strip()
@@ -138,7 +143,10 @@ def bill_enter(
             )
         taxes = [
             line_gst(
-                amount=line.amount, tax_code=line.tax_code, bill_date=bill_date, registered=registered
+                amount=line.amount,
+                tax_code=line.tax_code,
+                bill_date=bill_date,
+                registered=registered,
             )
             for line in lines
         ]

@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ from pasar.core.audit import audit_record
 from pasar.core.errors import Conflict, DomainError
 from pasar.core.money import parse_money
 from pasar.core.tenant import id_of, tenant_context
-from pasar.ledger import rendering
+from pasar.ledger import chart, rendering
 from pasar.ledger.models import (
     CREDIT_NOTE_PREFIX,
     INVOICE_PREFIX,
@@ -35,6 +36,7 @@ from pasar.ledger.models import (
     Document,
     DocumentKind,
 )
+from pasar.ledger.services.journals import Line, entry_post
 from pasar.tenancy.models import Company, User
 
 ZERO = Decimal("0.00")
@@ -330,7 +332,77 @@ def document_send(*, company: Company | int, document_id: Any) -> Document:
         body=render_to_string("ledger/mail/document.txt", context),
         to=[document.customer_email],
     )
+    message.attach_alternative(render_to_string("ledger/mail/document.html", context), "text/html")
     message.attach(f"{document.number}.pdf", pdf, "application/pdf")
     message.send()
     document_output(company=company, document=document, emailed=True)
     return document
+
+
+def document_email_after_commit(company: Company | int, document: Document) -> None:
+    """Email the document to its customer once the transaction that issued it commits."""
+    from pasar.ledger.tasks import document_email  # the tasks module imports this one
+
+    transaction.on_commit(
+        lambda: document_email.delay(id_of(company), str(document.public_id)), robust=True
+    )
+
+
+def credit_note_entry_lines(note: Document, *, paid_from: str, paid: Decimal) -> list[Line]:
+    """A credit note's entry: sales, delivery and output tax debited back by tax code (their
+    values and GST as negative sums, so that the return nets them), `paid` credited to the
+    account the money leaves or is owed from. Paid beyond the note (more went back than the
+    document had left) is debited to sales without GST."""
+    lines = []
+    for item in note.lines:
+        amount = _money(item["amount"])
+        if amount > 0:
+            lines.append(
+                Line(
+                    account=chart.SHIPPING_INCOME if item.get("shipping") else chart.SALES,
+                    debit=amount,
+                    tax_code=item["tax_code"],
+                    tax_base=-amount,
+                    description=item["description"],
+                )
+            )
+    if note.gst > 0:
+        lines.append(
+            Line(account=chart.GST_OUTPUT, debit=note.gst, tax_code=STANDARD_RATED, tax=-note.gst)
+        )
+    beyond = paid - note.total
+    if beyond > 0:
+        lines.append(Line(account=chart.SALES, debit=beyond, description="Paid above the document"))
+    lines.append(Line(account=paid_from, credit=paid))
+    return lines
+
+
+def credit_note_correct(
+    *,
+    company: Company,
+    document: Document,
+    amount: Decimal,
+    reason: str,
+    actor: User,
+    today: date | None = None,
+) -> Document:
+    """Finance credits part or all of a document without money moving through Pasar's
+    payments (a price corrected, goods returned and refunded in cash): the note is issued
+    and posted, the amount owed back to the customer until it is paid."""
+    day = today or timezone.localdate()
+    with tenant_context(company, all_or_nothing=True):
+        note = credit_note_issue(
+            company=company, document=document, amount=amount, reason=reason, day=day, actor=actor
+        )
+        entry_post(
+            company=company,
+            day=day,
+            description=f"Credit note {note.number} on {document.number}",
+            source="credit_note",
+            reference=note.number,
+            lines=credit_note_entry_lines(note, paid_from=chart.CUSTOMER_REFUNDS, paid=note.total),
+            actor=actor,
+        )
+    if note.customer_email:
+        document_email_after_commit(company, note)
+    return note

@@ -25,6 +25,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from stdnum.sg import uen as stdnum_uen
 
+from pasar.backoffice.demo_books import seed_books
 from pasar.backoffice.demo_payments import seed_payments
 from pasar.backoffice.demo_sales import ORDERS, SHOPPER_PASSWORD, seed_sales
 from pasar.catalog import services as catalog_services
@@ -774,6 +775,8 @@ class Command(BaseCommand):
                 self.created.append(added)
             with override_settings(MAILERS=SILENT_MAILERS):
                 if added := seed_sales(company, owner, orders=options["orders"]):
+                    self.created.append(added)
+                if added := seed_books(company, owner):
                     self.created.append(added)
 
         if not self.created:

@@ -1,0 +1,122 @@
+"""The demo shop's books beyond what its sales and stock post by themselves: the owner's
+opening capital, the roaster's and packers' bills for the goods received (clearing goods
+received not invoiced), a year of rent and utilities, and the bills paid when they fell due.
+Together with the sales, refunds and stock movements, the year's trial balance, profit and
+loss and F5 returns have something real to show.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+
+from pasar.core.tenant import tenant_context
+from pasar.inventory.models import PurchaseReceipt
+from pasar.ledger import services as ledger_services
+from pasar.ledger.models import SupplierBill
+from pasar.tenancy.models import Company, User
+
+CENT = Decimal("0.01")
+DAYS = 365
+OPENING_CAPITAL = Decimal("60000.00")
+RENT = Decimal("3200.00")
+LANDLORD = "Tiong Bahru Estates Pte. Ltd."
+UTILITIES = "SP Services Ltd."
+
+
+def _month_starts(today: date, months: int) -> list[date]:
+    first = today.replace(day=1)
+    starts = []
+    for _ in range(months):
+        starts.append(first)
+        first = (first - timedelta(days=1)).replace(day=1)
+    return sorted(starts)
+
+
+def seed_books(company: Company, owner: User) -> str | None:
+    """Add the demo company's capital, bills and bill payments; None when they are there."""
+    with tenant_context(company):
+        if SupplierBill.objects.exists():
+            return None
+        receipts = list(
+            PurchaseReceipt.objects.filter(voided_at__isnull=True)
+            .prefetch_related("lines")
+            .order_by("received_at")
+        )
+    ledger_services.chart_install(company=company)
+    today = timezone.localdate()
+    dice = random.Random(f"pasar-demo-books:{company.shop_slug}")  # noqa: S311 - demo data
+    ledger_services.journal_post_manual(
+        company=company,
+        day=today - timedelta(days=DAYS + 1),
+        description="Share capital paid in by the owner",
+        lines=[
+            ledger_services.ManualLine(account_code="1000", debit=OPENING_CAPITAL),
+            ledger_services.ManualLine(account_code="3000", credit=OPENING_CAPITAL),
+        ],
+        actor=owner,
+        today=today,
+    )
+    bills: list[tuple[SupplierBill, date]] = []
+    for receipt in receipts:
+        value = sum(
+            (line.quantity * line.unit_cost for line in receipt.lines.all()), Decimal(0)
+        ).quantize(CENT, rounding=ROUND_HALF_UP)
+        billed = min(timezone.localdate(receipt.received_at) + timedelta(days=1), today)
+        bill = ledger_services.bill_enter(
+            company=company,
+            supplier_name=receipt.supplier_name,
+            supplier_reference=f"INV-{receipt.reference or receipt.number}",
+            bill_date=billed,
+            due_date=billed + timedelta(days=30),
+            description=f"Goods received on {receipt.number}",
+            lines=[
+                ledger_services.BillLineInput(
+                    account_code="2050",
+                    description=f"Goods delivered ({receipt.reference or receipt.number})",
+                    amount=value,
+                    tax_code="TX",
+                )
+            ],
+            actor=owner,
+            today=today,
+        )
+        bills.append((bill, bill.due_date))
+    for month in _month_starts(today, 12):
+        utilities = Decimal(dice.randint(18_000, 26_000)) / 100
+        for supplier, code, what, amount in (
+            (LANDLORD, "6100", "Shop rent", RENT),
+            (UTILITIES, "6900", "Electricity and water", utilities),
+        ):
+            bill = ledger_services.bill_enter(
+                company=company,
+                supplier_name=supplier,
+                supplier_reference=f"{what[:4].upper()}-{month:%Y%m}",
+                bill_date=month,
+                due_date=month + timedelta(days=6),
+                description=f"{what}, {month:%B %Y}",
+                lines=[
+                    ledger_services.BillLineInput(
+                        account_code=code,
+                        description=f"{what}, {month:%B %Y}",
+                        amount=amount,
+                        tax_code="TX",
+                    )
+                ],
+                actor=owner,
+                today=today,
+            )
+            bills.append((bill, bill.due_date))
+    paid = 0
+    for bill, due in bills:
+        if due < today:
+            ledger_services.bill_pay(
+                company=company, bill=bill, amount=bill.total, paid_on=due, actor=owner, today=today
+            )
+            paid += 1
+    return (
+        f"{len(bills)} supplier bills ({paid} paid) and the opening capital of {company.legal_name}"
+    )
