@@ -23,7 +23,7 @@ from pasar.ledger.models import JournalEntry, SupplierBill
 from pasar.tenancy.models import Company, User
 from pasar.tenancy.permissions import Role
 from tests.conftest import authenticated_client, member
-from tests.ledger.test_postings import _event, _sale_payload
+from tests.ledger.test_postings import paid_order_payload, relayed_event
 
 pytestmark = pytest.mark.django_db
 LEDGER = "/api/v1/ledger"
@@ -316,14 +316,11 @@ def test_the_f5_exports_as_pdf_and_as_the_iras_payload_with_gst_detail(
 def test_a_credit_note_over_the_api_never_exceeds_its_invoice(
     company: Company, owner: User, owner_client: Any
 ) -> None:
-    from pasar.ledger import postings
-    from tests.ledger.test_postings import _event, _sale_payload
-
     _registered(company)
     day = timezone.localdate()
     postings.sale_post(
-        event=_event(
-            company, "order.paid", _sale_payload(1, Decimal("54.50"), Decimal(0), day), day
+        event=relayed_event(
+            company, "order.paid", paid_order_payload(1, Decimal("54.50"), Decimal(0), day), day
         )
     )
     (invoice,) = owner_client.get(f"{LEDGER}/documents").json()["data"]

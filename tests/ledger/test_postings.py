@@ -267,7 +267,7 @@ def test_an_account_in_use_is_archived_never_deleted(company: Company, owner: Us
 # -- any sequence of business events keeps the books balanced ------------------------------
 
 
-def _event(company: Company, topic: str, payload: dict[str, Any], day: date) -> OutboxEvent:
+def relayed_event(company: Company, topic: str, payload: dict[str, Any], day: date) -> OutboxEvent:
     """An event as the relay hands it over (not stored: the postings read only these fields)."""
     moment = timezone.make_aware(timezone.datetime(day.year, day.month, day.day, 12))
     return OutboxEvent(
@@ -279,7 +279,7 @@ def _event(company: Company, topic: str, payload: dict[str, Any], day: date) -> 
     )
 
 
-def _sale_payload(number: int, net: Decimal, shipping: Decimal, day: date) -> dict[str, Any]:
+def paid_order_payload(number: int, net: Decimal, shipping: Decimal, day: date) -> dict[str, Any]:
     gst = (net * Decimal("9") / Decimal("109")).quantize(Decimal("0.01"))
     shipping_gst = (shipping * Decimal("9") / Decimal("109")).quantize(Decimal("0.01"))
     return {
@@ -329,13 +329,15 @@ def test_any_sequence_of_business_events_keeps_every_entry_balanced_and_the_book
     sales: list[dict[str, Any]] = []
     for index, (kind, first, second) in enumerate(happenings):
         if kind == "sale":
-            payload = _sale_payload(index + 1, Decimal(first) / 100, Decimal(second) / 100, day)
+            payload = paid_order_payload(
+                index + 1, Decimal(first) / 100, Decimal(second) / 100, day
+            )
             sales.append(payload)
-            postings.sale_post(event=_event(company, "order.paid", payload, day))
+            postings.sale_post(event=relayed_event(company, "order.paid", payload, day))
         elif kind == "refund" and sales:
             sale = sales[second % len(sales)]
             payload = {"reference": sale["number"], "refund_amount": str(Decimal(first) / 100)}
-            postings.refund_post(event=_event(company, "payment.refunded", payload, day))
+            postings.refund_post(event=relayed_event(company, "payment.refunded", payload, day))
         elif kind == "stock":
             payload = {
                 "kind": ["receipt", "sale", "adjustment"][abs(first) % 3],
@@ -344,7 +346,7 @@ def test_any_sequence_of_business_events_keeps_every_entry_balanced_and_the_book
                 "sku": "KOPI",
                 "location": str(uuid4()),
             }
-            postings.stock_post(event=_event(company, "stock.changed", payload, day))
+            postings.stock_post(event=relayed_event(company, "stock.changed", payload, day))
         elif kind == "bill":
             services.bill_enter(
                 company=company,
