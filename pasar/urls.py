@@ -16,6 +16,8 @@ urlpatterns = [
     path("office/products/", include("pasar.catalog.urls")),
     path("office/payments/", include("pasar.payments.office_urls")),
     path("office/sales/", include("pasar.sales.office_urls")),
+    path("office/books/", include("pasar.ledger.urls")),
+    path("office/gst/", include("pasar.gst.urls")),
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),

@@ -140,11 +140,17 @@ def report_xlsx(report: Report) -> bytes:
     return buffer.getvalue()
 
 
-def report_pdf(report: Report) -> bytes:
-    rows = [
+def display_rows(report: Report) -> list[dict[str, Any]]:
+    """The report's rows as a page or PDF shows them: amounts with thousands separators and
+    right-aligned, headings and totals bold."""
+    return [
         {"cells": [_display(value) for value in row], "bold": index in report.emphasis}
         for index, row in enumerate(report.rows)
     ]
+
+
+def report_pdf(report: Report) -> bytes:
+    rows = display_rows(report)
     return pdf_from_html(
         render_to_string("ledger/pdf/report.html", {"report": report, "rows": rows})
     )

@@ -1,0 +1,486 @@
+"""The books in the back office, mounted at /office/books/ (namespace `books`): reports with
+their charts and exports, journals (finance types manual ones), tax documents with their PDFs
+and credit notes, supplier bills and their payments.
+
+Who does what comes from the permission table: managers and finance read (`ledger.view`), the
+owner and finance post (`ledger.post`). Writes go through `pasar.ledger.services`; the tenant
+middleware has set the company, so every query sees that company's rows only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pasar.core.errors import DomainError
+from pasar.ledger import reports, services
+from pasar.ledger.forms import (
+    BillForm,
+    BillLineFormSet,
+    BillPaymentForm,
+    CreditNoteForm,
+    JournalForm,
+    JournalLineFormSet,
+    PeriodForm,
+    bill_lines,
+    manual_lines,
+)
+from pasar.ledger.models import Account, Document, JournalEntry, SupplierBill
+from pasar.ledger.rendering import EXPORTS, Report, display_rows, document_pdf, report_file
+from pasar.tenancy.models import User
+from pasar.tenancy.permissions import acting_company, can, company_required
+
+PER_PAGE = 50
+# Reports of a day ("as at"), not of a period.
+AS_AT = frozenset({"trial-balance", "balance-sheet", "aged-payables", "aged-receivables"})
+CHART_WIDTH, CHART_HEIGHT = 640, 220
+CHART_LEFT, CHART_BOTTOM, CHART_TOP = 64, 190, 12
+
+
+def _actor(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _may(request: HttpRequest, action: str) -> bool:
+    membership = getattr(request, "membership", None)
+    return can(membership.role if membership else None, action)
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: str
+    x: float
+    y: float
+    width: float
+    height: float
+    negative: bool
+
+
+@dataclass(frozen=True)
+class BarChart:
+    width: int
+    height: int
+    left: int
+    right: int
+    zero: float
+    top_label: str
+    bottom_label: str
+    bars: list[Bar]
+    title: str
+
+
+def bar_chart(points: list[tuple[str, Decimal]], title: str) -> BarChart | None:
+    """Bars for a report's figures (months of profit, ageing buckets...), drawn around zero
+    when some are negative; None when there is nothing to draw."""
+    if not points or not any(value for _, value in points):
+        return None
+    highest = max(max(value for _, value in points), Decimal(0))
+    lowest = min(min(value for _, value in points), Decimal(0))
+    span = (highest - lowest) or Decimal(1)
+    right = CHART_WIDTH - 8
+    slot = (right - CHART_LEFT) / len(points)
+
+    def y(value: Decimal) -> float:
+        return round(CHART_BOTTOM - float((value - lowest) / span) * (CHART_BOTTOM - CHART_TOP), 1)
+
+    zero = y(Decimal(0))
+    bars = []
+    for index, (label, value) in enumerate(points):
+        top = min(y(value), zero)
+        bars.append(
+            Bar(
+                label=label,
+                value=f"{value:,.2f}",
+                x=round(CHART_LEFT + index * slot + slot * 0.15, 1),
+                y=top,
+                width=round(slot * 0.7, 1),
+                height=max(round(abs(y(value) - zero), 1), 1.0),
+                negative=value < 0,
+            )
+        )
+    return BarChart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        left=CHART_LEFT,
+        right=right,
+        zero=zero,
+        top_label=f"{highest:,.0f}",
+        bottom_label=f"{lowest:,.0f}",
+        bars=bars,
+        title=title,
+    )
+
+
+# -- reports --------------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("ledger.view")
+def report_page(request: HttpRequest, name: str = "profit-and-loss") -> HttpResponse:
+    """One report for a period, with its chart and its exports."""
+    if name not in reports.REPORTS:
+        raise Http404("No such report.")
+    company = acting_company(request)
+    today = timezone.localdate()
+    form = PeriodForm(request.GET or None)
+    start = today.replace(month=1, day=1)
+    end, account = today, ""
+    report: Report | None = None
+    error = ""
+    if form.is_bound and not form.is_valid():
+        error = " ".join(str(message) for message in form.non_field_errors()) or (
+            "Give the dates as day, month and year."
+        )
+    else:
+        data = form.cleaned_data if form.is_bound else {}
+        start = data.get("start") or start
+        end = data.get("end") or end
+        account = data.get("account") or ""
+    if not error and not (name == "general-ledger" and not account):
+        try:
+            report = reports.report_make(
+                name,
+                company=company,
+                period=reports.Period(
+                    start=None if name in AS_AT else start, end=end, account=account
+                ),
+            )
+        except DomainError as refused:
+            error = refused.message
+    export = request.GET.get("export", "")
+    if report is not None and export in EXPORTS:
+        return report_file(report, export, f"{name}-{end.isoformat()}")
+    with_dates = name not in AS_AT
+    return render(
+        request,
+        "ledger/report.html",
+        {
+            "name": name,
+            "reports": [(slug, title) for slug, (title, _) in reports.REPORTS.items()],
+            "report": report,
+            "error": error,
+            "start": start,
+            "end": end,
+            "account": account,
+            "with_start": with_dates,
+            "accounts": Account.objects.filter(company=company).order_by("code")
+            if name == "general-ledger"
+            else [],
+            "chart": bar_chart(report.chart, report.title) if report else None,
+            "rows": display_rows(report) if report else [],
+            "exports": sorted(EXPORTS),
+        },
+        status=400 if error and form.is_bound else 200,
+    )
+
+
+# -- journals -------------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("ledger.view")
+def journal_list(request: HttpRequest) -> HttpResponse:
+    company = acting_company(request)
+    origin = request.GET.get("origin", "")
+    entries = JournalEntry.objects.filter(company=company)
+    if origin:
+        entries = entries.filter(source=origin)
+    page = Paginator(
+        entries.prefetch_related("lines__account").order_by("-date", "-id"), PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ledger/journal_list.html",
+        {
+            "page": page,
+            "origin": origin,
+            "origins": ["sale", "refund", "credit_note", "stock", "bill", "bill_payment", "manual"],
+            "can_post": _may(request, "ledger.post"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("ledger.post")
+def journal_new(request: HttpRequest) -> HttpResponse:
+    company = acting_company(request)
+    accounts = list(Account.objects.filter(company=company).order_by("code"))
+    form = JournalForm(request.POST or None)
+    lines = JournalLineFormSet(
+        request.POST or None, prefix="line", form_kwargs={"accounts": accounts}
+    )
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        try:
+            entry = services.journal_post_manual(
+                company=company,
+                day=form.cleaned_data["date"],
+                description=form.cleaned_data["description"],
+                reference=form.cleaned_data["reference"],
+                lines=manual_lines(lines),
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{entry.number} is posted.")
+            return redirect("books:journal_detail", public_id=entry.public_id)
+    return render(
+        request,
+        "ledger/journal_new.html",
+        {"form": form, "lines": lines},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _entry(request: HttpRequest, public_id: Any) -> JournalEntry:
+    entry = (
+        JournalEntry.objects.filter(company=acting_company(request), public_id=public_id)
+        .select_related("reverses", "created_by")
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such journal entry.")
+    return entry
+
+
+@require_GET
+@company_required("ledger.view")
+def journal_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    entry = _entry(request, public_id)
+    return render(
+        request,
+        "ledger/journal_detail.html",
+        {
+            "entry": entry,
+            "lines": entry.lines.select_related("account"),
+            "reversed_by": JournalEntry.objects.filter(reverses=entry).first(),
+            "can_post": _may(request, "ledger.post"),
+        },
+    )
+
+
+@require_POST
+@company_required("ledger.post")
+def journal_reverse(request: HttpRequest, public_id: Any) -> HttpResponse:
+    entry = _entry(request, public_id)
+    try:
+        reversal = services.entry_reverse(
+            company=acting_company(request),
+            entry=entry,
+            day=timezone.localdate(),
+            actor=_actor(request),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("books:journal_detail", public_id=entry.public_id)
+    messages.success(request, f"{reversal.number} reverses {entry.number}.")
+    return redirect("books:journal_detail", public_id=reversal.public_id)
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("ledger.view")
+def document_list(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    documents = Document.objects.filter(company=acting_company(request))
+    if query:
+        documents = documents.filter(number__icontains=query) | documents.filter(
+            order_number__icontains=query
+        )
+    page = Paginator(
+        documents.select_related("corrects").order_by("-issued_on", "-id"), PER_PAGE
+    ).get_page(request.GET.get("page"))
+    return render(request, "ledger/document_list.html", {"page": page, "query": query})
+
+
+def _document(request: HttpRequest, public_id: Any) -> Document:
+    document = (
+        Document.objects.filter(company=acting_company(request), public_id=public_id)
+        .select_related("corrects")
+        .first()
+    )
+    if document is None:
+        raise Http404("No such document.")
+    return document
+
+
+def _document_page(
+    request: HttpRequest, document: Document, form: CreditNoteForm | None = None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "ledger/document_detail.html",
+        {
+            "document": document,
+            "credit_notes": document.credit_notes.order_by("id"),
+            "form": form or CreditNoteForm(),
+            "can_credit": _may(request, "ledger.post")
+            and document.kind != "credit_note"
+            and document.total > sum(note.total for note in document.credit_notes.all()),
+        },
+        status=status,
+    )
+
+
+@require_GET
+@company_required("ledger.view")
+def document_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    return _document_page(request, _document(request, public_id))
+
+
+@require_GET
+@company_required("ledger.view")
+def document_download(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The PDF; every output after the first is marked COPY."""
+    document = _document(request, public_id)
+    original = services.document_output(company=acting_company(request), document=document)
+    response = HttpResponse(document_pdf(document, copy=not original), "application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    return response
+
+
+@require_POST
+@company_required("ledger.post")
+def document_credit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    document = _document(request, public_id)
+    form = CreditNoteForm(request.POST)
+    if form.is_valid():
+        try:
+            note = services.credit_note_correct(
+                company=acting_company(request),
+                document=document,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"Credit note {note.number} is issued.")
+            return redirect("books:document_detail", public_id=note.public_id)
+    return _document_page(request, document, form, status=400)
+
+
+# -- bills ----------------------------------------------------------------------------------
+
+
+@require_GET
+@company_required("ledger.view")
+def bill_list(request: HttpRequest) -> HttpResponse:
+    open_only = request.GET.get("open") == "1"
+    bills = SupplierBill.objects.filter(company=acting_company(request))
+    if open_only:
+        bills = bills.filter(paid__lt=F("total"))
+    page = Paginator(bills.order_by("-bill_date", "-id"), PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "ledger/bill_list.html",
+        {"page": page, "open_only": open_only, "can_post": _may(request, "ledger.post")},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("ledger.post")
+def bill_new(request: HttpRequest) -> HttpResponse:
+    company = acting_company(request)
+    accounts = list(Account.objects.filter(company=company).order_by("code"))
+    form = BillForm(request.POST or None)
+    lines = BillLineFormSet(request.POST or None, prefix="line", form_kwargs={"accounts": accounts})
+    if request.method == "POST" and form.is_valid() and lines.is_valid():
+        data = form.cleaned_data
+        try:
+            bill = services.bill_enter(
+                company=company,
+                supplier_name=data["supplier_name"],
+                supplier_gst_number=data["supplier_gst_number"],
+                supplier_reference=data["supplier_reference"],
+                bill_date=data["bill_date"],
+                due_date=data["due_date"],
+                description=data["description"],
+                lines=bill_lines(lines, supplier=data["supplier_name"]),
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, f"{bill.number} is entered and posted.")
+            return redirect("books:bill_detail", public_id=bill.public_id)
+    return render(
+        request,
+        "ledger/bill_new.html",
+        {"form": form, "lines": lines},
+        status=400 if form.is_bound else 200,
+    )
+
+
+def _bill(request: HttpRequest, public_id: Any) -> SupplierBill:
+    bill = (
+        SupplierBill.objects.filter(company=acting_company(request), public_id=public_id)
+        .select_related("entry")
+        .first()
+    )
+    if bill is None:
+        raise Http404("No such bill.")
+    return bill
+
+
+def _bill_page(
+    request: HttpRequest, bill: SupplierBill, form: BillPaymentForm | None = None, status: int = 200
+) -> HttpResponse:
+    return render(
+        request,
+        "ledger/bill_detail.html",
+        {
+            "bill": bill,
+            "lines": bill.lines.select_related("account"),
+            "payments": bill.payments.select_related("entry"),
+            "form": form or BillPaymentForm(initial={"amount": f"{bill.outstanding:.2f}"}),
+            "can_pay": _may(request, "ledger.post") and bill.outstanding > 0,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@company_required("ledger.view")
+def bill_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    return _bill_page(request, _bill(request, public_id))
+
+
+@require_POST
+@company_required("ledger.post")
+def bill_pay(request: HttpRequest, public_id: Any) -> HttpResponse:
+    bill = _bill(request, public_id)
+    form = BillPaymentForm(request.POST)
+    if form.is_valid():
+        try:
+            services.bill_pay(
+                company=acting_company(request),
+                bill=bill,
+                amount=form.cleaned_data["amount"],
+                paid_on=form.cleaned_data["paid_on"],
+                actor=_actor(request),
+            )
+        except DomainError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(
+                request, f"S${form.cleaned_data['amount']:,.2f} paid on {bill.number}."
+            )
+            return redirect(reverse("books:bill_detail", args=[bill.public_id]))
+    return _bill_page(request, bill, form, status=400)
