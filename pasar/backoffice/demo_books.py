@@ -86,7 +86,7 @@ def seed_books(company: Company, owner: User) -> str | None:
         )
         bills.append((bill, bill.due_date))
     for month in _month_starts(today, 12):
-        utilities = Decimal(dice.randint(18_000, 26_000)) / 100
+        utilities = Decimal("180.00") + CENT * dice.randint(0, 8_000)
         for supplier, code, what, amount in (
             (LANDLORD, "6100", "Shop rent", RENT),
             (UTILITIES, "6900", "Electricity and water", utilities),

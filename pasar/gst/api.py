@@ -16,12 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pasar.core.api import StrictSerializer
+from pasar.core.exports import EXPORTS, report_data, report_file
 from pasar.gst import services
 from pasar.gst.rendering import f5_pdf
 from pasar.gst.reports import gst_detail
 from pasar.ledger import selectors as ledger_selectors
-from pasar.ledger.rendering import EXPORTS, report_file
-from pasar.ledger.reports import Period, as_data
 from pasar.tenancy.models import User
 from pasar.tenancy.permissions import RoleAllows, acting_company
 
@@ -204,8 +203,8 @@ class GstDetailView(APIView):
         asked = _valid(DetailInput, request)
         if asked["start"] > asked["end"]:
             raise services.InvalidPeriod("The period must start before it ends.")
-        report = gst_detail(acting_company(request), Period(start=asked["start"], end=asked["end"]))
+        report = gst_detail(company=acting_company(request), start=asked["start"], end=asked["end"])
         if asked.get("export"):
             name = f"gst-detail-{asked['start'].isoformat()}-{asked['end'].isoformat()}"
             return report_file(report, asked["export"], name)
-        return Response(as_data(report))
+        return Response(report_data(report))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
+from pasar.core.exports import pdf_from_html
 from pasar.gst.codes import BOX_LABELS
 from pasar.gst.services import BOX_NUMBERS, F5Return, due_date
-from pasar.ledger.rendering import pdf_from_html
 from pasar.tenancy.models import Company
 
 

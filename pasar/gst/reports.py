@@ -3,19 +3,19 @@ F5 boxes it feeds (a table like the books' reports, with the same exports)."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from pasar.core.exports import Report
 from pasar.gst.codes import BOXES
 from pasar.ledger import selectors
-from pasar.ledger.rendering import Report
-from pasar.ledger.reports import Period, dates_text, needs_start
 from pasar.tenancy.models import Company
 
 
-def gst_detail(company: Company, period: Period) -> Report:
-    start = needs_start(period)
-    rows = selectors.tax_detail(company=company, start=start, end=period.end)
+def gst_detail(*, company: Company, start: date, end: date) -> Report:
+    rows = selectors.tax_detail(company=company, start=start, end=end)
     report = Report(
         title="GST detail by tax code",
-        subtitle=f"{company.legal_name}: {dates_text(period)}",
+        subtitle=f"{company.legal_name}: {start:%d %b %Y} to {end:%d %b %Y}",
         columns=["Tax code", "F5 boxes", "Lines", "Value", "GST"],
     )
     for code, count, value, tax in rows:

@@ -19,9 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pasar.core.api import StrictSerializer, by_public_id
+from pasar.core.exports import EXPORTS, Report, report_data, report_file
 from pasar.ledger import reports, services
 from pasar.ledger.models import Account, AccountKind, Document, JournalEntry, SupplierBill
-from pasar.ledger.rendering import EXPORTS, Report, document_pdf, report_file
+from pasar.ledger.rendering import document_pdf
 from pasar.ledger.services.bills import BILL_CODES
 from pasar.tenancy.models import User
 from pasar.tenancy.permissions import ReadWriteActions, acting_company
@@ -497,7 +498,7 @@ class ReportInput(StrictSerializer):
 def report_response(report: Report, export: str | None, name: str) -> HttpResponse | Response:
     """The report as JSON, or as the file `export` names."""
     if not export:
-        return Response(reports.as_data(report))
+        return Response(report_data(report))
     return report_file(report, export, name)
 
 

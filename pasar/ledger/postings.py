@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pasar.core.models import OutboxEvent
-from pasar.core.money import parse_money
+from pasar.core.money import COST_PLACES, parse_money
 from pasar.core.tenant import tenant_context
 from pasar.ledger import chart
 from pasar.ledger.models import Document, DocumentKind, JournalEntry
@@ -235,7 +235,10 @@ def stock_lines(payload: dict[str, Any]) -> list[Line]:
 
 
 def _money_cost(value: Any) -> Decimal:
-    return Decimal(str(value if value not in (None, "") else "0"))
+    """A unit cost of the payload (to the ten-thousandth of a dollar)."""
+    return parse_money(
+        value if value not in (None, "") else "0", places=COST_PLACES, what="A unit cost"
+    )
 
 
 def stock_post(*, event: OutboxEvent) -> JournalEntry | None:

@@ -8,13 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from pasar.core.errors import DomainError, NotFound
+from pasar.core.exports import Report
 from pasar.core.tenant import tenant_context
 from pasar.ledger import selectors
 from pasar.ledger.models import Account, AccountKind
-from pasar.ledger.rendering import Report
 from pasar.tenancy.models import Company
 
 ZERO = Decimal("0.00")
@@ -251,26 +250,3 @@ def report_make(name: str, *, company: Company, period: Period) -> Report:
     if found is None:
         raise NotFound(f"There is no report called {name}.", code="unknown_report")
     return found[1](company, period)
-
-
-def as_data(report: Report) -> dict[str, Any]:
-    """The report for the API: its table (amounts as decimal strings) and its figures."""
-
-    def cell(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return f"{value:.2f}"
-        if isinstance(value, date):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {key: cell(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [cell(item) for item in value]
-        return value
-
-    return {
-        "title": report.title,
-        "subtitle": report.subtitle,
-        "columns": report.columns,
-        "rows": [cell(row) for row in report.rows],
-        "figures": cell(report.data),
-    }

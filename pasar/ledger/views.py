@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pasar.core.errors import DomainError
+from pasar.core.exports import EXPORTS, Report, display_rows, report_file
 from pasar.ledger import reports, services
 from pasar.ledger.forms import (
     BillForm,
@@ -36,7 +37,7 @@ from pasar.ledger.forms import (
     manual_lines,
 )
 from pasar.ledger.models import Account, Document, JournalEntry, SupplierBill
-from pasar.ledger.rendering import EXPORTS, Report, display_rows, document_pdf, report_file
+from pasar.ledger.rendering import document_pdf
 from pasar.tenancy.models import User
 from pasar.tenancy.permissions import acting_company, can, company_required
 

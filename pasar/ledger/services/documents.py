@@ -172,12 +172,12 @@ def _share(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     if whole == 0:
         return [amount] + [ZERO] * (len(weights) - 1) if weights else []
     cents = int(amount / CENT)
-    exact = [Decimal(cents) * weight / whole for weight in weights]
+    exact = [cents * weight / whole for weight in weights]
     parts = [int(value) for value in exact]
     by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
     for i in by_remainder[: cents - sum(parts)]:
         parts[i] += 1
-    return [Decimal(part) * CENT for part in parts]
+    return [CENT * part for part in parts]
 
 
 @dataclass(frozen=True)
