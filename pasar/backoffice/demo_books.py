@@ -1,6 +1,7 @@
 """The demo shop's books beyond what its sales and stock post by themselves: the owner's
 opening capital, the roaster's and packers' bills for the goods received (clearing goods
-received not invoiced), a year of rent and utilities, and the bills paid when they fell due.
+received not invoiced), a year of rent and utilities, the bills paid when they fell due, and
+the gateway's monthly payouts with their fees.
 Together with the sales, refunds and stock movements, the year's trial balance, profit and
 loss and F5 returns have something real to show.
 """
@@ -13,8 +14,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
+from pasar.core.singapore import gst_rate_on
 from pasar.core.tenant import tenant_context
 from pasar.inventory.models import PurchaseReceipt
+from pasar.ledger import selectors as ledger_selectors
 from pasar.ledger import services as ledger_services
 from pasar.ledger.models import SupplierBill
 from pasar.tenancy.models import Company, User
@@ -25,6 +28,7 @@ OPENING_CAPITAL = Decimal("60000.00")
 RENT = Decimal("3200.00")
 LANDLORD = "Tiong Bahru Estates Pte. Ltd."
 UTILITIES = "SP Services Ltd."
+SANDBOX_FEE_RATE = Decimal("0.015")
 
 
 def _month_starts(today: date, months: int) -> list[date]:
@@ -110,6 +114,7 @@ def seed_books(company: Company, owner: User) -> str | None:
                 today=today,
             )
             bills.append((bill, bill.due_date))
+    payouts = _payouts(company, owner, today)
     paid = 0
     for bill, due in bills:
         if due < today:
@@ -118,5 +123,31 @@ def seed_books(company: Company, owner: User) -> str | None:
             )
             paid += 1
     return (
-        f"{len(bills)} supplier bills ({paid} paid) and the opening capital of {company.legal_name}"
+        f"{len(bills)} supplier bills ({paid} paid), {payouts} gateway payouts and the opening "
+        f"capital of {company.legal_name}"
     )
+
+
+def _payouts(company: Company, owner: User, today: date) -> int:
+    """The gateway pays out each month's takings early the next month, keeping its fee
+    (SANDBOX_FEE_RATE, with GST on it): the demo's payment clearing empties into the bank."""
+    takings = ledger_selectors.monthly_movement(company=company, role="payment_clearing")
+    recorded = 0
+    for month, gross in takings:
+        paid_on = (month + timedelta(days=32)).replace(day=3)
+        if gross <= 0 or paid_on > today:
+            continue
+        fee = (gross * SANDBOX_FEE_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
+        ledger_services.payout_record(
+            company=company,
+            gateway="Sandbox",
+            reference=f"PO-{month:%Y%m}",
+            paid_on=paid_on,
+            gross=gross,
+            fee=fee,
+            fee_gst=(fee * gst_rate_on(paid_on)).quantize(CENT, rounding=ROUND_HALF_UP),
+            actor=owner,
+            today=today,
+        )
+        recorded += 1
+    return recorded

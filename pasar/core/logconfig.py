@@ -55,5 +55,8 @@ def logging_config(level: str) -> dict[str, Any]:
             # runserver's own access lines repeat what pasar.access already writes.
             "django.server": {"level": "WARNING"},
             "axes": {"level": "WARNING"},
+            # WeasyPrint logs each step of every PDF it makes at INFO.
+            "weasyprint": {"level": "WARNING"},
+            "fontTools": {"level": "WARNING"},
         },
     }

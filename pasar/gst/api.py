@@ -139,10 +139,20 @@ class F5ExportInput(PeriodInput):
         return super().to_internal_value(data)
 
 
+class PeriodOutput(serializers.Serializer):
+    start = serializers.DateField()
+    end = serializers.DateField()
+    due = serializers.DateField()
+    state = serializers.CharField()
+
+
 class F5PeriodsView(APIView):
     permission_classes = (RoleAllows.to("gst.view"),)
 
-    @extend_schema(summary="The company's last four accounting periods, their due dates and state")
+    @extend_schema(
+        responses=PeriodOutput(many=True),
+        summary="The company's last four accounting periods, their due dates and state",
+    )
     def get(self, request: Request) -> Response:
         company = acting_company(request)
         periods = services.periods_ended(company=company, today=timezone.localdate())
@@ -197,6 +207,7 @@ class GstDetailView(APIView):
 
     @extend_schema(
         parameters=[*PERIOD, OpenApiParameter("export", str, enum=sorted(EXPORTS))],
+        responses={200: dict, (200, "text/csv"): OpenApiTypes.BINARY},
         summary="The period's values and GST by tax code, with the F5 boxes each feeds",
     )
     def get(self, request: Request) -> HttpResponse | Response:

@@ -324,3 +324,40 @@ def reminders_send(*, today: date | None = None) -> int:
                 )
         reminded += 1
     return reminded
+
+
+def rate_split(
+    *,
+    value: Decimal,
+    change: date,
+    invoiced_on: date | None,
+    paid_before: Decimal,
+    delivered_before: Decimal,
+    elect_old_rate: bool = False,
+) -> list[tuple[Decimal, Decimal]]:
+    """A supply worth `value` (without GST) that spans the rate change on `change`, split
+    into (value, rate) parts by IRAS's transitional rules (gst.md, section 2); the parts add up
+    to `value`. `paid_before` and `delivered_before` are what was paid and what was delivered
+    or performed before the change.
+
+    - invoiced before the change: the old rate on everything if paid or delivered in full
+      before it; otherwise the new rate on the lower of what was paid and what was delivered
+      on or after it, the old rate on the rest;
+    - invoiced on or after it (or not yet): the old rate on what was paid before it (on
+      everything, if paid in full); if the supplier elects, the old rate on the higher of
+      what was paid and what was delivered before it; the new rate on the rest.
+    """
+    old, new = gst_rate_on(change - timedelta(days=1)), gst_rate_on(change)
+    if not (paid_before >= ZERO and delivered_before >= ZERO):
+        raise ValueError("Amounts paid and delivered are not negative.")
+    paid_before, delivered_before = min(paid_before, value), min(delivered_before, value)
+    if invoiced_on is not None and invoiced_on < change:
+        if paid_before >= value or delivered_before >= value:
+            at_new = ZERO
+        else:
+            at_new = min(value - paid_before, value - delivered_before)
+    else:
+        at_old = max(paid_before, delivered_before) if elect_old_rate else paid_before
+        at_new = value - at_old
+    parts = [(value - at_new, old), (at_new, new)]
+    return [(part, rate) for part, rate in parts if part > 0] or [(value, new)]

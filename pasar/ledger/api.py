@@ -21,7 +21,14 @@ from rest_framework.views import APIView
 from pasar.core.api import StrictSerializer, by_public_id
 from pasar.core.exports import EXPORTS, Report, report_data, report_file
 from pasar.ledger import reports, services
-from pasar.ledger.models import Account, AccountKind, Document, JournalEntry, SupplierBill
+from pasar.ledger.models import (
+    Account,
+    AccountKind,
+    Document,
+    GatewayPayout,
+    JournalEntry,
+    SupplierBill,
+)
 from pasar.ledger.rendering import document_pdf
 from pasar.ledger.services.bills import BILL_CODES
 from pasar.tenancy.models import User
@@ -364,7 +371,9 @@ class BillLineInput(StrictSerializer):
     account = serializers.CharField(max_length=10, help_text="The account's code.")
     description = serializers.CharField(max_length=200)
     amount = positive_money(help_text="Without GST.")
-    tax_code = serializers.ChoiceField(choices=sorted(BILL_CODES))
+    tax_code = serializers.CharField(
+        max_length=10, help_text=f"A purchase code: {', '.join(sorted(BILL_CODES))}."
+    )
 
 
 class BillInput(StrictSerializer):
@@ -485,6 +494,53 @@ class BillPaymentView(LedgerView):
         )
 
 
+# -- payouts --------------------------------------------------------------------------------
+
+
+class PayoutInput(StrictSerializer):
+    gateway = serializers.CharField(max_length=40, help_text="As the statement names it.")
+    reference = serializers.CharField(max_length=60, help_text="The payout's id on it.")
+    paid_on = serializers.DateField()
+    gross = positive_money(help_text="The captures it settles.")
+    fee = money(min_value=Decimal(0), default=Decimal(0))
+    fee_gst = money(min_value=Decimal(0), default=Decimal(0))
+
+
+class PayoutOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    gateway = serializers.CharField()
+    reference = serializers.CharField()
+    paid_on = serializers.DateField()
+    gross = money()
+    fee = money()
+    fee_gst = money()
+    net = money()
+    entry = serializers.CharField(source="entry.number")
+
+
+class PayoutListView(LedgerListView):
+    serializer_class = PayoutOutput
+
+    def get_queryset(self) -> QuerySet[GatewayPayout]:
+        return (
+            GatewayPayout.objects.filter(company=acting_company(self.request))
+            .select_related("entry")
+            .order_by("-paid_on", "-id")
+        )
+
+    @extend_schema(
+        request=PayoutInput,
+        responses={201: PayoutOutput},
+        summary="Record a gateway's payout: clearing to bank, its fees and their GST",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(PayoutInput, request.data)
+        payout = services.payout_record(
+            company=acting_company(request), actor=_actor(request), **data
+        )
+        return Response(PayoutOutput(payout).data, status=status.HTTP_201_CREATED)
+
+
 # -- reports --------------------------------------------------------------------------------
 
 
@@ -502,8 +558,23 @@ def report_response(report: Report, export: str | None, name: str) -> HttpRespon
     return report_file(report, export, name)
 
 
+class ReportOutput(serializers.Serializer):
+    title = serializers.CharField()
+    subtitle = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    rows = serializers.ListField(
+        child=serializers.ListField(), help_text="Amounts as decimal strings, dates ISO."
+    )
+    figures = serializers.DictField(help_text="The report's totals, by name.")
+
+
 class ReportView(LedgerView):
     @extend_schema(
+        responses={
+            200: ReportOutput,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+        },
         parameters=[
             OpenApiParameter("start", str, description="First day, YYYY-MM-DD."),
             OpenApiParameter("end", str, description="Last day, YYYY-MM-DD (today if none)."),

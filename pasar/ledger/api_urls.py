@@ -24,5 +24,6 @@ urlpatterns = [
     ),
     path("bills", api.BillListView.as_view(), name="ledger-bills"),
     path("bills/<uuid:public_id>/payments", api.BillPaymentView.as_view(), name="ledger-bill-pay"),
+    path("payouts", api.PayoutListView.as_view(), name="ledger-payouts"),
     path("reports/<slug:name>", api.ReportView.as_view(), name="ledger-report"),
 ]

@@ -147,6 +147,22 @@ class BillPaymentForm(ServiceForm):
     paid_on = forms.DateField(label="Paid on", widget=DATE_INPUT, initial=timezone.localdate)
 
 
+class PayoutForm(ServiceForm):
+    service_error_fields: ClassVar[dict[str, str]] = {
+        "future_date": "paid_on",
+        "payout_exists": "reference",
+        "invalid_amount": "fee",
+        "period_locked": "paid_on",
+    }
+
+    gateway = forms.CharField(label="Gateway", max_length=40, help_text="Stripe, HitPay, 2C2P...")
+    reference = forms.CharField(label="Payout reference", max_length=60)
+    paid_on = forms.DateField(label="Reached the bank on", widget=DATE_INPUT)
+    gross = MoneyFormField(label="Payments settled (S$)", minimum=CENT)
+    fee = MoneyFormField(label="Fees (S$)", required=False)
+    fee_gst = MoneyFormField(label="GST on the fees (S$)", required=False)
+
+
 class CreditNoteForm(ServiceForm):
     service_error_fields: ClassVar[dict[str, str]] = {
         "credit_above_document": "amount",

@@ -318,3 +318,36 @@ class BillPayment(PublicIdMixin, TenantModel):
         constraints: ClassVar[list[Any]] = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="bill_payment_positive"),
         ]
+
+
+class GatewayPayout(PublicIdMixin, TenantModel):
+    """A gateway's settlement as its statement shows it: the captures it settles (gross), the
+    fees it kept with the GST on them, and what reached the bank (net = gross - fee -
+    fee_gst). Posted when recorded: it clears payment clearing to the bank and books the fees
+    with their input tax."""
+
+    gateway = models.CharField(max_length=40)  # as the statement names it: Stripe, HitPay...
+    reference = models.CharField(max_length=60)  # the payout's id on the statement
+    paid_on = models.DateField()
+    gross = money_field()
+    fee = money_field()
+    fee_gst = money_field()
+    net = money_field()
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="payout")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-paid_on", "-id"]
+        constraints: ClassVar[list[Any]] = [
+            models.UniqueConstraint(
+                fields=["company", "gateway", "reference"], name="payout_reference_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(gross__gt=0, fee__gte=0, fee_gst__gte=0, net__gte=0)
+                & Q(net=models.F("gross") - models.F("fee") - models.F("fee_gst")),
+                name="payout_adds_up",
+            ),
+        ]

@@ -110,6 +110,24 @@ def trial_balance(
     return account_balances(company=company, start=start, end=end)
 
 
+ROLE_BY_MONTH_SQL = """
+SELECT date_trunc('month', line.date)::date, sum(line.debit - line.credit)
+FROM ledger_journalline AS line
+JOIN ledger_account AS account ON account.id = line.account_id
+WHERE line.company_id = %s AND account.role = %s
+GROUP BY 1
+ORDER BY 1
+"""
+
+
+def monthly_movement(*, company: Company, role: str) -> list[tuple[date, Decimal]]:
+    """(month, debits less credits) of the account with that role, month by month."""
+    return [
+        (month, amount)
+        for month, amount in tenant_rows(company, ROLE_BY_MONTH_SQL, [company.pk, role])
+    ]
+
+
 MONTHLY_SQL = """
 SELECT date_trunc('month', line.date)::date AS month, account.kind,
        sum(line.credit - line.debit)

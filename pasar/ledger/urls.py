@@ -20,4 +20,5 @@ urlpatterns = [
     path("bills/new/", views.bill_new, name="bill_new"),
     path("bills/<uuid:public_id>/", views.bill_detail, name="bill_detail"),
     path("bills/<uuid:public_id>/pay/", views.bill_pay, name="bill_pay"),
+    path("payouts/", views.payout_list, name="payout_list"),
 ]

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,11 +33,12 @@ from pasar.ledger.forms import (
     CreditNoteForm,
     JournalForm,
     JournalLineFormSet,
+    PayoutForm,
     PeriodForm,
     bill_lines,
     manual_lines,
 )
-from pasar.ledger.models import Account, Document, JournalEntry, SupplierBill
+from pasar.ledger.models import Account, Document, GatewayPayout, JournalEntry, SupplierBill
 from pasar.ledger.rendering import document_pdf
 from pasar.tenancy.models import User
 from pasar.tenancy.permissions import acting_company, can, company_required
@@ -485,3 +487,50 @@ def bill_pay(request: HttpRequest, public_id: Any) -> HttpResponse:
             )
             return redirect(reverse("books:bill_detail", args=[bill.public_id]))
     return _bill_page(request, bill, form, status=400)
+
+
+# -- payouts --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("ledger.view")
+def payout_list(request: HttpRequest) -> HttpResponse:
+    """The gateways' payouts, and the form that records one (owner and finance)."""
+    company = acting_company(request)
+    can_post = _may(request, "ledger.post")
+    form = PayoutForm(request.POST or None)
+    if request.method == "POST":
+        if not can_post:
+            raise PermissionDenied
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                payout = services.payout_record(
+                    company=company,
+                    gateway=data["gateway"],
+                    reference=data["reference"],
+                    paid_on=data["paid_on"],
+                    gross=data["gross"],
+                    fee=data["fee"] or services.ZERO,
+                    fee_gst=data["fee_gst"] or services.ZERO,
+                    actor=_actor(request),
+                )
+            except DomainError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request, f"{payout.gateway} payout {payout.reference} is recorded."
+                )
+                return redirect("books:payout_list")
+    page = Paginator(
+        GatewayPayout.objects.filter(company=company)
+        .select_related("entry")
+        .order_by("-paid_on", "-id"),
+        PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "ledger/payout_list.html",
+        {"page": page, "form": form, "can_post": can_post},
+        status=400 if form.is_bound else 200,
+    )

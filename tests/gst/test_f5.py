@@ -223,3 +223,69 @@ def test_filing_keeps_the_boxes_and_locks_the_period(company: Company, owner_cli
         _sale(company, date(2026, 9, 15), "50.00", "4.50")
     _sale(company, date(2026, 10, 2), "50.00", "4.50")  # a late sale goes in the open period
     assert owner_client.get(F5_URL, period).json()["data"]["boxes"]["box6"] == "9.00"
+
+
+JAN_2024 = date(2024, 1, 1)
+money_values = st.integers(min_value=1, max_value=10**7).map(lambda cents: Decimal(cents) / 100)
+
+
+@given(
+    value=money_values,
+    paid=st.integers(0, 100),
+    delivered=st.integers(0, 100),
+    invoiced_before=st.booleans(),
+    elect=st.booleans(),
+)
+def test_a_supply_split_across_the_rate_change_adds_up_to_its_value(
+    value: Decimal, paid: int, delivered: int, invoiced_before: bool, elect: bool
+) -> None:
+    paid_before = (value * paid / 100).quantize(Decimal("0.01"))
+    delivered_before = (value * delivered / 100).quantize(Decimal("0.01"))
+    parts = services.rate_split(
+        value=value,
+        change=JAN_2024,
+        invoiced_on=date(2023, 12, 20) if invoiced_before else date(2024, 1, 5),
+        paid_before=paid_before,
+        delivered_before=delivered_before,
+        elect_old_rate=elect,
+    )
+    assert sum(part for part, _ in parts) == value
+    assert {rate for _, rate in parts} <= {Decimal("0.08"), Decimal("0.09")}
+    # Paid in full before the change: the old rate on all of it, however it was invoiced.
+    if paid_before == value:
+        assert parts == [(value, Decimal("0.08"))]
+
+
+@pytest.mark.parametrize(
+    ("invoiced_on", "paid", "delivered", "elect", "expected"),
+    [
+        # Invoiced in December, delivered in full in December: all at 8%.
+        (date(2023, 12, 29), "0", "1000", False, [("1000", "0.08")]),
+        # Invoiced in December, 300 paid and 600 delivered before: 9% on the lower of what
+        # was paid (700) and delivered (400) on or after 1 Jan.
+        (date(2023, 12, 29), "300", "600", False, [("600", "0.08"), ("400", "0.09")]),
+        # Invoiced in January, 300 paid in December (delivered after): 8% on what was paid.
+        (date(2024, 1, 3), "300", "0", False, [("300", "0.08"), ("700", "0.09")]),
+        # Invoiced in January, 600 delivered in December: 9% unless the supplier elects.
+        (date(2024, 1, 3), "300", "600", False, [("300", "0.08"), ("700", "0.09")]),
+        (date(2024, 1, 3), "300", "600", True, [("600", "0.08"), ("400", "0.09")]),
+        # Not invoiced yet, nothing before the change: all at 9%.
+        (None, "0", "0", False, [("1000", "0.09")]),
+    ],
+)
+def test_the_reference_s_rate_change_cases_split_as_iras_says(
+    invoiced_on: date | None,
+    paid: str,
+    delivered: str,
+    elect: bool,
+    expected: list[tuple[str, str]],
+) -> None:
+    parts = services.rate_split(
+        value=Decimal(1000),
+        change=JAN_2024,
+        invoiced_on=invoiced_on,
+        paid_before=Decimal(paid),
+        delivered_before=Decimal(delivered),
+        elect_old_rate=elect,
+    )
+    assert parts == [(Decimal(value), Decimal(rate)) for value, rate in expected]

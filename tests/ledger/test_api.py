@@ -376,3 +376,36 @@ def test_a_return_is_filed_only_for_a_period_of_the_cycle(company: Company, owne
         gst_services.f5_file(
             company=company, start=date(2026, 7, 1), end=date(2026, 8, 31), actor=owner
         )
+
+
+def test_a_payout_moves_clearing_to_the_bank_and_books_its_fees_with_their_gst(
+    company: Company, owner_client: Any
+) -> None:
+    _registered(company)
+    today = timezone.localdate()
+    payout = {
+        "gateway": "Stripe",
+        "reference": "po_1QxYz",
+        "paid_on": today.isoformat(),
+        "gross": "1000.00",
+        "fee": "34.00",
+        "fee_gst": "3.06",
+    }
+    recorded = owner_client.post(f"{LEDGER}/payouts", payout, format="json")
+    assert recorded.status_code == 201, recorded.json()
+    assert recorded.json()["data"]["net"] == "962.94"
+    assert owner_client.post(f"{LEDGER}/payouts", payout, format="json").status_code == 409
+    too_much = owner_client.post(
+        f"{LEDGER}/payouts", {**payout, "reference": "po_2", "fee": "999.00"}, format="json"
+    )
+    assert too_much.status_code == 400
+    trial = owner_client.get(f"{LEDGER}/reports/trial-balance").json()["data"]["rows"]
+    balances = {row[0]: (row[2], row[3]) for row in trial if row[0]}
+    assert balances["1000"] == ("962.94", "0.00")  # bank
+    assert balances["1010"] == ("0.00", "1000.00")  # payment clearing
+    assert balances["6000"] == ("34.00", "0.00")  # gateway fees
+    assert balances["1300"] == ("3.06", "0.00")  # GST input tax
+    detail = owner_client.get(
+        "/api/v1/gst/detail", {"start": today.isoformat(), "end": today.isoformat()}
+    ).json()["data"]
+    assert detail["rows"] == [["TX", "5, 7", 2, "34.00", "3.06"]]

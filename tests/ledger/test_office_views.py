@@ -47,6 +47,7 @@ PAGES = [
     "/office/books/documents/",
     "/office/books/bills/",
     "/office/books/bills/new/",
+    "/office/books/payouts/",
     "/office/gst/",
 ]
 
@@ -176,3 +177,22 @@ def test_the_f5_page_shows_the_boxes_drills_down_and_files_the_period(
     with tenant_context(company):
         assert GstReturn.objects.get().boxes["box6"] == "9.00"
     assert "Mark this return filed" not in finance.get(filed["Location"]).content.decode()
+
+
+def test_a_payout_recorded_on_the_page_and_refused_twice(company: Company, finance: Client) -> None:
+    form = {
+        "gateway": "HitPay",
+        "reference": "HP-2026-11",
+        "paid_on": timezone.localdate().isoformat(),
+        "gross": "500.00",
+        "fee": "9.50",
+        "fee_gst": "0.86",
+    }
+    assert finance.post("/office/books/payouts/", form).status_code == 302
+    again = finance.post("/office/books/payouts/", form)
+    assert again.status_code == 400
+    assert "recorded already" in again.content.decode()
+    page = finance.get("/office/books/payouts/").content.decode()
+    assert "S$489.64" in page
+    sales = signed_in(member(company, Role.SALES))
+    assert sales.post("/office/books/payouts/", {**form, "reference": "x"}).status_code == 403

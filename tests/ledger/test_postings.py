@@ -314,6 +314,7 @@ business_event = st.one_of(
     st.tuples(st.just("refund"), st.integers(1, 200_000), st.integers(0, 5)),
     st.tuples(st.just("stock"), st.integers(-50, 50), st.integers(1, 99_999)),
     st.tuples(st.just("bill"), st.integers(1, 500_000), st.integers(0, 2)),
+    st.tuples(st.just("payout"), st.integers(1, 500_000), st.integers(0, 3_000)),
 )
 
 
@@ -355,6 +356,20 @@ def test_any_sequence_of_business_events_keeps_every_entry_balanced_and_the_book
                 bill_date=day,
                 due_date=day,
                 lines=_lines(("6900", str(Decimal(first) / 100), ["TX", "ZP", "BL"][second])),
+                actor=owner,
+                today=TODAY,
+            )
+        elif kind == "payout":
+            gross = Decimal(first) / 100
+            fee = min(Decimal(second) / 100, gross)
+            services.payout_record(
+                company=company,
+                gateway="Stripe",
+                reference=str(uuid4()),
+                paid_on=day,
+                gross=gross,
+                fee=fee,
+                fee_gst=min((fee * Decimal("0.09")).quantize(Decimal("0.01")), gross - fee),
                 actor=owner,
                 today=TODAY,
             )

@@ -5,6 +5,7 @@
 - `accounts`: the chart as a company edits it
 - `documents`: tax invoices, simplified tax invoices, receipts and credit notes
 - `bills`: supplier bills and their payments
+- `payouts`: gateway settlements (clearing to bank, fees and their GST)
 """
 
 from pasar.ledger.services.accounts import account_create, account_delete, account_update
@@ -31,6 +32,7 @@ from pasar.ledger.services.journals import (
     journal_post_manual,
     period_lock,
 )
+from pasar.ledger.services.payouts import payout_record
 
 __all__ = [
     "ZERO",
@@ -55,6 +57,7 @@ __all__ = [
     "entry_post",
     "entry_reverse",
     "journal_post_manual",
+    "payout_record",
     "period_lock",
     "sale_document_issue",
 ]
