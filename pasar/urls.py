@@ -18,6 +18,7 @@ urlpatterns = [
     path("office/sales/", include("pasar.sales.office_urls")),
     path("office/books/", include("pasar.ledger.urls")),
     path("office/gst/", include("pasar.gst.urls")),
+    path("documents/", include("pasar.ledger.public_urls")),
     path("office/", include("pasar.backoffice.urls")),
     path("", include("pasar.tenancy.urls")),
     path("", include("pasar.inventory.urls")),

@@ -25,7 +25,27 @@ def _amount(value: Any) -> str:
     return f"{parse_money(value, what='A document figure'):,.2f}"
 
 
+def document_mail_context(document: Document) -> dict[str, Any]:
+    """What a document shows, for the email that carries it."""
+    context = _document_context(document, copy=False)
+    context.pop("document")
+    return {
+        **context,
+        "kind": document.kind,
+        "issued_on": f"{document.issued_on:%d %B %Y}",
+        "supplier": document.supplier,
+        "customer_name": document.customer_name,
+        "customer_address": document.customer_address,
+        "corrects": document.corrects.number if document.corrects else "",
+        "reason": document.reason,
+    }
+
+
 def document_html(document: Document, *, copy: bool) -> str:
+    return render_to_string("ledger/pdf/document.html", _document_context(document, copy=copy))
+
+
+def _document_context(document: Document, *, copy: bool) -> dict[str, Any]:
     registered = bool(document.supplier.get("gst_number"))
     lines = [
         {
@@ -44,22 +64,19 @@ def document_html(document: Document, *, copy: bool) -> str:
             if kind in ("Zero-rated", "Exempt"):
                 amount = parse_money(line["amount"], what="A document figure")
                 gross[kind] = gross.get(kind, Decimal(0)) + amount
-    return render_to_string(
-        "ledger/pdf/document.html",
-        {
-            "document": document,
-            "copy": copy,
-            "registered": registered,
-            "lines": lines,
-            "currency": "S$" if document.currency == "SGD" else document.currency,
-            "rate_percent": f"{(document.gst_rate * 100).normalize():f}",
-            "figures": {
-                name: _amount(getattr(document, name)) for name in ("subtotal", "gst", "total")
-            },
-            "gross_by_kind": [(kind, _amount(value)) for kind, value in gross.items()],
-            "show_customer": document.kind in (DocumentKind.TAX_INVOICE, DocumentKind.CREDIT_NOTE),
+    return {
+        "document": document,
+        "copy": copy,
+        "registered": registered,
+        "lines": lines,
+        "currency": "S$" if document.currency == "SGD" else document.currency,
+        "rate_percent": f"{(document.gst_rate * 100).normalize():f}",
+        "figures": {
+            name: _amount(getattr(document, name)) for name in ("subtotal", "gst", "total")
         },
-    )
+        "gross_by_kind": [(kind, _amount(value)) for kind, value in gross.items()],
+        "show_customer": document.kind in (DocumentKind.TAX_INVOICE, DocumentKind.CREDIT_NOTE),
+    }
 
 
 def document_pdf(document: Document, *, copy: bool) -> bytes:

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pasar.core.errors import DomainError
 from pasar.core.exports import EXPORTS, Report, display_rows, report_file
+from pasar.core.transactions import no_request_transaction
 from pasar.ledger import reports, services
 from pasar.ledger.forms import (
     BillForm,
@@ -352,6 +353,21 @@ def document_download(request: HttpRequest, public_id: Any) -> HttpResponse:
     original = services.document_output(company=acting_company(request), document=document)
     response = HttpResponse(document_pdf(document, copy=not original), "application/pdf")
     response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    return response
+
+
+@no_request_transaction
+@require_GET
+def document_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The PDF a customer's emailed link names (signed: it cannot be turned into another
+    document's); marked COPY after the first output, as every reprint is."""
+    document = services.document_from_link(token)
+    if document is None:
+        raise Http404("No such document.")
+    original = services.document_output(company=document.company_id, document=document)
+    response = HttpResponse(document_pdf(document, copy=not original), "application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{document.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -9,8 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.db import DatabaseError, connection, transaction
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,13 +70,28 @@ def test_a_small_sale_gets_a_simplified_tax_invoice_emailed_with_its_pdf(
     assert document.supplier["gst_number"] == "M90312345A"
     sent = [message for message in mail.outbox if document.number in message.subject]
     assert len(sent) == 1
-    ((name, pdf, kind),) = sent[0].attachments
-    assert (name, kind) == (f"{document.number}.pdf", "application/pdf")
-    assert pdf.startswith(b"%PDF")
     assert document.customer_email == sent[0].to[0]
+    # The simplified tax invoice is the mail itself, with a link to its PDF; nothing attached.
+    assert sent[0].attachments == []
+    html = sent[0].alternatives[0][0]
+    for needed in (
+        "SIMPLIFIED TAX INVOICE",
+        "M90312345A",
+        "Price payable includes GST",
+        "S$ 41.80",
+    ):
+        assert needed in html
+    link = services.document_link(document)
+    assert link in html
+    client = Client()
+    pdf = client.get(link.removeprefix(django_settings.PASAR_BASE_URL.rstrip("/")))
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert client.get(f"/documents/{token[:-2]}xx/").status_code == 404
     with tenant_context(store.company):
         document.refresh_from_db()
-    assert document.outputs == 1
+    assert document.outputs == 2  # emailed, then downloaded from the link: that was a copy
     assert document.emailed_at is not None
     html = rendering.document_html(document, copy=False)
     assert "SIMPLIFIED TAX INVOICE" in html
@@ -98,13 +115,22 @@ def test_reprints_are_marked_as_copies(
 
 
 def test_a_sale_above_1000_gets_a_full_tax_invoice_naming_the_customer(
-    store: Store, filled_cart: Callable[..., Cart], pay_order: Callable[[Order], Order]
+    store: Store,
+    filled_cart: Callable[..., Cart],
+    pay_order: Callable[[Order], Order],
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     with tenant_context(store.company):
         store.kopi.price = Decimal("300.00")
         store.kopi.save(update_fields=["price"])
-    order = _paid(store, filled_cart, pay_order, (store.kopi, 4))
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = _paid(store, filled_cart, pay_order, (store.kopi, 4))
     document = _document(store.company, order)
+    (sent,) = [message for message in mail.outbox if document.number in message.subject]
+    ((name, pdf, kind),) = sent.attachments  # a full tax invoice goes with its PDF
+    assert (name, kind) == (f"{document.number}.pdf", "application/pdf")
+    assert pdf.startswith(b"%PDF")
     assert document.kind == DocumentKind.TAX_INVOICE
     assert document.total > Decimal("1000")
     assert document.customer_address[-1] == "Singapore 560123"

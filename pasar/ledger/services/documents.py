@@ -18,6 +18,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -310,22 +312,48 @@ def document_output(*, company: Company | int, document: Document, emailed: bool
     return earlier == 0
 
 
+DOCUMENT_LINK_SALT = "pasar.ledger.document-link"
+# Documents whose email carries their PDF; the others (simplified tax invoices and receipts,
+# issued for every shop sale) are in the email's own body, with a link to their PDF, so that
+# a sale costs no PDF unless someone asks for one.
+PDF_ATTACHED = frozenset({DocumentKind.TAX_INVOICE, DocumentKind.CREDIT_NOTE})
+
+
+def document_link(document: Document) -> str:
+    """The customer's link to the document's PDF: signed, so it names one document of one
+    company and cannot be altered into another."""
+    token = signing.dumps([document.company_id, str(document.public_id)], salt=DOCUMENT_LINK_SALT)
+    return f"{settings.PASAR_BASE_URL.rstrip('/')}/documents/{token}/"
+
+
+def document_from_link(token: str) -> Document | None:
+    """The document a customer's link names, or None for a link that was altered or made up."""
+    try:
+        company_id, public_id = signing.loads(token, salt=DOCUMENT_LINK_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    with tenant_context(company_id):
+        return Document.objects.select_related("corrects").filter(public_id=public_id).first()
+
+
 def document_send(*, company: Company | int, document_id: Any) -> Document:
-    """Email a document to its customer with its PDF (the original, if nothing was output
-    before; else a copy). The PDF is made and the mail sent outside any transaction; the
-    output is counted once the mail has gone."""
+    """Email a document to its customer: its particulars in the mail itself, with a link to
+    its PDF, and for tax invoices and credit notes the PDF attached (the original, if nothing
+    was output before; else a copy). Made and sent outside any transaction; the output is
+    counted once the mail has gone."""
     with tenant_context(company):
         document = Document.objects.select_related("corrects").get(public_id=document_id)
     if not document.customer_email:
         raise DomainError(f"{document.number} has no email address to send it to.")
     first = document.outputs == 0
-    pdf = rendering.document_pdf(document, copy=not first)
     context = {
         "title": document.title,
         "number": document.number,
         "shop": document.supplier.get("name", ""),
         "total": f"{document.total:,.2f}",
         "order": document.order_number,
+        "link": document_link(document),
+        "document": rendering.document_mail_context(document),
     }
     message = EmailMultiAlternatives(
         subject=" ".join(render_to_string("ledger/mail/document_subject.txt", context).split()),
@@ -333,7 +361,9 @@ def document_send(*, company: Company | int, document_id: Any) -> Document:
         to=[document.customer_email],
     )
     message.attach_alternative(render_to_string("ledger/mail/document.html", context), "text/html")
-    message.attach(f"{document.number}.pdf", pdf, "application/pdf")
+    if document.kind in PDF_ATTACHED:
+        pdf = rendering.document_pdf(document, copy=not first)
+        message.attach(f"{document.number}.pdf", pdf, "application/pdf")
     message.send()
     document_output(company=company, document=document, emailed=True)
     return document
