@@ -23,6 +23,7 @@ from pasar.ledger.services import (
     credit_note_issue,
     document_email_after_commit,
     entry_post,
+    first_open_day,
     sale_document_issue,
 )
 from pasar.tenancy.models import Company
@@ -93,12 +94,15 @@ def sale_post(*, event: OutboxEvent) -> JournalEntry | None:
     if _money(payload.get("total")) <= 0:
         return None
     company = _company(event)
-    day = _day(datetime.fromisoformat(payload["paid_at"]))
     channel = str(payload.get("channel", ""))
+    paid_on = _day(datetime.fromisoformat(payload["paid_at"]))
     with tenant_context(company, all_or_nothing=True):
+        # The document is dated the day it was issued; a sale whose day is in a filed period
+        # is posted in the next open one.
         document = sale_document_issue(
-            company=company, payload=payload, day=day, event_id=event.public_id
+            company=company, payload=payload, day=paid_on, event_id=event.public_id
         )
+        day = first_open_day(company=company, day=paid_on)
         entry = entry_post(
             company=company,
             day=day,
@@ -140,9 +144,10 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
     if refunded <= 0:
         return None
     company = _company(event)
-    day = _day(_when(payload, "refunded_at", event))
     reference = str(payload.get("reference", ""))
+    refunded_on = _day(_when(payload, "refunded_at", event))
     with tenant_context(company, all_or_nothing=True):
+        day = first_open_day(company=company, day=refunded_on)
         earlier = JournalEntry.objects.filter(event_id=event.public_id, source="refund").first()
         if earlier is not None:
             return earlier
@@ -176,7 +181,7 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
             document=document,
             amount=min(refunded, left),
             reason=f"Refund of S${refunded:,.2f} for order {reference}",
-            day=day,
+            day=refunded_on,
             event_id=event.public_id,
         )
         entry = entry_post(
@@ -249,9 +254,11 @@ def stock_post(*, event: OutboxEvent) -> JournalEntry | None:
         return None
     payload = event.payload
     assert event.company_id is not None
+    with tenant_context(event.company_id, all_or_nothing=True):
+        day = first_open_day(company=event.company_id, day=_day(_when(payload, "moved_at", event)))
     return entry_post(
         company=event.company_id,
-        day=_day(_when(payload, "moved_at", event)),
+        day=day,
         description=f"Stock {payload['kind'].replace('_', ' ')}: {payload.get('sku', '')}",
         source="stock",
         reference=f"{payload.get('source_type', '')} {payload.get('source_id', '')}".strip(),

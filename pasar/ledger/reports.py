@@ -85,7 +85,8 @@ def profit_and_loss(company: Company, period: Period) -> Report:
     profit = totals[AccountKind.INCOME] - totals[AccountKind.EXPENSE]
     report.add("", "Net profit" if profit >= 0 else "Net loss", profit, bold=True)
     months = selectors.monthly_profit(company=company, start=start, end=period.end)
-    report.chart = [(f"{month:%b %Y}", income - expenses) for month, income, expenses in months]
+    # Months named short ("Jan 26") so that a year of them fits under the bars.
+    report.chart = [(f"{month:%b %y}", income - expenses) for month, income, expenses in months]
     report.data = {
         "income": totals[AccountKind.INCOME],
         "expenses": totals[AccountKind.EXPENSE],

@@ -65,6 +65,7 @@ class Bar:
     label: str
     value: str
     x: float
+    middle: float
     y: float
     width: float
     height: float
@@ -107,6 +108,7 @@ def bar_chart(points: list[tuple[str, Decimal]], title: str) -> BarChart | None:
                 label=label,
                 value=f"{value:,.2f}",
                 x=round(CHART_LEFT + index * slot + slot * 0.15, 1),
+                middle=round(CHART_LEFT + index * slot + slot / 2, 1),
                 y=top,
                 width=round(slot * 0.7, 1),
                 height=max(round(abs(y(value) - zero), 1), 1.0),
@@ -119,7 +121,8 @@ def bar_chart(points: list[tuple[str, Decimal]], title: str) -> BarChart | None:
         left=CHART_LEFT,
         right=right,
         zero=zero,
-        top_label=f"{highest:,.0f}",
+        # The top's figure only where it does not sit on the zero line's.
+        top_label=f"{highest:,.0f}" if zero - CHART_TOP > 16 else "",
         bottom_label=f"{lowest:,.0f}",
         bars=bars,
         title=title,
@@ -127,6 +130,17 @@ def bar_chart(points: list[tuple[str, Decimal]], title: str) -> BarChart | None:
 
 
 # -- reports --------------------------------------------------------------------------------
+
+
+def _header(report: Report) -> list[tuple[str, bool]]:
+    """The columns, each marked when it holds amounts (aligned right like them)."""
+    numeric = {
+        index
+        for row in report.rows
+        for index, value in enumerate(row)
+        if isinstance(value, Decimal | int) and not isinstance(value, bool)
+    }
+    return [(name, index in numeric) for index, name in enumerate(report.columns)]
 
 
 @require_GET
@@ -183,6 +197,7 @@ def report_page(request: HttpRequest, name: str = "profit-and-loss") -> HttpResp
             else [],
             "chart": bar_chart(report.chart, report.title) if report else None,
             "rows": display_rows(report) if report else [],
+            "header": _header(report) if report else [],
             "exports": sorted(EXPORTS),
         },
         status=400 if error and form.is_bound else 200,

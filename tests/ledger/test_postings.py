@@ -384,3 +384,40 @@ def test_any_sequence_of_business_events_keeps_every_entry_balanced_and_the_book
     assert f5.box(8) == f5.box(6) - f5.box(7)
     assert f5.box(6) == -_balance(company, chart.GST_OUTPUT)
     assert f5.box(7) == _balance(company, chart.GST_INPUT)
+
+
+def test_an_event_dated_in_a_filed_period_posts_in_the_next_open_one(
+    company: Company, owner: User
+) -> None:
+    company.gst_registered, company.gst_number = True, "M90312345A"
+    company.save()
+    services.chart_install(company=company)
+    services.period_lock(
+        company=company, start=date(2026, 7, 1), end=date(2026, 9, 30), reason="Q3 filed"
+    )
+    paid_on = date(2026, 9, 29)
+    payload = paid_order_payload(7, Decimal("109.00"), Decimal(0), paid_on)
+    entry = postings.sale_post(event=relayed_event(company, "order.paid", payload, paid_on))
+    assert entry is not None
+    assert entry.date == date(2026, 10, 1)
+    with tenant_context(company):
+        assert JournalEntry.objects.get(pk=entry.pk).reference.startswith("INV-")
+    refund = {
+        "reference": payload["number"],
+        "refund_amount": "10.90",
+        "refunded_at": "2026-09-30T03:00:00+00:00",
+    }
+    posted = postings.refund_post(event=relayed_event(company, "payment.refunded", refund, paid_on))
+    assert posted is not None
+    assert posted.date == date(2026, 10, 1)
+    moved = {
+        "kind": "sale",
+        "quantity": -1,
+        "unit_cost": "4.0000",
+        "sku": "KOPI",
+        "location": str(uuid4()),
+        "moved_at": "2026-08-01T02:00:00+00:00",
+    }
+    stock = postings.stock_post(event=relayed_event(company, "stock.changed", moved, paid_on))
+    assert stock is not None
+    assert stock.date == date(2026, 10, 1)

@@ -31,6 +31,7 @@ from pasar.ledger.services.journals import (
     chart_install,
     entry_post,
     entry_reverse,
+    first_open_day,
     journal_post_manual,
     period_lock,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "document_send",
     "entry_post",
     "entry_reverse",
+    "first_open_day",
     "journal_post_manual",
     "payout_record",
     "period_lock",

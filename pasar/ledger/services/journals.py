@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -203,6 +203,17 @@ def entry_reverse(
             actor=actor,
             reverses=entry,
         )
+
+
+def first_open_day(*, company: Company | int, day: date) -> date:
+    """`day`, or if it is locked the first day after the locks that hold it: where a posting
+    from an event dated in a filed period lands (IRAS: later adjustments go in the next open
+    period). In the caller's tenant context."""
+    while True:
+        lock = PeriodLock.objects.filter(start__lte=day, end__gte=day).order_by("-end").first()
+        if lock is None:
+            return day
+        day = lock.end + timedelta(days=1)
 
 
 def period_lock(
