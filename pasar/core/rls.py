@@ -81,9 +81,12 @@ END
 
 
 def _reader(name: str, returns: str, result: str) -> str:
+    # PARALLEL RESTRICTED: the proof names the backend's pid, so only the leader may check it.
+    # The policies call the readers in an init plan, which the leader evaluates and hands to
+    # parallel workers: a big scan (a GST return over a quarter) may still run in parallel.
     return f"""
 CREATE OR REPLACE FUNCTION public.{name}() RETURNS {returns}
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $fn$ {_proven(result)} $fn$;
 """

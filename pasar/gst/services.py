@@ -126,9 +126,10 @@ def f5_compute(*, company: Company, start: date, end: date, today: date | None =
     """The F5 for the dates from `start` to `end` (a period of the company's cycle that has
     ended), from the journal lines dated in it."""
     f5_period_check(company=company, start=start, end=end, today=today)
-    by_code = ledger_selectors.tax_totals(company=company, start=start, end=end)
-    revenue = ledger_selectors.income_total(company=company, start=start, end=end)
-    return F5Return(start=start, end=end, boxes=boxes_from(by_code, revenue), by_code=by_code)
+    sums = ledger_selectors.return_sums(company=company, start=start, end=end)
+    return F5Return(
+        start=start, end=end, boxes=boxes_from(sums.by_code, sums.revenue), by_code=sums.by_code
+    )
 
 
 def f5_period_check(*, company: Company, start: date, end: date, today: date | None = None) -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from pasar.core.forms import ServiceForm
 from pasar.core.money import CENT, MoneyFormField
 from pasar.core.singapore import GST_TAX_CODES
-from pasar.ledger.models import Account
+from pasar.ledger.models import Account, AccountKind
 from pasar.ledger.services import ZERO, BillLineInput, ManualLine
 from pasar.ledger.services.bills import BILL_CODES
 
@@ -145,6 +145,18 @@ class BillPaymentForm(ServiceForm):
 
     amount = MoneyFormField(label="Amount paid (S$)", minimum=CENT)
     paid_on = forms.DateField(label="Paid on", widget=DATE_INPUT, initial=timezone.localdate)
+
+
+class AccountForm(ServiceForm):
+    service_error_fields: ClassVar[dict[str, str]] = {
+        "invalid_account_code": "code",
+        "account_exists": "code",
+        "name_required": "name",
+    }
+
+    code = forms.CharField(label="Code", max_length=10, help_text="3 to 10 digits, e.g. 6300.")
+    name = forms.CharField(label="Name", max_length=100)
+    kind = forms.ChoiceField(label="Kind", choices=AccountKind.choices)
 
 
 class PayoutForm(ServiceForm):

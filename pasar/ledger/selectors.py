@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import cast
 
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
@@ -16,32 +15,35 @@ from pasar.ledger.chart import RECEIVABLES
 from pasar.ledger.models import DEBIT_KINDS, Account, AccountKind, JournalLine, SupplierBill
 from pasar.tenancy.models import Company
 
-# The return's floor: one pass over the period's lines by the (company, date, tax_code) index.
-TAX_TOTALS_SQL = """
-SELECT tax_code, sum(tax_base), sum(tax)
+# What a return needs, in one pass over the period's lines by the (company, date, tax_code)
+# index: the value and GST of each tax code, and the period's revenue (every income account,
+# net of debits), whose accounts are looked up once (an init plan) rather than joined per line.
+RETURN_SUMS_SQL = """
+SELECT tax_code, sum(tax_base), sum(tax),
+       coalesce(sum(credit - debit) FILTER (WHERE account_id = ANY(ARRAY(
+           SELECT id FROM ledger_account WHERE company_id = %s AND kind = %s
+       ))), 0)
 FROM ledger_journalline
-WHERE company_id = %s AND date BETWEEN %s AND %s AND tax_code <> ''
+WHERE company_id = %s AND date BETWEEN %s AND %s
 GROUP BY tax_code
 """
 
-INCOME_SQL = """
-SELECT coalesce(sum(line.credit - line.debit), 0)
-FROM ledger_journalline AS line
-JOIN ledger_account AS account ON account.id = line.account_id
-WHERE line.company_id = %s AND line.date BETWEEN %s AND %s AND account.kind = %s
-"""
+
+@dataclass(frozen=True)
+class ReturnSums:
+    by_code: dict[str, tuple[Decimal, Decimal]]  # tax code: (value without GST, GST)
+    revenue: Decimal
 
 
-def tax_totals(*, company: Company, start: date, end: date) -> dict[str, tuple[Decimal, Decimal]]:
-    """{tax code: (value without GST, GST)} over the lines dated from `start` to `end`."""
-    rows = tenant_rows(company, TAX_TOTALS_SQL, [company.pk, start, end])
-    return {code: (base, tax) for code, base, tax in rows}
-
-
-def income_total(*, company: Company, start: date, end: date) -> Decimal:
-    """Revenue for the period as the books show it (every income account, net of debits)."""
-    ((total,),) = tenant_rows(company, INCOME_SQL, [company.pk, start, end, AccountKind.INCOME])
-    return cast(Decimal, total)
+def return_sums(*, company: Company, start: date, end: date) -> ReturnSums:
+    """The sums a GST return is made of, over the lines dated from `start` to `end`."""
+    rows = tenant_rows(
+        company, RETURN_SUMS_SQL, [company.pk, AccountKind.INCOME, company.pk, start, end]
+    )
+    return ReturnSums(
+        by_code={code: (base, tax) for code, base, tax, _ in rows if code},
+        revenue=sum((income for *_, income in rows), Decimal("0.00")),
+    )
 
 
 def tax_lines(

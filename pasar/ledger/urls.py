@@ -21,4 +21,6 @@ urlpatterns = [
     path("bills/<uuid:public_id>/", views.bill_detail, name="bill_detail"),
     path("bills/<uuid:public_id>/pay/", views.bill_pay, name="bill_pay"),
     path("payouts/", views.payout_list, name="payout_list"),
+    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/<uuid:public_id>/", views.account_change, name="account_change"),
 ]

@@ -28,6 +28,7 @@ from pasar.core.exports import EXPORTS, Report, display_rows, report_file
 from pasar.core.transactions import no_request_transaction
 from pasar.ledger import reports, services
 from pasar.ledger.forms import (
+    AccountForm,
     BillForm,
     BillLineFormSet,
     BillPaymentForm,
@@ -565,3 +566,61 @@ def payout_list(request: HttpRequest) -> HttpResponse:
         {"page": page, "form": form, "can_post": can_post},
         status=400 if form.is_bound else 200,
     )
+
+
+# -- the chart ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("ledger.view")
+def account_list(request: HttpRequest) -> HttpResponse:
+    """The chart of accounts, and the form that adds one (owner and finance)."""
+    company = acting_company(request)
+    can_post = _may(request, "ledger.post")
+    form = AccountForm(request.POST or None)
+    if request.method == "POST":
+        if not can_post:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                account = services.account_create(
+                    company=company, actor=_actor(request), **form.cleaned_data
+                )
+            except DomainError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, f"{account} is added to the chart.")
+                return redirect("books:account_list")
+    return render(
+        request,
+        "ledger/account_list.html",
+        {
+            "accounts": Account.objects.filter(company=company).order_by("code"),
+            "form": form,
+            "can_post": can_post,
+        },
+        status=400 if form.is_bound else 200,
+    )
+
+
+@require_POST
+@company_required("ledger.post")
+def account_change(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Rename an account, archive it or bring it back (the rules are the service's)."""
+    account = Account.objects.filter(company=acting_company(request), public_id=public_id).first()
+    if account is None:
+        raise Http404("No such account.")
+    archive = request.POST.get("archive")
+    try:
+        services.account_update(
+            company=acting_company(request),
+            account=account,
+            actor=_actor(request),
+            name=request.POST.get("name") or None,
+            archived={"1": True, "0": False}.get(archive or ""),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{account} is saved.")
+    return redirect("books:account_list")

@@ -15,7 +15,7 @@ from pasar.core.tenant import tenant_context
 from pasar.gst import services as gst_services
 from pasar.gst.models import GstReturn
 from pasar.ledger import services
-from pasar.ledger.models import JournalEntry, SupplierBill
+from pasar.ledger.models import Account, JournalEntry, SupplierBill
 from pasar.tenancy.models import Company, Role, User
 from tests.conftest import member
 from tests.ledger.test_api import _books, _registered
@@ -48,6 +48,7 @@ PAGES = [
     "/office/books/bills/",
     "/office/books/bills/new/",
     "/office/books/payouts/",
+    "/office/books/accounts/",
     "/office/gst/",
 ]
 
@@ -196,3 +197,31 @@ def test_a_payout_recorded_on_the_page_and_refused_twice(company: Company, finan
     assert "S$489.64" in page
     sales = signed_in(member(company, Role.SALES))
     assert sales.post("/office/books/payouts/", {**form, "reference": "x"}).status_code == 403
+
+
+def test_the_chart_is_edited_on_its_page_within_its_rules(
+    company: Company, finance: Client
+) -> None:
+    added = finance.post(
+        "/office/books/accounts/", {"code": "6300", "name": "Marketing", "kind": "expense"}
+    )
+    assert added.status_code == 302
+    twice = finance.post(
+        "/office/books/accounts/", {"code": "6300", "name": "Ads", "kind": "expense"}
+    )
+    assert twice.status_code == 400
+    assert "already has an account 6300" in twice.content.decode()
+    with tenant_context(company):
+        marketing = Account.objects.get(code="6300")
+        clearing = Account.objects.get(role="payment_clearing")
+    finance.post(f"/office/books/accounts/{marketing.public_id}/", {"name": "Marketing and ads"})
+    finance.post(f"/office/books/accounts/{marketing.public_id}/", {"archive": "1"})
+    refused = finance.post(
+        f"/office/books/accounts/{clearing.public_id}/", {"archive": "1"}, follow=True
+    )
+    assert "cannot be archived" in refused.content.decode()
+    with tenant_context(company):
+        marketing.refresh_from_db()
+        clearing.refresh_from_db()
+    assert (marketing.name, marketing.is_archived) == ("Marketing and ads", True)
+    assert not clearing.is_archived
