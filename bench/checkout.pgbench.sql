@@ -23,7 +23,7 @@ INSERT INTO payments_webhooklog (public_id, gateway, received_at, outcome, detai
 SELECT id FROM payments_payment WHERE company_id = {company} AND id = :payment FOR UPDATE;
 INSERT INTO payments_capture (public_id, gateway, provider_reference, amount, currency, created_at, announced_at, company_id, payment_id) VALUES (gen_random_uuid(), 'sandbox', ':number', 25.00, 'SGD', now(), now(), {company}, :payment);
 UPDATE payments_payment SET status = 'captured', captured_amount = 25.00, captured_at = now(), updated_at = now() WHERE company_id = {company} AND id = :payment;
-INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'payment.captured', '{{"payment": "x", "reference": "x", "amount": "25.00"}}', now(), 0, '', {company}, 1) RETURNING id AS captured \gset
+INSERT INTO core_outboxevent (public_id, topic, payload, created_at, attempts, last_error, company_id, version) VALUES (gen_random_uuid(), 'payment.captured', '{{"payment": "x", "reference": "x", "amount": "25.00"}}', now(), 0, '', {company}, 1) RETURNING id AS captured, public_id AS captured_public \gset
 COMMIT;
 BEGIN;
 SELECT pasar_bench_enter({company}, NULL);
@@ -40,15 +40,22 @@ UPDATE core_outboxevent SET relayed_at = now() WHERE id = :captured;
 COMMIT;
 BEGIN;
 SELECT pasar_bench_enter({company}, NULL);
+SELECT id FROM ledger_journalentry WHERE company_id = {company} AND event_id = ':captured_public' AND source = 'capture';
+SELECT id FROM ledger_periodlock WHERE company_id = {company} AND start <= current_date AND "end" >= current_date ORDER BY "end" DESC LIMIT 1;
+SELECT id, role FROM ledger_account WHERE company_id = {company} AND role IN ('payment_clearing', 'customer_receipts');
+INSERT INTO core_documentsequence (company_id, prefix, last_number) VALUES ({company}, 'JEB', 1) ON CONFLICT (company_id, prefix) DO UPDATE SET last_number = core_documentsequence.last_number + 1 RETURNING 'JEB-' || lpad(last_number::text, 7, '0') AS capture_number \gset
+INSERT INTO ledger_journalentry (public_id, number, date, description, source, reference, event_id, posted_at, company_id) VALUES (gen_random_uuid(), ':capture_number', current_date, 'Payment', 'capture', ':number', ':captured_public', now(), {company}) RETURNING id AS capture_entry \gset
+INSERT INTO ledger_journalline (company_id, entry_id, account_id, date, debit, credit, tax_code, tax_base, tax, description) VALUES ({company}, :capture_entry, {clearing}, current_date, 25.00, 0, '', 0, 0, ''), ({company}, :capture_entry, {receipts}, current_date, 0, 25.00, '', 0, 0, '');
+INSERT INTO core_eventdelivery (event_id, handler, delivered_at) VALUES (:captured, 'pasar.ledger.handlers.post_captured_payment', now());
 SELECT id FROM ledger_journalentry WHERE company_id = {company} AND event_id = ':paid_public' AND source = 'sale';
 SELECT id FROM ledger_periodlock WHERE company_id = {company} AND start <= current_date AND "end" >= current_date;
 SELECT id FROM ledger_document WHERE company_id = {company} AND event_id = ':paid_public' AND kind <> 'credit_note' LIMIT 1;
 INSERT INTO core_documentsequence (company_id, prefix, last_number) VALUES ({company}, 'INVB', 1) ON CONFLICT (company_id, prefix) DO UPDATE SET last_number = core_documentsequence.last_number + 1 RETURNING 'INVB-' || lpad(last_number::text, 6, '0') AS document_number \gset
 INSERT INTO ledger_document (public_id, kind, number, issued_on, "order", order_number, supplier, customer_name, customer_email, customer_address, currency, gst_rate, prices_include_gst, lines, subtotal, gst, total, reason, event_id, outputs, created_at, company_id) VALUES (gen_random_uuid(), 'simplified_tax_invoice', ':document_number', current_date, NULL, ':number', '{{"name": "Bench Pte. Ltd.", "uen": "201812345M", "gst_number": "M90312345A", "address": []}}', 'Bench shopper', 'bench@example.com', '[]', 'SGD', 0.09, true, '[{{"description": "Kopi", "tax_code": "SR", "quantity": "1", "unit_price": "21.00", "discount": "0.00", "amount": "19.27", "gst": "1.73"}}]', 22.94, 2.06, 25.00, '', ':paid_public', 0, now(), {company}) RETURNING id AS document \gset
-SELECT id, role FROM ledger_account WHERE company_id = {company} AND role IN ('payment_clearing', 'sales', 'shipping_income', 'gst_output');
+SELECT id, role FROM ledger_account WHERE company_id = {company} AND role IN ('customer_receipts', 'sales', 'shipping_income', 'gst_output');
 INSERT INTO core_documentsequence (company_id, prefix, last_number) VALUES ({company}, 'JEB', 1) ON CONFLICT (company_id, prefix) DO UPDATE SET last_number = core_documentsequence.last_number + 1 RETURNING 'JEB-' || lpad(last_number::text, 7, '0') AS entry_number \gset
 INSERT INTO ledger_journalentry (public_id, number, date, description, source, reference, event_id, posted_at, company_id) VALUES (gen_random_uuid(), ':entry_number', current_date, 'Sale', 'sale', ':number', ':paid_public', now(), {company}) RETURNING id AS entry \gset
-INSERT INTO ledger_journalline (company_id, entry_id, account_id, date, debit, credit, tax_code, tax_base, tax, description) VALUES ({company}, :entry, {clearing}, current_date, 25.00, 0, '', 0, 0, ''), ({company}, :entry, {sales}, current_date, 0, 19.27, 'SR', 19.27, 0, ''), ({company}, :entry, {shipping}, current_date, 0, 3.67, 'SR', 3.67, 0, ''), ({company}, :entry, {gst_output}, current_date, 0, 2.06, 'SR', 0, 2.06, '');
+INSERT INTO ledger_journalline (company_id, entry_id, account_id, date, debit, credit, tax_code, tax_base, tax, description) VALUES ({company}, :entry, {receipts}, current_date, 25.00, 0, '', 0, 0, ''), ({company}, :entry, {sales}, current_date, 0, 19.27, 'SR', 19.27, 0, ''), ({company}, :entry, {shipping}, current_date, 0, 3.67, 'SR', 3.67, 0, ''), ({company}, :entry, {gst_output}, current_date, 0, 2.06, 'SR', 0, 2.06, '');
 INSERT INTO core_eventdelivery (event_id, handler, delivered_at) VALUES (:paid, 'pasar.ledger.handlers.post_paid_sale', now());
 UPDATE core_outboxevent SET relayed_at = now() WHERE id = :paid;
 COMMIT;

@@ -477,6 +477,7 @@ def ceiling_script(shop: dict[str, Any]) -> str:
         channel=shop["channel_id"],
         customer=shop["customer_id"],
         clearing=shop["accounts"]["payment_clearing"],
+        receipts=shop["accounts"]["customer_receipts"],
         sales=shop["accounts"]["sales"],
         shipping=shop["accounts"]["shipping_income"],
         gst_output=shop["accounts"]["gst_output"],

@@ -28,6 +28,7 @@ GOODS_RECEIVED = "goods_received"  # received from suppliers, their bills not ye
 GST_INPUT = "gst_input"
 PAYABLES = "payables"
 GST_OUTPUT = "gst_output"
+CUSTOMER_RECEIPTS = "customer_receipts"  # money customers paid, until a sale is posted for it
 CUSTOMER_REFUNDS = "customer_refunds"
 EQUITY = "equity"
 RETAINED_EARNINGS = "retained_earnings"
@@ -51,6 +52,12 @@ SME_CHART: tuple[TemplateAccount, ...] = (
     TemplateAccount("2000", "Trade payables", AccountKind.LIABILITY, PAYABLES),
     TemplateAccount("2050", "Goods received not invoiced", AccountKind.LIABILITY, GOODS_RECEIVED),
     TemplateAccount("2100", "GST output tax", AccountKind.LIABILITY, GST_OUTPUT),
+    TemplateAccount(
+        "2150",
+        "Customer payments not yet matched to a sale",
+        AccountKind.LIABILITY,
+        CUSTOMER_RECEIPTS,
+    ),
     TemplateAccount("2200", "Refunds due to customers", AccountKind.LIABILITY, CUSTOMER_REFUNDS),
     TemplateAccount("2300", "Accrued expenses", AccountKind.LIABILITY),
     TemplateAccount("3000", "Share capital", AccountKind.EQUITY, EQUITY),

@@ -5,6 +5,11 @@ from pasar.core.models import OutboxEvent
 from pasar.ledger import postings
 
 
+@subscribe("payment.captured")
+def post_captured_payment(event: OutboxEvent) -> None:
+    postings.capture_post(event=event)
+
+
 @subscribe("order.paid")
 def post_paid_sale(event: OutboxEvent) -> None:
     postings.sale_post(event=event)

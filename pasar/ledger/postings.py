@@ -54,7 +54,9 @@ def sale_lines(payload: dict[str, Any]) -> list[Line]:
     shipping = _money(payload.get("shipping")) - (shipping_gst if includes else ZERO)
     gst = _money(payload.get("gst"))
     code = STANDARD_RATED if registered else ""
-    lines = [Line(account=chart.PAYMENT_CLEARING, debit=_money(payload["total"]))]
+    # The money itself was booked by its capture (payment clearing against customer
+    # payments); the sale takes it from there.
+    lines = [Line(account=chart.CUSTOMER_RECEIPTS, debit=_money(payload["total"]))]
     lines += [
         Line(account=chart.SALES, credit=value, tax_code=tax_code, tax_base=value)
         for tax_code, value in sorted(by_code.items())
@@ -117,7 +119,36 @@ def sale_post(*, event: OutboxEvent) -> JournalEntry | None:
     return entry
 
 
-def _refund_without_gst(
+def capture_post(*, event: OutboxEvent) -> JournalEntry | None:
+    """payment.captured: the money is in payment clearing (until the gateway pays it out),
+    owed to the customer until a sale is posted for it. A shop order's sale follows at once
+    (order.paid); a payment taken for anything else (a payment link) waits there for finance
+    to match it, by journal, to what it paid for."""
+    payload = event.payload
+    amount = _money(payload.get("amount"))
+    if amount <= 0:
+        return None
+    assert event.company_id is not None
+    reference = str(payload.get("reference", ""))
+    with tenant_context(event.company_id, all_or_nothing=True):
+        day = first_open_day(
+            company=event.company_id, day=_day(_when(payload, "captured_at", event))
+        )
+        return entry_post(
+            company=event.company_id,
+            day=day,
+            description=f"Payment for {reference} ({payload.get('gateway', '')})",
+            source="capture",
+            reference=reference,
+            lines=[
+                Line(account=chart.PAYMENT_CLEARING, debit=amount),
+                Line(account=chart.CUSTOMER_RECEIPTS, credit=amount),
+            ],
+            event_id=event.public_id,
+        )
+
+
+def _refund_unmatched(
     company: Company, *, day: date, why: str, reference: str, refunded: Decimal, event: OutboxEvent
 ) -> JournalEntry:
     return entry_post(
@@ -127,7 +158,7 @@ def _refund_without_gst(
         source="refund",
         reference=reference,
         lines=[
-            Line(account=chart.SALES, debit=refunded),
+            Line(account=chart.CUSTOMER_RECEIPTS, debit=refunded),
             Line(account=chart.PAYMENT_CLEARING, credit=refunded),
         ],
         event_id=event.public_id,
@@ -138,10 +169,12 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
     """payment.refunded: a credit note off the sale's document for the refund's own amount
     (never the payment's running total) and its entry, once per refund. A payment with no
     document left to credit (not a sale of the shop, paid before the books were on, or
-    credited in full already) has its refund posted against sales without GST."""
+    credited in full already) gives the money back from the customer's payments, where its
+    capture put it. A refund of a capture that was never announced (kept for review: paid
+    twice, say) posts nothing: the books never took that money in."""
     payload = event.payload
     refunded = _money(payload.get("refund_amount"))
-    if refunded <= 0:
+    if refunded <= 0 or payload.get("capture_announced") is False:
         return None
     company = _company(event)
     reference = str(payload.get("reference", ""))
@@ -158,7 +191,7 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
             .first()
         )
         if document is None:
-            return _refund_without_gst(
+            return _refund_unmatched(
                 company,
                 day=day,
                 why=f"{reference} (no sale document)",
@@ -168,7 +201,7 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
             )
         left = document.total - sum((note.total for note in document.credit_notes.all()), ZERO)
         if left <= 0:
-            return _refund_without_gst(
+            return _refund_unmatched(
                 company,
                 day=day,
                 why=f"{reference} ({document.number} credited in full already)",

@@ -43,6 +43,8 @@ class PaymentRefunded(PaymentState):
     refund_amount: Decimal
     gateway: str
     refunded_at: datetime  # when the money went back: the credit note's date
+    capture: UUID  # the capture the money went back from
+    capture_announced: bool  # whether that capture was announced (payment.captured)
 
 
 class PaymentRefundFailed(PaymentState):
@@ -83,7 +85,8 @@ PAYMENT_REVIEW_NEEDED = declare(
 PAYMENT_REFUNDED = declare(
     "payment.refunded",
     PaymentRefunded,
-    description="A refund succeeded (`refund_amount`, at `refunded_at`).",
+    description="A refund succeeded (`refund_amount`, at `refunded_at`, from `capture`; "
+    "`capture_announced` says whether that capture was ever announced as captured).",
     version=2,
 )
 PAYMENT_REFUND_FAILED = declare(

@@ -1104,6 +1104,10 @@ def _refund_succeeded(payment: Payment, refund: Refund, now: datetime) -> None:
             refund_amount=refund.amount,
             gateway=refund.capture.gateway,
             refunded_at=now,
+            capture=refund.capture.public_id,
+            # A capture kept for review and refunded was never announced: the books never
+            # took that money in, so they have nothing to give back.
+            capture_announced=refund.capture.announced_at is not None,
         ),
     )
 

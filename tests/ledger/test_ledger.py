@@ -268,7 +268,18 @@ def test_a_paid_order_is_posted_once_as_a_sale_with_its_gst(
         Decimal("3.45"),
         Decimal("41.80"),
     )
-    assert lines[chart.PAYMENT_CLEARING].debit == Decimal("41.80")
+    # The capture put the money in clearing, owed to the customer; the sale takes it there.
+    assert lines[chart.CUSTOMER_RECEIPTS].debit == Decimal("41.80")
+    with tenant_context(store.company):
+        capture = JournalEntry.objects.get(source="capture")
+        assert capture.reference == order.number
+        assert {
+            (line.account.role, line.debit, line.credit)
+            for line in capture.lines.select_related("account")
+        } == {
+            (chart.PAYMENT_CLEARING, Decimal("41.80"), Decimal(0)),
+            (chart.CUSTOMER_RECEIPTS, Decimal(0), Decimal("41.80")),
+        }
     assert lines[chart.SALES].credit + lines[chart.SHIPPING_INCOME].credit == Decimal("38.35")
     assert lines[chart.GST_OUTPUT].credit == lines[chart.GST_OUTPUT].tax == Decimal("3.45")
     assert lines[chart.SALES].tax_base == lines[chart.SALES].credit

@@ -421,3 +421,36 @@ def test_an_event_dated_in_a_filed_period_posts_in_the_next_open_one(
     stock = postings.stock_post(event=relayed_event(company, "stock.changed", moved, paid_on))
     assert stock is not None
     assert stock.date == date(2026, 10, 1)
+
+
+def test_a_payment_without_a_sale_waits_in_customer_payments_and_its_refund_comes_from_there(
+    company: Company,
+) -> None:
+    services.chart_install(company=company)
+    day = date(2026, 11, 2)
+    captured = {
+        "capture": str(uuid4()),
+        "reference": "PHONE-ORDER-7",
+        "amount": "50.00",
+        "gateway": "sandbox",
+        "captured_at": "2026-11-02T02:00:00+00:00",
+    }
+    postings.capture_post(event=relayed_event(company, "payment.captured", captured, day))
+    assert _balance(company, chart.PAYMENT_CLEARING) == Decimal("50.00")
+    assert _balance(company, chart.CUSTOMER_RECEIPTS) == Decimal("-50.00")
+    refunded = {
+        "reference": "PHONE-ORDER-7",
+        "refund_amount": "20.00",
+        "refunded_at": "2026-11-03T02:00:00+00:00",
+        "capture_announced": True,
+    }
+    postings.refund_post(event=relayed_event(company, "payment.refunded", refunded, day))
+    assert _balance(company, chart.PAYMENT_CLEARING) == Decimal("30.00")
+    assert _balance(company, chart.CUSTOMER_RECEIPTS) == Decimal("-30.00")
+    # Paid twice, the second capture kept for review and refunded: never booked, so nothing.
+    unannounced = {**refunded, "capture_announced": False}
+    assert (
+        postings.refund_post(event=relayed_event(company, "payment.refunded", unannounced, day))
+        is None
+    )
+    assert _balance(company, chart.PAYMENT_CLEARING) == Decimal("30.00")

@@ -72,12 +72,13 @@ def chart_install(*, company: Company | int) -> list[Account]:
 
 
 def _accounts(company: Company | int, wanted: Sequence[Account | str]) -> dict[str, Account]:
-    """The chart's accounts for these roles (installing the chart on first use)."""
+    """The chart's accounts for these roles, installing the template's accounts the chart
+    lacks on first use (a company's first posting, or a role the template gained since)."""
     roles = {item for item in wanted if isinstance(item, str)}
     if not roles:
         return {}
     found = {a.role: a for a in Account.objects.filter(role__in=roles)}
-    if len(found) < len(roles) and not Account.objects.exists():
+    if len(found) < len(roles):
         chart_install(company=company)
         found = {a.role: a for a in Account.objects.filter(role__in=roles)}
     missing = roles - set(found)
