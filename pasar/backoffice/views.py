@@ -1,4 +1,4 @@
-"""The merchant's back office: the home page and the team page."""
+"""The merchant's back office: the home page with its set-up checklist, and the team page."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pasar.backoffice.audit_display import audit_link, audit_title, audit_value
 from pasar.backoffice.forms import InvitationForm, RoleChangeForm
+from pasar.backoffice.selectors import setup_checklist
 from pasar.core.audit import audit_entries, audit_filter_choices
 from pasar.core.audit_api import AuditLogQuery
 from pasar.core.errors import DomainError
@@ -27,10 +28,17 @@ from pasar.tenancy.permissions import acting_company, can, company_required, rol
 @company_required("backoffice.view")
 def home(request: HttpRequest) -> HttpResponse:
     company = acting_company(request)
+    role = request.membership.role  # type: ignore[attr-defined]
+    checklist = setup_checklist(company=company, role=role)
     return render(
         request,
         "backoffice/home.html",
-        {"company": company, "locations": list(location_list(company=company))},
+        {
+            "company": company,
+            "locations": list(location_list(company=company)),
+            "checklist": checklist,
+            "checklist_done": all(step.done for step in checklist),
+        },
     )
 
 

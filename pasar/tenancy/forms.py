@@ -209,3 +209,10 @@ class CompanyOnboardingForm(ServiceForm):
         if not cleaned.get("gst_registered"):
             cleaned["gst_number"] = ""
         return cleaned
+
+
+class CompanyProfileForm(CompanyOnboardingForm):
+    """The company's details after onboarding: the same as at sign-up, less the UEN (its
+    identity on Pasar, which never changes)."""
+
+    uen = None  # type: ignore[assignment]

@@ -16,6 +16,7 @@ urlpatterns = [
     path("verify-email/resend/", views.verify_email_resend, name="verify_email_resend"),
     path("verify-email/<str:token>/", views.verify_email, name="verify_email"),
     path("onboarding/company/", views.onboarding_company, name="onboarding_company"),
+    path("office/settings/company/", views.company_settings, name="company_settings"),
     path("switch-company/", views.switch_company, name="switch_company"),
     path(
         "invitations/<uuid:company_public_id>/<str:token>/",

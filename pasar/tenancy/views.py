@@ -24,6 +24,7 @@ from pasar.core.security import lockout_response, next_url
 from pasar.tenancy import selectors, services
 from pasar.tenancy.forms import (
     CompanyOnboardingForm,
+    CompanyProfileForm,
     LoginForm,
     NewPasswordForm,
     PasswordResetRequestForm,
@@ -31,6 +32,7 @@ from pasar.tenancy.forms import (
 )
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
 from pasar.tenancy.models import Company, Role
+from pasar.tenancy.permissions import acting_company, can, company_required
 
 WRONG_CREDENTIALS = "That email and password do not match an account. Check both and try again."
 
@@ -204,3 +206,52 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
     services.email_verification_send(user=request.user)  # type: ignore[arg-type]
     messages.success(request, f"We sent a new confirmation link to {request.user.email}.")  # type: ignore[union-attr]
     return redirect(next_url(request) or settings.LOGIN_REDIRECT_URL)
+
+
+COMPANY_FIELDS = (
+    "legal_name",
+    "gst_registered",
+    "gst_number",
+    "gst_period",
+    "gst_period_start_month",
+    "address_line1",
+    "address_line2",
+    "postal_code",
+    "shop_slug",
+)
+
+
+@require_http_methods(["GET", "POST"])
+@company_required("company.view")
+def company_settings(request: HttpRequest) -> HttpResponse:
+    """The company's details after onboarding; managers change them (company.update)."""
+    company = acting_company(request)
+    may_change = can(request.membership.role, "company.update")  # type: ignore[attr-defined]
+    initial = {name: getattr(company, name) for name in COMPANY_FIELDS}
+    form = CompanyProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not may_change:
+            raise PermissionDenied
+        if form.is_valid():
+            changed = {
+                name: value
+                for name, value in form.cleaned_data.items()
+                if value is not None and value != initial.get(name)
+            }
+            try:
+                services.company_update(
+                    company=company,
+                    actor=request.user,  # type: ignore[arg-type]
+                    **changed,
+                )
+            except DomainError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(request, "The company's details are saved.")
+                return redirect("tenancy:company_settings")
+    return render(
+        request,
+        "tenancy/company_settings.html",
+        {"form": form, "company": company, "may_change": may_change},
+        status=400 if form.is_bound else 200,
+    )

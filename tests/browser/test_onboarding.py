@@ -56,7 +56,10 @@ def test_a_new_owner_signs_up_sets_up_the_company_and_lands_in_the_back_office(
 
     expect(page).to_have_url(re.compile(r"/office/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Kaya Toast Pte. Ltd.")
-    expect(page.get_by_role("heading", name="Your shop is set up")).to_be_visible()
+    checklist = page.get_by_role("region", name="Setting up Kaya Toast Pte. Ltd.")
+    expect(checklist).to_contain_text("Company details (done)")
+    expect(checklist).to_contain_text("Where you keep stock (done)")
+    expect(checklist.get_by_role("link", name="Products")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("Katong Shop is ready to hold stock.")
     expect(page.locator(".facts")).to_contain_text(uen)
     expect(page.get_by_role("region", name="Locations")).to_contain_text("Katong Shop")

@@ -235,7 +235,10 @@ def test_onboarding_creates_the_company_with_its_owner_then_asks_for_a_location(
     assert "Teh Tarik Trading Pte. Ltd." in home
     assert uen in home
     assert "Kim Seng Outlet" in home
-    assert "Your shop is set up" in home
+    # The set-up checklist: the location is ticked, products are next (the owner's link).
+    assert "Setting up Teh Tarik Trading Pte. Ltd." in home
+    assert 'Where you keep stock<span class="visually-hidden"> (done)</span>' in home
+    assert f'<a href="{reverse("catalog:product_list")}">Products</a>' in home
 
 
 def test_a_location_name_used_twice_is_refused_next_to_the_name(owner: User, company) -> None:
@@ -425,3 +428,42 @@ def test_the_uen_examples_shown_to_people_pass_the_uen_check() -> None:
     examples = re.findall(r"\b\d{8,9}[A-Z]\b|\b[TSR]\d{2}[A-Z]{2}\d{4}[A-Z]\b", shown)
     assert examples
     assert all(uen.is_valid(example) for example in examples), examples
+
+
+def test_the_checklist_ticks_from_the_data_and_links_only_what_the_role_may_do(
+    owner: User, company
+) -> None:
+    LocationFactory(company=company, name="Bugis Kiosk")
+    home = text(signed_in(owner).get(reverse("backoffice:home")))
+    assert 'Where you keep stock<span class="visually-hidden"> (done)</span>' in home
+    assert f'<a href="{reverse("payments_office:gateway_settings")}">A payment gateway</a>' in home
+    finance = member(company, Role.FINANCE)
+    as_finance = text(signed_in(finance).get(reverse("backoffice:home")))
+    checklist = as_finance.split('<ol class="checklist">')[1].split("</ol>")[0]
+    # Finance may not add products or gateways: the steps are named, not linked.
+    assert "Products" in checklist
+    assert f'href="{reverse("catalog:product_list")}"' not in checklist
+    assert "Someone with another role does this." in checklist
+
+
+def test_the_company_s_details_are_changed_by_managers_only(owner: User, company) -> None:
+    url = reverse("tenancy:company_settings")
+    form = {
+        "legal_name": company.legal_name,
+        "gst_period": "quarterly",
+        "gst_period_start_month": "1",
+        "address_line1": "8 Tiong Bahru Road",
+        "address_line2": "#01-02",
+        "postal_code": "168898",
+        "shop_slug": company.shop_slug,
+    }
+    bad = signed_in(owner).post(url, {**form, "postal_code": "12"})
+    assert bad.status_code == 400
+    assert signed_in(owner).post(url, form).status_code == 302
+    company.refresh_from_db()
+    assert (company.address_line1, company.postal_code) == ("8 Tiong Bahru Road", "168898")
+    sales = signed_in(member(company, Role.SALES))
+    assert "Only the owner, admins and managers change these." in text(sales.get(url))
+    assert sales.post(url, {**form, "legal_name": "Taken Over Pte. Ltd."}).status_code == 403
+    company.refresh_from_db()
+    assert company.legal_name != "Taken Over Pte. Ltd."
