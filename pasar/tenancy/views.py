@@ -208,26 +208,13 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
     return redirect(next_url(request) or settings.LOGIN_REDIRECT_URL)
 
 
-COMPANY_FIELDS = (
-    "legal_name",
-    "gst_registered",
-    "gst_number",
-    "gst_period",
-    "gst_period_start_month",
-    "address_line1",
-    "address_line2",
-    "postal_code",
-    "shop_slug",
-)
-
-
 @require_http_methods(["GET", "POST"])
 @company_required("company.view")
 def company_settings(request: HttpRequest) -> HttpResponse:
     """The company's details after onboarding; managers change them (company.update)."""
     company = acting_company(request)
     may_change = can(request.membership.role, "company.update")  # type: ignore[attr-defined]
-    initial = {name: getattr(company, name) for name in COMPANY_FIELDS}
+    initial = {name: getattr(company, name) for name in services.UPDATABLE_COMPANY_FIELDS}
     form = CompanyProfileForm(request.POST or None, initial=initial)
     if request.method == "POST":
         if not may_change:
