@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 
+from pasar.core.money import CENT
 from pasar.core.singapore import gst_rate_on
 from pasar.core.tenant import tenant_context
 from pasar.gst import services as gst_services
@@ -23,7 +24,6 @@ from pasar.ledger import services as ledger_services
 from pasar.ledger.models import SupplierBill
 from pasar.tenancy.models import Company, User
 
-CENT = Decimal("0.01")
 DAYS = 365
 OPENING_CAPITAL = Decimal("60000.00")
 RENT = Decimal("450.00")  # a roastery's storage unit: the stall itself is on the owner's lease

@@ -201,6 +201,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 class StrictSerializer(serializers.Serializer):
     """An input serializer that refuses fields it does not know, naming them."""
 
+    @classmethod
+    def valid(cls, data: Any) -> Any:
+        """`data` checked: its validated values, or DRF's ValidationError (a 400 naming each
+        bad field)."""
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))

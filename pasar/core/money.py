@@ -10,7 +10,8 @@ Every amount a person or a provider hands the app goes through here:
 
 - `parse_money(value, places=, minimum=, maximum=, what=)` for input: prices, payment amounts
   (2 places) and unit costs (4 places); `parse_amount` underneath reads the text exactly.
-- `provider_amount`, `to_cents`, `from_cents`, `as_text` for what gateways send and expect.
+- `provider_amount`, `to_cents`, `from_cents`, `as_text` for what gateways send and expect;
+  `spread` for an amount shared out in proportion, to the cent.
 - `money_field` / `cost_field` for the columns, `MoneyFormField` for forms, `format_sgd` for
   pages.
 """
@@ -18,7 +19,8 @@ Every amount a person or a provider hands the app goes through here:
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -212,3 +214,24 @@ class MoneyFormField(forms.CharField):
             )
         except AmountError as error:
             raise forms.ValidationError(error.message, code=error.code) from None
+
+
+def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """`amount` (whole cents, not more than the weights' sum unless they are all zero and it
+    is zero) in shares proportional to `weights`: each share in whole cents, their sum exactly
+    `amount`, no share above its weight. The cents left after rounding down go to the largest
+    remainders, the earlier weight first on a tie. (A discount over an order's lines, the GST
+    of a credit note over its invoice's.)"""
+    total = sum(weights, Decimal(0))
+    if amount == 0 or total == 0:
+        if amount != 0:
+            raise ValueError("There is nothing to spread the amount over.")
+        return [Decimal("0.00") for _ in weights]
+    cents = int(amount / CENT)
+    exact = [weight / total * cents for weight in weights]
+    floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in exact]
+    left = cents - sum(floors)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for index in by_remainder[:left]:
+        floors[index] += 1
+    return [from_cents(share) for share in floors]

@@ -59,18 +59,12 @@ class TaxLineOutput(serializers.Serializer):
     tax = serializers.DecimalField(max_digits=12, decimal_places=2)
 
 
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> Any:
-    serializer = serializer_class(data=request.query_params.dict())
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 class F5View(APIView):
     permission_classes = (RoleAllows.to("gst.view"),)
 
     @extend_schema(parameters=PERIOD, responses=F5Output, summary="The GST F5 boxes of a period")
     def get(self, request: Request) -> Response:
-        period = _valid(PeriodInput, request)
+        period = PeriodInput.valid(request.query_params.dict())
         company = acting_company(request)
         found = services.f5_compute(company=company, start=period["start"], end=period["end"])
         state = services.f5_state(company=company, start=found.start, end=found.end)
@@ -88,7 +82,7 @@ class F5BoxLinesView(ListAPIView):
     serializer_class = TaxLineOutput
 
     def get_queryset(self) -> Any:
-        asked = _valid(BoxLinesInput, self.request)
+        asked = BoxLinesInput.valid(self.request.query_params.dict())
         company = acting_company(self.request)
         services.f5_period_check(company=company, start=asked["start"], end=asked["end"])
         return ledger_selectors.tax_lines(
@@ -115,9 +109,7 @@ class F5FileView(APIView):
         summary="Mark a period's F5 filed: its boxes are kept and the period is locked",
     )
     def post(self, request: Request) -> Response:
-        serializer = PeriodInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        period = serializer.validated_data
+        period = PeriodInput.valid(request.data)
         filed = services.f5_file(
             company=acting_company(request),
             start=period["start"],
@@ -144,6 +136,7 @@ class PeriodOutput(serializers.Serializer):
     end = serializers.DateField()
     due = serializers.DateField()
     state = serializers.CharField()
+    late = serializers.BooleanField(help_text="Due and not filed.")
 
 
 class F5PeriodsView(APIView):
@@ -155,18 +148,8 @@ class F5PeriodsView(APIView):
     )
     def get(self, request: Request) -> Response:
         company = acting_company(request)
-        periods = services.periods_ended(company=company, today=timezone.localdate())
-        return Response(
-            [
-                {
-                    "start": start,
-                    "end": end,
-                    "due": services.due_date(end),
-                    "state": services.f5_state(company=company, start=start, end=end),
-                }
-                for start, end in periods
-            ]
-        )
+        periods = services.periods_recent(company=company, today=timezone.localdate())
+        return Response(PeriodOutput(periods, many=True).data)
 
 
 class F5ExportView(APIView):
@@ -181,7 +164,7 @@ class F5ExportView(APIView):
         summary="The F5 as a PDF, or as IRAS's GST return API payload",
     )
     def get(self, request: Request) -> HttpResponse | Response:
-        asked = _valid(F5ExportInput, request)
+        asked = F5ExportInput.valid(request.query_params.dict())
         company = acting_company(request)
         found = services.f5_compute(company=company, start=asked["start"], end=asked["end"])
         state = services.f5_state(company=company, start=found.start, end=found.end)
@@ -211,7 +194,7 @@ class GstDetailView(APIView):
         summary="The period's values and GST by tax code, with the F5 boxes each feeds",
     )
     def get(self, request: Request) -> HttpResponse | Response:
-        asked = _valid(DetailInput, request)
+        asked = DetailInput.valid(request.query_params.dict())
         if asked["start"] > asked["end"]:
             raise services.InvalidPeriod("The period must start before it ends.")
         report = gst_detail(company=acting_company(request), start=asked["start"], end=asked["end"])

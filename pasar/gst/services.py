@@ -180,6 +180,39 @@ def periods_ended(*, company: Company, today: date, count: int = 4) -> list[tupl
     return periods
 
 
+@dataclass(frozen=True)
+class Period:
+    """One accounting period of the company's cycle, as the GST pages and API list it."""
+
+    start: date
+    end: date
+    due: date
+    state: str  # "open" or "filed"
+    late: bool  # due and not filed
+
+
+def periods_recent(*, company: Company, today: date, count: int = 4) -> list[Period]:
+    """The last `count` periods that have ended, newest first, with their due dates and
+    whether each return was filed (one query for all of them)."""
+    periods = periods_ended(company=company, today=today, count=count)
+    with tenant_context(company):
+        filed = set(
+            GstReturn.objects.filter(start__in=[start for start, _ in periods]).values_list(
+                "start", flat=True
+            )
+        )
+    return [
+        Period(
+            start=start,
+            end=end,
+            due=due_date(end),
+            state="filed" if start in filed else "open",
+            late=start not in filed and due_date(end) < today,
+        )
+        for start, end in periods
+    ]
+
+
 def due_date(end: date) -> date:
     """When a period's return and its GST are due: one month after it ends (the last day
     of the next month; gst.md, section 7)."""

@@ -21,14 +21,9 @@ from pasar.gst import services
 from pasar.gst.codes import BOX_LABELS
 from pasar.ledger import selectors as ledger_selectors
 from pasar.tenancy.models import User
-from pasar.tenancy.permissions import acting_company, can, company_required
+from pasar.tenancy.permissions import acting_company, company_required, request_can
 
 LINES_PER_PAGE = 100
-
-
-def _may(request: HttpRequest, action: str) -> bool:
-    membership = getattr(request, "membership", None)
-    return can(membership.role if membership else None, action)
 
 
 def _period(request: HttpRequest, default: tuple[date, date]) -> tuple[date, date]:
@@ -46,24 +41,14 @@ def _period(request: HttpRequest, default: tuple[date, date]) -> tuple[date, dat
 def f5_page(request: HttpRequest) -> HttpResponse:
     company = acting_company(request)
     today = timezone.localdate()
-    periods = services.periods_ended(company=company, today=today)
-    start, end = _period(request, periods[0])
+    periods = services.periods_recent(company=company, today=today)
+    start, end = _period(request, (periods[0].start, periods[0].end))
     context: dict[str, object] = {
         "company": company,
         "start": start,
         "end": end,
         "due": services.due_date(end),
-        "periods": [
-            {
-                "start": p_start,
-                "end": p_end,
-                "due": services.due_date(p_end),
-                "state": services.f5_state(company=company, start=p_start, end=p_end),
-                "late": services.due_date(p_end) < today,
-                "chosen": (p_start, p_end) == (start, end),
-            }
-            for p_start, p_end in periods
-        ],
+        "periods": periods,
     }
     try:
         found = services.f5_compute(company=company, start=start, end=end)
@@ -84,7 +69,7 @@ def f5_page(request: HttpRequest) -> HttpResponse:
                 }
                 for number in services.BOX_NUMBERS
             ],
-            "can_file": _may(request, "gst.file")
+            "can_file": request_can(request, "gst.file")
             and state == "open"
             and (start, end) == services.period_of(company=company, day=start),
         }

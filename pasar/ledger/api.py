@@ -53,12 +53,6 @@ class LedgerListView(LedgerView, ListAPIView):
     pass
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> Any:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _actor(request: Request) -> User:
     return cast(User, request.user)  # the permission admits signed-in staff only
 
@@ -95,7 +89,7 @@ class AccountListView(LedgerListView):
 
     @extend_schema(request=AccountInput, responses={201: AccountOutput}, summary="Add an account")
     def post(self, request: Request) -> Response:
-        data = _valid(AccountInput, request.data)
+        data = AccountInput.valid(request.data)
         account = services.account_create(
             company=acting_company(request), actor=_actor(request), **data
         )
@@ -114,7 +108,7 @@ class AccountDetailView(LedgerView):
         summary="Rename an account, archive it or bring it back",
     )
     def patch(self, request: Request, public_id: Any) -> Response:
-        data = _valid(AccountChangeInput, request.data)
+        data = AccountChangeInput.valid(request.data)
         account = services.account_update(
             company=acting_company(request),
             account=self._account(request, public_id),
@@ -216,7 +210,7 @@ class JournalListView(LedgerListView):
         summary="Post a manual journal (balanced, in an open period, not in the future)",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(ManualJournalInput, request.data)
+        data = ManualJournalInput.valid(request.data)
         entry = services.journal_post_manual(
             company=acting_company(request),
             day=data["date"],
@@ -262,7 +256,7 @@ class JournalReverseView(LedgerView):
         summary="Post the entry that cancels this one exactly",
     )
     def post(self, request: Request, public_id: Any) -> Response:
-        data = _valid(ReverseInput, request.data)
+        data = ReverseInput.valid(request.data)
         reversal = services.entry_reverse(
             company=acting_company(request),
             entry=_entry(request, public_id),
@@ -353,7 +347,7 @@ class DocumentCreditNoteView(LedgerView):
         summary="Credit part or all of an invoice or receipt (money owed back to the customer)",
     )
     def post(self, request: Request, public_id: Any) -> Response:
-        data = _valid(CreditNoteInput, request.data)
+        data = CreditNoteInput.valid(request.data)
         note = services.credit_note_correct(
             company=acting_company(request),
             document=_document(request, public_id),
@@ -447,7 +441,7 @@ class BillListView(LedgerListView):
         request=BillInput, responses={201: BillOutput}, summary="Enter and post a supplier bill"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(BillInput, request.data)
+        data = BillInput.valid(request.data)
         company = acting_company(request)
         bill = services.bill_enter(
             company=company,
@@ -480,7 +474,7 @@ class BillPaymentView(LedgerView):
         summary="Record a payment to the supplier (never above what the bill owes)",
     )
     def post(self, request: Request, public_id: Any) -> Response:
-        data = _valid(BillPaymentInput, request.data)
+        data = BillPaymentInput.valid(request.data)
         bill = by_public_id(_bills(request), public_id, "bill")
         services.bill_pay(
             company=acting_company(request),
@@ -534,7 +528,7 @@ class PayoutListView(LedgerListView):
         summary="Record a gateway's payout: clearing to bank, its fees and their GST",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(PayoutInput, request.data)
+        data = PayoutInput.valid(request.data)
         payout = services.payout_record(
             company=acting_company(request), actor=_actor(request), **data
         )
@@ -585,7 +579,7 @@ class ReportView(LedgerView):
         "general-ledger, aged-receivables, aged-payables or gst-detail",
     )
     def get(self, request: Request, name: str) -> HttpResponse | Response:
-        asked = _valid(ReportInput, request.query_params.dict())
+        asked = ReportInput.valid(request.query_params.dict())
         end = asked.get("end") or timezone.localdate()
         report = reports.report_make(
             name,

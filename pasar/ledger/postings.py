@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pasar.core.models import OutboxEvent
-from pasar.core.money import COST_PLACES, parse_money
+from pasar.core.money import CENT, COST_PLACES, parse_money
 from pasar.core.tenant import tenant_context
 from pasar.ledger import chart
 from pasar.ledger.models import Document, DocumentKind, JournalEntry
@@ -23,14 +23,13 @@ from pasar.ledger.services import (
     credit_note_issue,
     document_email_after_commit,
     entry_post,
-    first_open_day,
+    left_to_credit,
     sale_document_issue,
 )
 from pasar.tenancy.models import Company
 
 SINGAPORE = ZoneInfo("Asia/Singapore")
 STANDARD_RATED = "SR"
-CENT = Decimal("0.01")
 
 
 def _money(value: Any) -> Decimal:
@@ -104,10 +103,10 @@ def sale_post(*, event: OutboxEvent) -> JournalEntry | None:
         document = sale_document_issue(
             company=company, payload=payload, day=paid_on, event_id=event.public_id
         )
-        day = first_open_day(company=company, day=paid_on)
         entry = entry_post(
             company=company,
-            day=day,
+            day=paid_on,
+            past_locks=True,
             description=f"Sale {payload['number']} ({document.get_kind_display().lower()})",
             source="sale",
             reference=document.number,
@@ -131,12 +130,10 @@ def capture_post(*, event: OutboxEvent) -> JournalEntry | None:
     assert event.company_id is not None
     reference = str(payload.get("reference", ""))
     with tenant_context(event.company_id, all_or_nothing=True):
-        day = first_open_day(
-            company=event.company_id, day=_day(_when(payload, "captured_at", event))
-        )
         return entry_post(
             company=event.company_id,
-            day=day,
+            day=_day(_when(payload, "captured_at", event)),
+            past_locks=True,
             description=f"Payment for {reference} ({payload.get('gateway', '')})",
             source="capture",
             reference=reference,
@@ -154,6 +151,7 @@ def _refund_unmatched(
     return entry_post(
         company=company,
         day=day,
+        past_locks=True,
         description=f"Refund for {why}",
         source="refund",
         reference=reference,
@@ -180,7 +178,6 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
     reference = str(payload.get("reference", ""))
     refunded_on = _day(_when(payload, "refunded_at", event))
     with tenant_context(company, all_or_nothing=True):
-        day = first_open_day(company=company, day=refunded_on)
         earlier = JournalEntry.objects.filter(event_id=event.public_id, source="refund").first()
         if earlier is not None:
             return earlier
@@ -193,17 +190,17 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
         if document is None:
             return _refund_unmatched(
                 company,
-                day=day,
+                day=refunded_on,
                 why=f"{reference} (no sale document)",
                 reference=reference,
                 refunded=refunded,
                 event=event,
             )
-        left = document.total - sum((note.total for note in document.credit_notes.all()), ZERO)
+        left = left_to_credit(document)
         if left <= 0:
             return _refund_unmatched(
                 company,
-                day=day,
+                day=refunded_on,
                 why=f"{reference} ({document.number} credited in full already)",
                 reference=document.number,
                 refunded=refunded,
@@ -219,12 +216,13 @@ def refund_post(*, event: OutboxEvent) -> JournalEntry | None:
         )
         entry = entry_post(
             company=company,
-            day=day,
+            day=refunded_on,
             description=f"Refund for {reference}: credit note {note.number}",
             source="refund",
             reference=note.number,
             lines=credit_note_entry_lines(note, paid_from=chart.PAYMENT_CLEARING, paid=refunded),
             event_id=event.public_id,
+            past_locks=True,
         )
     if note.customer_email:
         document_email_after_commit(company, note)
@@ -287,11 +285,10 @@ def stock_post(*, event: OutboxEvent) -> JournalEntry | None:
         return None
     payload = event.payload
     assert event.company_id is not None
-    with tenant_context(event.company_id, all_or_nothing=True):
-        day = first_open_day(company=event.company_id, day=_day(_when(payload, "moved_at", event)))
     return entry_post(
         company=event.company_id,
-        day=day,
+        day=_day(_when(payload, "moved_at", event)),
+        past_locks=True,
         description=f"Stock {payload['kind'].replace('_', ' ')}: {payload.get('sku', '')}",
         source="stock",
         reference=f"{payload.get('source_type', '')} {payload.get('source_id', '')}".strip(),

@@ -46,7 +46,7 @@ def needs_start(period: Period) -> date:
 
 
 def trial_balance(company: Company, period: Period) -> Report:
-    rows = selectors.trial_balance(company=company, start=period.start, end=period.end)
+    rows = selectors.account_balances(company=company, start=period.start, end=period.end)
     report = Report(
         title="Trial balance",
         subtitle=f"{company.legal_name}: {dates_text(period)}",

@@ -104,14 +104,6 @@ def account_balances(
     return [AccountBalance(*row) for row in rows]
 
 
-def trial_balance(
-    *, company: Company, end: date, start: date | None = None
-) -> list[AccountBalance]:
-    """The trial balance to `end`: each account's debits and credits; they add up to the
-    same, always (every entry balances)."""
-    return account_balances(company=company, start=start, end=end)
-
-
 ROLE_BY_MONTH_SQL = """
 SELECT date_trunc('month', line.date)::date, sum(line.debit - line.credit)
 FROM ledger_journalline AS line

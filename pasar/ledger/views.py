@@ -43,7 +43,7 @@ from pasar.ledger.forms import (
 from pasar.ledger.models import Account, Document, GatewayPayout, JournalEntry, SupplierBill
 from pasar.ledger.rendering import document_pdf
 from pasar.tenancy.models import User
-from pasar.tenancy.permissions import acting_company, can, company_required
+from pasar.tenancy.permissions import acting_company, company_required, request_can
 
 PER_PAGE = 50
 # Reports of a day ("as at"), not of a period.
@@ -54,11 +54,6 @@ CHART_LEFT, CHART_BOTTOM, CHART_TOP = 64, 190, 12
 
 def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _may(request: HttpRequest, action: str) -> bool:
-    membership = getattr(request, "membership", None)
-    return can(membership.role if membership else None, action)
 
 
 @dataclass(frozen=True)
@@ -226,7 +221,7 @@ def journal_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "origin": origin,
             "origins": ["sale", "refund", "credit_note", "stock", "bill", "bill_payment", "manual"],
-            "can_post": _may(request, "ledger.post"),
+            "can_post": request_can(request, "ledger.post"),
         },
     )
 
@@ -285,7 +280,7 @@ def journal_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             "entry": entry,
             "lines": entry.lines.select_related("account"),
             "reversed_by": JournalEntry.objects.filter(reverses=entry).first(),
-            "can_post": _may(request, "ledger.post"),
+            "can_post": request_can(request, "ledger.post"),
         },
     )
 
@@ -347,9 +342,8 @@ def _document_page(
             "document": document,
             "credit_notes": document.credit_notes.order_by("id"),
             "form": form or CreditNoteForm(),
-            "can_credit": _may(request, "ledger.post")
-            and document.kind != "credit_note"
-            and document.total > sum(note.total for note in document.credit_notes.all()),
+            "can_credit": request_can(request, "ledger.post")
+            and services.left_to_credit(document) > 0,
         },
         status=status,
     )
@@ -425,7 +419,7 @@ def bill_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ledger/bill_list.html",
-        {"page": page, "open_only": open_only, "can_post": _may(request, "ledger.post")},
+        {"page": page, "open_only": open_only, "can_post": request_can(request, "ledger.post")},
     )
 
 
@@ -485,7 +479,7 @@ def _bill_page(
             "lines": bill.lines.select_related("account"),
             "payments": bill.payments.select_related("entry"),
             "form": form or BillPaymentForm(initial={"amount": f"{bill.outstanding:.2f}"}),
-            "can_pay": _may(request, "ledger.post") and bill.outstanding > 0,
+            "can_pay": request_can(request, "ledger.post") and bill.outstanding > 0,
         },
         status=status,
     )
@@ -529,7 +523,7 @@ def bill_pay(request: HttpRequest, public_id: Any) -> HttpResponse:
 def payout_list(request: HttpRequest) -> HttpResponse:
     """The gateways' payouts, and the form that records one (owner and finance)."""
     company = acting_company(request)
-    can_post = _may(request, "ledger.post")
+    can_post = request_can(request, "ledger.post")
     form = PayoutForm(request.POST or None)
     if request.method == "POST":
         if not can_post:
@@ -576,7 +570,7 @@ def payout_list(request: HttpRequest) -> HttpResponse:
 def account_list(request: HttpRequest) -> HttpResponse:
     """The chart of accounts, and the form that adds one (owner and finance)."""
     company = acting_company(request)
-    can_post = _may(request, "ledger.post")
+    can_post = request_can(request, "ledger.post")
     form = AccountForm(request.POST or None)
     if request.method == "POST":
         if not can_post:

@@ -48,7 +48,7 @@ from pasar.payments.models import (
     WebhookOutcome,
 )
 from pasar.tenancy.models import User
-from pasar.tenancy.permissions import acting_company, can, company_required
+from pasar.tenancy.permissions import acting_company, company_required, request_can
 
 PAYMENTS_PER_PAGE = 50
 WEBHOOKS_PER_PAGE = 50
@@ -79,10 +79,6 @@ REVIEW_EXPLANATIONS = {
 
 def _actor(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _may(request: HttpRequest, action: str) -> bool:
-    return can(request.membership.role, action)  # type: ignore[attr-defined]
 
 
 def _in_company(request: HttpRequest) -> AbstractContextManager[None]:
@@ -138,7 +134,7 @@ def payment_list(request: HttpRequest) -> HttpResponse:
             "filtered": bool(status or query or review),
             "now": timezone.now(),
             "open_statuses": OPEN_STATUSES,
-            "can_create": _may(request, "payment.create"),
+            "can_create": request_can(request, "payment.create"),
         },
     )
 
@@ -196,16 +192,17 @@ def _payment_page(
             if payment.review_reason
             else "",
             # A refused refund keeps its form on the page, so its error is seen.
-            "can_refund": _may(request, "payment.refund")
+            "can_refund": request_can(request, "payment.refund")
             and (payment.refundable > 0 or bool(refund_form and refund_form.errors)),
             "refund_form": refund_form or RefundForm(refundable=payment.refundable),
             "refund_confirmation": refund_confirmation,
-            "can_review": _may(request, "payment.review") and bool(payment.review_reason),
+            "can_review": request_can(request, "payment.review") and bool(payment.review_reason),
             "review_refund_amount": services.review_refund_amount(payment)
             if payment.review_reason
             else None,
-            "can_cancel": _may(request, "payment.cancel") and payment.status in OPEN_STATUSES,
-            "can_view_webhooks": _may(request, "webhook.view"),
+            "can_cancel": request_can(request, "payment.cancel")
+            and payment.status in OPEN_STATUSES,
+            "can_view_webhooks": request_can(request, "webhook.view"),
             "error": error,
         },
         status=error.status if error else status,
@@ -386,7 +383,7 @@ def _gateway_page(
         {
             "cards": cards,
             "defaults_form": defaults_form,
-            "can_manage": _may(request, "gateway.manage"),
+            "can_manage": request_can(request, "gateway.manage"),
             "sandbox_on": sandbox is not None and sandbox.is_active,
             "any_active": any(account.is_active for account in accounts.values()),
         },
@@ -515,6 +512,6 @@ def webhook_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
             "headers": sorted(log.headers.items()),
             "body": body,
             "is_json": is_json,
-            "can_view_payment": _may(request, "payment.view"),
+            "can_view_payment": request_can(request, "payment.view"),
         },
     )

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
-from pasar.core.money import CENT, from_cents
+from pasar.core.money import CENT, spread
 
 ZERO = Decimal("0.00")
 
@@ -136,26 +136,6 @@ def price(
         prices_include_gst=prices_include_gst,
         gst_rate=gst_rate,
     )
-
-
-def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """`amount` (whole cents, not more than the weights' sum unless they are all zero and it
-    is zero) in shares proportional to `weights`: each share in whole cents, their sum exactly
-    `amount`, no share above its weight. The cents left after rounding down go to the largest
-    remainders, the earlier weight first on a tie."""
-    total = sum(weights, ZERO)
-    if amount == 0 or total == 0:
-        if amount != 0:
-            raise PricingError("There is nothing to spread the amount over.")
-        return [ZERO for _ in weights]
-    cents = int(amount / CENT)
-    exact = [weight / total * cents for weight in weights]
-    floors = [int(share.to_integral_value(rounding=ROUND_FLOOR)) for share in exact]
-    left = cents - sum(floors)
-    by_remainder = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for index in by_remainder[:left]:
-        floors[index] += 1
-    return [from_cents(share) for share in floors]
 
 
 def _cents(value: Decimal) -> Decimal:

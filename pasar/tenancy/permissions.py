@@ -88,6 +88,13 @@ def can(role: str | None, action: str) -> bool:
     return role is not None and Role(role) in PERMISSIONS[action]
 
 
+def request_can(request: HttpRequest | Request, action: str) -> bool:
+    """Whether the person behind a back-office request may perform an action, by the role
+    of their membership in the active company (none: nothing)."""
+    membership = getattr(request, "membership", None)
+    return can(membership.role if membership is not None else None, action)
+
+
 def roles_only_owners_grant() -> frozenset[Role]:
     """The owner role and every role that carries an owner-granted action."""
     return frozenset(

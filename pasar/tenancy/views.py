@@ -32,7 +32,7 @@ from pasar.tenancy.forms import (
 )
 from pasar.tenancy.middleware import SESSION_COMPANY_KEY
 from pasar.tenancy.models import Company, Role
-from pasar.tenancy.permissions import acting_company, can, company_required
+from pasar.tenancy.permissions import acting_company, company_required, request_can
 
 WRONG_CREDENTIALS = "That email and password do not match an account. Check both and try again."
 
@@ -213,7 +213,7 @@ def verify_email_resend(request: HttpRequest) -> HttpResponse:
 def company_settings(request: HttpRequest) -> HttpResponse:
     """The company's details after onboarding; managers change them (company.update)."""
     company = acting_company(request)
-    may_change = can(request.membership.role, "company.update")  # type: ignore[attr-defined]
+    may_change = request_can(request, "company.update")
     initial = {name: getattr(company, name) for name in services.UPDATABLE_COMPANY_FIELDS}
     form = CompanyProfileForm(request.POST or None, initial=initial)
     if request.method == "POST":

@@ -77,12 +77,24 @@ def test_a_manual_journal_is_posted_reversed_and_listed(
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (_journal(date(2026, 1, 5), ("1000", "10.00", "0"), ("3000", "0", "9.00")), 400, None),
-        (_journal(date(2099, 1, 5), ("1000", "10.00", "0"), ("3000", "0", "10.00")), 400, None),
-        (_journal(date(2026, 1, 5), ("1000", "10.00", "0"), ("9999", "0", "10.00")), 400, None),
-        (_journal(date(2026, 1, 5), ("1000", "-1", "0"), ("3000", "0", "-1")), 400, None),
-        ({"date": "2026-01-05", "description": "x", "lines": "nope"}, 400, None),
-        ({**_journal(date(2026, 1, 5)), "lines": []}, 400, None),
+        (
+            _journal(date(2026, 1, 5), ("1000", "10.00", "0"), ("3000", "0", "9.00")),
+            400,
+            "unbalanced_entry",
+        ),
+        (
+            _journal(date(2099, 1, 5), ("1000", "10.00", "0"), ("3000", "0", "10.00")),
+            400,
+            "future_date",
+        ),
+        (
+            _journal(date(2026, 1, 5), ("1000", "10.00", "0"), ("9999", "0", "10.00")),
+            400,
+            "unknown_account",
+        ),
+        (_journal(date(2026, 1, 5), ("1000", "-1", "0"), ("3000", "0", "-1")), 400, "invalid"),
+        ({"date": "2026-01-05", "description": "x", "lines": "nope"}, 400, "invalid"),
+        ({**_journal(date(2026, 1, 5)), "lines": []}, 400, "invalid"),
     ],
 )
 def test_a_bad_journal_gets_a_clear_400_and_nothing_is_posted(
@@ -93,6 +105,7 @@ def test_a_bad_journal_gets_a_clear_400_and_nothing_is_posted(
     assert answer.status_code == status
     assert answer.json()["status"] == "error"
     assert answer.json()["error"]["message"]
+    assert answer.json()["error"]["code"] == code
     assert _entries(company) == 0
 
 
@@ -257,10 +270,8 @@ def test_the_reports_agree_with_each_other_and_export_as_csv_xlsx_and_pdf(
         {"start": start.isoformat(), "end": today, "export": "xlsx"},
     )
     book = load_workbook(io.BytesIO(as_xlsx.content))
-    values = [row for row in book.active.iter_rows(values_only=True) if row and row[1]]
-    assert ("", "Net loss", Decimal("-1000.00")) in [
-        (row[0] or "", row[1], Decimal(str(row[2]))) for row in values if row[1] == "Net loss"
-    ]
+    (net_loss,) = [row for row in book.active.iter_rows(values_only=True) if row[1] == "Net loss"]
+    assert Decimal(str(net_loss[2])) == Decimal("-1000.00")
     as_pdf = owner_client.get(f"{LEDGER}/reports/balance-sheet", {"end": today, "export": "pdf"})
     assert as_pdf["Content-Type"] == "application/pdf"
     assert as_pdf.content.startswith(b"%PDF")
@@ -357,6 +368,13 @@ def test_periods_follow_the_company_s_cycle_and_finance_is_reminded_once(
         (date(2026, 5, 1), date(2026, 7, 31)),
     ]
     assert gst_services.due_date(date(2026, 10, 31)) == date(2026, 11, 30)
+    (last, *_) = gst_services.periods_recent(company=company, today=date(2026, 12, 5))
+    assert (last.start, last.due, last.state, last.late) == (
+        date(2026, 8, 1),
+        date(2026, 11, 30),
+        "open",
+        True,
+    )
     finance = member(company, Role.FINANCE)
     mail.outbox.clear()
     assert gst_services.reminders_send(today=date(2026, 11, 10)) == 0  # not due within 14 days

@@ -21,7 +21,7 @@ from pasar.core.tenant import tenant_context
 from pasar.gst.services import f5_compute
 from pasar.ledger import rendering, services
 from pasar.ledger.models import Document, DocumentKind, JournalEntry
-from pasar.ledger.services.documents import Credited, _share, credit_note_lines
+from pasar.ledger.services.documents import Credited, credit_note_lines
 from pasar.sales import services as sales_services
 from pasar.sales.models import Cart, Order
 from pasar.tenancy.models import Company
@@ -249,17 +249,6 @@ def test_the_database_keeps_issued_documents_and_their_credit_limit(
         kept = Document.objects.get(pk=invoice.pk)
     assert kept.total == invoice.total
     assert kept.outputs == 2
-
-
-@given(
-    amount=st.integers(min_value=0, max_value=10**7),
-    weights=st.lists(st.integers(min_value=0, max_value=10**6), min_size=1, max_size=8),
-)
-def test_a_share_always_adds_up_to_the_amount(amount: int, weights: list[int]) -> None:
-    cents = Decimal(amount) / 100
-    parts = _share(cents, [Decimal(weight) for weight in weights])
-    assert sum(parts) == cents
-    assert all(part >= 0 for part in parts)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))

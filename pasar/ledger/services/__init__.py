@@ -20,6 +20,7 @@ from pasar.ledger.services.documents import (
     document_link,
     document_output,
     document_send,
+    left_to_credit,
     sale_document_issue,
 )
 from pasar.ledger.services.journals import (
@@ -31,7 +32,6 @@ from pasar.ledger.services.journals import (
     chart_install,
     entry_post,
     entry_reverse,
-    first_open_day,
     journal_post_manual,
     period_lock,
 )
@@ -61,8 +61,8 @@ __all__ = [
     "document_send",
     "entry_post",
     "entry_reverse",
-    "first_open_day",
     "journal_post_manual",
+    "left_to_credit",
     "payout_record",
     "period_lock",
     "sale_document_issue",

@@ -23,6 +23,7 @@ from django.utils import timezone
 from pasar.core import numbering
 from pasar.core.audit import audit_record
 from pasar.core.errors import Conflict, DomainError
+from pasar.core.money import CENT
 from pasar.core.singapore import gst_rate_on
 from pasar.core.tenant import id_of, tenant_context
 from pasar.ledger import chart
@@ -37,7 +38,6 @@ from pasar.ledger.models import (
 from pasar.ledger.services.journals import ZERO, Line, entry_post
 from pasar.tenancy.models import Company, User
 
-CENT = Decimal("0.01")
 # Purchase codes a bill line may carry: with GST the supplier charged at the standard rate
 # (claimable, or BL: not claimable), or without any.
 CLAIMABLE_CODES = frozenset({"TX", "TX-E33", "TX-N33", "TX-RE"})

@@ -12,7 +12,6 @@ takes its document's credits above the document's total (the database refuses th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,7 +27,7 @@ from django.utils import timezone
 from pasar.core import numbering
 from pasar.core.audit import audit_record
 from pasar.core.errors import Conflict, DomainError
-from pasar.core.money import parse_money
+from pasar.core.money import CENT, parse_money, spread
 from pasar.core.tenant import id_of, tenant_context
 from pasar.ledger import chart, rendering
 from pasar.ledger.models import (
@@ -42,7 +41,6 @@ from pasar.ledger.services.journals import Line, entry_post
 from pasar.tenancy.models import Company, User
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
 SIMPLIFIED_LIMIT = Decimal("1000.00")  # total with GST, Reg 13
 STANDARD_RATED = "SR"
 SHIPPING_LINE = "Delivery"
@@ -167,21 +165,6 @@ def sale_document_issue(
     )
 
 
-def _share(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """`amount` split over `weights` in whole cents, in proportion, the cents left over given
-    to the largest remainders: the parts always add up to `amount` exactly."""
-    whole = sum(weights, ZERO)
-    if whole == 0:
-        return [amount] + [ZERO] * (len(weights) - 1) if weights else []
-    cents = int(amount / CENT)
-    exact = [cents * weight / whole for weight in weights]
-    parts = [int(value) for value in exact]
-    by_remainder = sorted(range(len(weights)), key=lambda i: exact[i] - parts[i], reverse=True)
-    for i in by_remainder[: cents - sum(parts)]:
-        parts[i] += 1
-    return [CENT * part for part in parts]
-
-
 @dataclass(frozen=True)
 class Credited:
     """What earlier credit notes took from a document."""
@@ -195,6 +178,13 @@ def credited_so_far(document: Document) -> Credited:
     return Credited(
         total=sum((total for total, _ in notes), ZERO), gst=sum((gst for _, gst in notes), ZERO)
     )
+
+
+def left_to_credit(document: Document) -> Decimal:
+    """What credit notes may still take from a document (nothing from a credit note)."""
+    if document.kind == DocumentKind.CREDIT_NOTE:
+        return ZERO
+    return document.total - credited_so_far(document).total
 
 
 def credit_note_lines(
@@ -213,8 +203,8 @@ def credit_note_lines(
     else:
         gst = (amount * document.gst / document.total).quantize(CENT, rounding=ROUND_HALF_UP)
     originals = document.lines
-    amounts = _share(amount - gst, [_money(line["amount"]) for line in originals])
-    taxes = _share(gst, [_money(line["gst"]) for line in originals])
+    amounts = spread(amount - gst, [_money(line["amount"]) for line in originals])
+    taxes = spread(gst, [_money(line["gst"]) for line in originals])
     lines = []
     for original, part, tax in zip(originals, amounts, taxes, strict=True):
         if part == 0 and tax == 0:

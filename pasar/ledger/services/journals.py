@@ -117,9 +117,12 @@ def entry_post(
     event_id: Any = None,
     actor: User | None = None,
     reverses: JournalEntry | None = None,
+    past_locks: bool = False,
 ) -> JournalEntry:
     """Post a balanced entry dated `day`. Given `event_id`, an entry already posted from that
-    event for this `source` is returned instead (events may arrive more than once)."""
+    event for this `source` is returned instead (events may arrive more than once). A day in
+    a locked period is refused, unless `past_locks`: then the entry lands on the first open
+    day after it (what happened in a filed period is adjusted in the next open one)."""
     _check(lines)
     with tenant_context(company, all_or_nothing=True):
         if event_id is not None:
@@ -127,7 +130,9 @@ def entry_post(
             if earlier is not None:
                 return earlier
         locked = PeriodLock.objects.filter(start__lte=day, end__gte=day).first()
-        if locked is not None:
+        if locked is not None and past_locks:
+            day = first_open_day(company=company, day=locked.end + timedelta(days=1))
+        elif locked is not None:
             raise PeriodLocked(
                 f"{day:%d %b %Y} is in a locked period ({locked.reason}); post it in an open one."
             )
